@@ -1,0 +1,135 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+
+const bin = join(import.meta.dirname, '../dist/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'exporter-demo-'));
+const quietPorts = '[monitoring]\nmetrics_port = 0\nhealth_port = 0\nhost = "127.0.0.1"\n';
+
+function configFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function runCli(args: string[]) {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, cwd: dir });
+}
+
+describe('exporter-demo CLI', () => {
+  test('--once runs one export, writes Letterboxd CSVs and exits 0', () => {
+    const out = join(dir, 'once');
+    const result = runCli([
+      '--once',
+      '--config',
+      configFile('ok.toml', quietPorts),
+      '--export-dir',
+      out,
+      '--seed',
+      '7',
+    ]);
+    expect(result.stderr).toContain('export #1 done');
+    expect(result.status).toBe(0);
+    const diary = readFileSync(join(out, 'diary.csv'), 'utf8').split('\r\n');
+    expect(diary[0]).toBe('Title,Year,imdbID,tmdbID,WatchedDate,Rating10,Rewatch');
+    expect(diary.filter((line) => line !== '')).toHaveLength(601);
+    expect(diary[1]).toMatch(/^("[^"]*"|[^,"]+),\d{4},tt\d{7},\d+,\d{4}-\d{2}-\d{2},\d*,(true|false)$/);
+    expect(readFileSync(join(out, 'ratings.csv'), 'utf8')).toMatch(/^Title,Year,imdbID,tmdbID,Rating10\r\n/);
+    expect(readFileSync(join(out, 'watchlist.csv'), 'utf8')).toMatch(/^Title,Year,imdbID,tmdbID\r\n/);
+  });
+
+  test('the default config.toml (the seed configuration) loads, with ports from the environment', () => {
+    const result = spawnSync(process.execPath, [bin, '--once', '--export-dir', join(dir, 'default')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, MONITORING_METRICS_PORT: '0', MONITORING_HEALTH_PORT: '0', MONITORING_HOST: '127.0.0.1' },
+    });
+    expect(result.stderr).toContain('export #1 done');
+    expect(result.status).toBe(0);
+    const help = runCli(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--once');
+  });
+
+  test('bad config: every problem named with where it is, exit 2, no stack trace', () => {
+    const path = configFile(
+      'bad.toml',
+      [
+        '[monitoring]',
+        'metrics_port = 70000',
+        'health_port = "8082"',
+        'enabeld = true',
+        '[monitoring.tracing]',
+        'sample_rate = 1.5',
+        '[monitoring.health]',
+        'checks_interval = "-30s"',
+      ].join('\n'),
+    );
+    const result = runCli(['--once', '--config', path]);
+    expect(result.status).toBe(2);
+    const err = result.stderr;
+    expect(err).toContain('invalid configuration (5 problems)');
+    expect(err).toContain(`${path}:2:1: monitoring.metrics_port: must be at most 65535 (got 70000)`);
+    expect(err).toContain(`${path}:3:1: monitoring.health_port: must be a number (got "8082")`);
+    expect(err).toContain(`${path}:4:1: monitoring.enabeld: unknown key; did you mean "enabled"?`);
+    expect(err).toContain(`${path}:6:1: monitoring.tracing.sample_rate: must be at most 1 (got 1.5)`);
+    expect(err).toContain(`${path}:8:1: monitoring.health.checks_interval: must be positive (got "-30s")`);
+    expect(err).not.toMatch(/\n\s+at /);
+  });
+
+  test('a TOML syntax error names line and column', () => {
+    const path = configFile('syntax.toml', '[monitoring]\nmetrics_port = = 8081\n');
+    const result = runCli(['--once', '--config', path]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`${path.replaceAll('/', '\\/')}:2:\\d+: TOML syntax error`));
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('a bad environment override names the variable', () => {
+    const result = spawnSync(process.execPath, [bin, '--once', '--config', configFile('env.toml', quietPorts)], {
+      encoding: 'utf8',
+      env: { ...process.env, MONITORING_TRACING_SAMPLE_RATE: '2' },
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      'env MONITORING_TRACING_SAMPLE_RATE: monitoring.tracing.sample_rate: must be at most 1 (got 2)',
+    );
+  });
+
+  test('a missing config file and a bad flag are short errors', () => {
+    const missing = runCli(['--config', join(dir, 'nope.toml')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('nope.toml: cannot read the config file: file not found');
+    const flag = runCli(['--workers', 'many']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('--workers must be an integer');
+    expect(`${missing.stderr}${flag.stderr}`).not.toMatch(/\n\s+at /);
+  });
+
+  test('without --once it keeps syncing until SIGTERM, then stops cleanly', async () => {
+    const child = spawn(
+      process.execPath,
+      [bin, '--interval', '200ms', '--config', configFile('loop.toml', quietPorts), '--export-dir', join(dir, 'loop')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no second export: ${stderr}`)), 30_000);
+      child.stderr.on('data', () => {
+        if (stderr.includes('export #2 done')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(stderr).toContain('SIGTERM received, stopping');
+  });
+});

@@ -1,0 +1,267 @@
+import { z } from 'zod';
+import { tryParseDuration } from '../duration.ts';
+
+/**
+ * The schema of one `[monitoring.<name>]` section. A plugin contributes its own: a section named like
+ * one of core's (`prometheus`, `tracing`, `health`, `alerts`) adds keys to it; a new name adds a section.
+ */
+export interface ConfigSection {
+  /** The section's name: `tracing` for `[monitoring.tracing]`. */
+  readonly name: string;
+  /** A zod object schema whose keys carry their defaults; build it with the `z` that core exports. */
+  readonly schema: z.ZodObject;
+}
+
+/** Basic or bearer authentication for one listener. */
+export interface EndpointAuth {
+  /** Accept `Authorization: Bearer <token>`. */
+  readonly bearer_token?: string | undefined;
+  /** With `password`: accept `Authorization: Basic`. */
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+}
+
+/** `[monitoring]`: the keys that are not in a sub-section. Durations are in milliseconds. */
+export interface MonitoringConfig {
+  /** Master switch: `false` turns every plugin off and binds nothing. @default true */
+  readonly enabled: boolean;
+  /** Port of the `metrics` listener; 0 picks a free one. @default 8081 */
+  readonly metrics_port: number;
+  /** Port of the `health` listener; the same port as metrics shares one server. @default 8082 */
+  readonly health_port: number;
+  /** Address the listeners bind. @default "0.0.0.0" */
+  readonly host: string;
+  /** Longest time to receive a whole request. @default "30s" */
+  readonly request_timeout: number;
+  /** Longest time to receive the request headers. @default "10s" */
+  readonly headers_timeout: number;
+  /** Longest time each plugin may take to start or stop. @default "10s" */
+  readonly shutdown_timeout: number;
+  /** Optional authentication per listener (`[monitoring.auth.metrics]`, `[monitoring.auth.health]`). */
+  readonly auth: { readonly metrics?: EndpointAuth | undefined; readonly health?: EndpointAuth | undefined };
+}
+
+/** `[monitoring.prometheus]`. */
+export interface PrometheusConfig {
+  /** @default true */
+  readonly enabled: boolean;
+  /** Path of the scrape endpoint on the metrics listener. @default "/metrics" */
+  readonly endpoint: string;
+  /** First part of every metric name. @default "trakt" */
+  readonly namespace: string;
+  /** Inserted between namespace and name when set. @default "" */
+  readonly subsystem: string;
+  /** Node's process metrics (CPU, event loop, GC). @default true */
+  readonly default_metrics: boolean;
+  /** How often samples are taken for in-process alerting. @default "15s" */
+  readonly collect_interval: number;
+  /** Push to this Prometheus Pushgateway when set. @default "" */
+  readonly pushgateway_url: string;
+}
+
+/** The trace exporters; `auto` picks memory, jaeger or otlp from `endpoint`. */
+export type TracingExporterName = 'auto' | 'otlp' | 'jaeger' | 'console' | 'memory';
+
+/** `[monitoring.tracing]`. */
+export interface TracingConfig {
+  /** @default true */
+  readonly enabled: boolean;
+  /** @default "export-trakt-4-letterboxd" */
+  readonly service_name: string;
+  /** Collector URL; empty keeps spans in memory. @default "" */
+  readonly endpoint: string;
+  /** Share of new traces that are recorded, 0 to 1. @default 0.1 */
+  readonly sample_rate: number;
+  /** @default "auto" */
+  readonly exporter: TracingExporterName;
+}
+
+/** `[monitoring.health]`. */
+export interface HealthConfig {
+  /** @default true */
+  readonly enabled: boolean;
+  /** Path of the health report on the health listener. @default "/health" */
+  readonly endpoint: string;
+  /** How often checks run in the background. @default "30s" */
+  readonly checks_interval: number;
+  /** Longest a single check may take. @default "5s" */
+  readonly timeout: number;
+  /** Whether `/health` shows each check's details. @default "always" */
+  readonly show_details: 'always' | 'never';
+}
+
+/** `[monitoring.alerts]`. */
+export interface AlertsConfig {
+  /** @default true */
+  readonly enabled: boolean;
+  /** SMTP server for e-mail notifications; empty disables e-mail. @default "" */
+  readonly smtp_host: string;
+  /** @default 587 */
+  readonly smtp_port: number;
+  /** @default "" */
+  readonly smtp_user: string;
+  /** @default "" */
+  readonly smtp_password: string;
+  /** @default "" */
+  readonly email_from: string;
+  /** @default [] */
+  readonly email_to: readonly string[];
+  /** Slack incoming webhook (or any Alertmanager-style webhook); empty disables it. @default "" */
+  readonly webhook_url: string;
+  /** Rule file (seed YAML or Prometheus rule groups); empty uses the shipped rules. @default "" */
+  readonly rules_file: string;
+  /** @default "15s" */
+  readonly evaluation_interval: number;
+}
+
+/** The sub-sections, by name. Plugins add keys or sections by declaration merging. */
+export interface ObsConfigSections {
+  readonly prometheus: PrometheusConfig;
+  readonly tracing: TracingConfig;
+  readonly health: HealthConfig;
+  readonly alerts: AlertsConfig;
+}
+
+/** The validated, frozen `[monitoring]` table. Printing or logging it redacts secrets. */
+export type ObsConfig = MonitoringConfig & ObsConfigSections;
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+function duration(defaultText: string, { allowZero = false }: { allowZero?: boolean } = {}) {
+  return z
+    .string()
+    .transform((text, ctx) => {
+      const ms = tryParseDuration(text);
+      if (ms === undefined) {
+        ctx.issues.push({
+          code: 'custom',
+          input: text,
+          message: `must be a duration like "30s", "5m" or "2h34m12s" (got ${JSON.stringify(text)})`,
+        });
+        return z.NEVER;
+      }
+      if (ms < 0 || (!allowZero && ms === 0)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: text,
+          message: `must be ${allowZero ? 'zero or positive' : 'positive'} (got ${JSON.stringify(text)})`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .prefault(defaultText);
+}
+
+const port = (defaultPort: number) => z.number().int().min(0).max(65_535).default(defaultPort);
+
+const path = (defaultPath: string) =>
+  z
+    .string()
+    .regex(/^\/[^\s?#]*$/, { message: 'must be a path starting with "/"' })
+    .default(defaultPath);
+
+const url = () =>
+  z
+    .string()
+    .refine((s) => s === '' || (URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)), {
+      message: 'must be an http:// or https:// URL, or empty',
+    })
+    .default('');
+
+const metricNamePart = (defaultValue: string) =>
+  z
+    .string()
+    .refine((s) => s === '' || METRIC_NAME.test(s), { message: 'must match [a-zA-Z_:][a-zA-Z0-9_:]* or be empty' })
+    .default(defaultValue);
+
+const endpointAuth = z
+  .strictObject({
+    bearer_token: z.string().min(1).optional(),
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+  })
+  .superRefine((auth, ctx) => {
+    const basic = auth.username !== undefined || auth.password !== undefined;
+    if (basic && (auth.username === undefined || auth.password === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'basic auth needs both username and password' });
+    }
+    if (basic && auth.bearer_token !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'set either bearer_token or username/password, not both' });
+    }
+  });
+
+// `[monitoring]`'s own keys.
+const monitoringShape = {
+  enabled: z.boolean().default(true),
+  metrics_port: port(8081),
+  health_port: port(8082),
+  host: z.string().min(1).default('0.0.0.0'),
+  request_timeout: duration('30s'),
+  headers_timeout: duration('10s'),
+  shutdown_timeout: duration('10s'),
+  auth: z.strictObject({ metrics: endpointAuth.optional(), health: endpointAuth.optional() }).prefault({}),
+};
+
+/** @internal The seed's four sections, with our additions, as core validates them. */
+export const coreSections: readonly ConfigSection[] = [
+  {
+    name: 'prometheus',
+    schema: z.strictObject({
+      enabled: z.boolean().default(true),
+      endpoint: path('/metrics'),
+      namespace: metricNamePart('trakt'),
+      subsystem: metricNamePart(''),
+      default_metrics: z.boolean().default(true),
+      collect_interval: duration('15s'),
+      pushgateway_url: url(),
+    }),
+  },
+  {
+    name: 'tracing',
+    schema: z.strictObject({
+      enabled: z.boolean().default(true),
+      service_name: z.string().min(1).default('export-trakt-4-letterboxd'),
+      endpoint: url(),
+      sample_rate: z.number().min(0).max(1).default(0.1),
+      exporter: z.enum(['auto', 'otlp', 'jaeger', 'console', 'memory']).default('auto'),
+    }),
+  },
+  {
+    name: 'health',
+    schema: z.strictObject({
+      enabled: z.boolean().default(true),
+      endpoint: path('/health'),
+      checks_interval: duration('30s'),
+      timeout: duration('5s'),
+      show_details: z.enum(['always', 'never']).default('always'),
+    }),
+  },
+  {
+    name: 'alerts',
+    schema: z.strictObject({
+      enabled: z.boolean().default(true),
+      smtp_host: z.string().default(''),
+      smtp_port: port(587),
+      smtp_user: z.string().default(''),
+      smtp_password: z.string().default(''),
+      email_from: z.string().default(''),
+      email_to: z.array(z.string().regex(/^[^\s@]+@[^\s@]+$/, { message: 'must be an e-mail address' })).default([]),
+      webhook_url: url(),
+      rules_file: z.string().default(''),
+      evaluation_interval: duration('15s'),
+    }),
+  },
+];
+
+/** @internal The schema of the whole `[monitoring]` table: core's keys and sections, extended by `extra`. */
+export function buildConfigSchema(extra: readonly ConfigSection[]): z.ZodObject {
+  const sections = new Map<string, z.ZodObject>(coreSections.map((s) => [s.name, s.schema]));
+  for (const section of extra) {
+    const existing = sections.get(section.name);
+    sections.set(section.name, existing === undefined ? section.schema : existing.extend(section.schema.shape));
+  }
+  const shape: Record<string, z.ZodType> = { ...monitoringShape };
+  for (const [name, schema] of sections) shape[name] = schema.prefault({});
+  return z.strictObject(shape);
+}

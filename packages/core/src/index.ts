@@ -1,0 +1,27 @@
+export { z } from 'zod';
+export type { EventBus, EventBusOptions, ObsEvents, ObsListener } from './bus.ts';
+export { createEventBus } from './bus.ts';
+export type { ConfigInput, LoadConfigOptions } from './config/load.ts';
+export { loadConfig } from './config/load.ts';
+export type {
+  AlertsConfig,
+  ConfigSection,
+  EndpointAuth,
+  HealthConfig,
+  MonitoringConfig,
+  ObsConfig,
+  ObsConfigSections,
+  PrometheusConfig,
+  TracingConfig,
+  TracingExporterName,
+} from './config/sections.ts';
+export { formatDuration, parseDuration, tryParseDuration } from './duration.ts';
+export type { EndpointHost, ListenerName } from './endpoint-host.ts';
+export type { ConfigIssue, ObsErrorCode } from './errors.ts';
+export { coreErrorCodes, formatConfigIssue, ObsConfigError, ObsError } from './errors.ts';
+export type { ConsoleLoggerOptions, LogLevel, ObsLogger } from './logger.ts';
+export { createConsoleLogger, silentLogger } from './logger.ts';
+export type { Monitor, MonitorOptions, MonitorState } from './monitor.ts';
+export { createMonitor } from './monitor.ts';
+export type { ObsPlugin, ObsServices, PluginContext } from './plugin.ts';
+export { isSecretKey, REDACTED, redact } from './redact.ts';
