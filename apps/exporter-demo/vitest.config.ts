@@ -1,12 +1,4 @@
 // The demo runs against the built packages (dist/), as a user's app would: no @obs/source condition.
-import { defineConfig } from 'vitest/config';
+import { obsVitestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    reporters: ['default', 'json'],
-    outputFile: { json: '.vitest/report.json' },
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-  },
-});
+export default obsVitestConfig({ sources: false, timeoutMs: 30_000 });

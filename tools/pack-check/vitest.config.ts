@@ -1,11 +1,4 @@
-import { defineConfig } from 'vitest/config';
+// Installs from the registry: generous timeouts.
+import { obsVitestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    reporters: ['default', 'json'],
-    outputFile: { json: '.vitest/report.json' },
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
-  },
-});
+export default obsVitestConfig({ sources: false, timeoutMs: 180_000 });

@@ -150,6 +150,7 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
   const services = new Map<string, { value: unknown; owner: string }>();
   const entries: Entry[] = [];
   let state: MonitorState = 'idle';
+  let starting: Promise<Monitor> | undefined;
   let stopping: Promise<void> | undefined;
 
   function context(entry: Entry): PluginContext {
@@ -239,10 +240,19 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
     }
   }
 
-  async function start(): Promise<Monitor> {
-    if (state !== 'idle')
-      throw new ObsError('OBS_ERR_MONITOR_STATE', `[@obs/core] start() called on a monitor that is ${state}`);
+  function start(): Promise<Monitor> {
+    if (state !== 'idle') {
+      return Promise.reject(
+        new ObsError('OBS_ERR_MONITOR_STATE', `[@obs/core] start() called on a monitor that is ${state}`),
+      );
+    }
+    starting = run();
+    return starting;
+  }
+
+  async function run(): Promise<Monitor> {
     state = 'starting';
+    logger.debug('@obs: starting', { plugins: plugins.map((p) => p.name), config });
     if (!config.enabled) {
       logger.info('@obs: monitoring is disabled ([monitoring] enabled = false)');
       host.seal();
@@ -276,15 +286,19 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
         }
       }
     } catch (err) {
-      state = 'stopping';
-      controller.abort();
-      await stopEntries();
-      await host.close();
-      state = 'stopped';
+      await shutdown();
       throw err;
     }
     state = 'started';
     return monitor;
+  }
+
+  async function shutdown(): Promise<void> {
+    state = 'stopping';
+    controller.abort();
+    await stopEntries();
+    await host.close();
+    state = 'stopped';
   }
 
   function stop(): Promise<void> {
@@ -296,13 +310,8 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
     }
     stopping = (async () => {
       // A stop() during start() waits for start to settle, then undoes it.
-      while (state === 'starting') await new Promise((resolve) => setTimeout(resolve, 5));
-      if (state === 'stopped') return;
-      state = 'stopping';
-      controller.abort();
-      await stopEntries();
-      await host.close();
-      state = 'stopped';
+      await starting?.catch(() => {});
+      if (state !== 'stopped') await shutdown();
     })();
     return stopping;
   }

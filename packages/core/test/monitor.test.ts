@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { createMonitor, type Monitor, ObsError, type ObsEvents, type ObsPlugin, silentLogger } from '../src/index.ts';
+import {
+  createConsoleLogger,
+  createMonitor,
+  type Monitor,
+  ObsError,
+  type ObsEvents,
+  type ObsPlugin,
+  silentLogger,
+} from '../src/index.ts';
 
 declare module '../src/index.ts' {
   interface ObsServices {
@@ -138,6 +146,22 @@ describe('lifecycle', () => {
     expect(errors).toEqual(['bad:OBS_ERR_PLUGIN_STOP']);
   });
 
+  test('a stop() during start() waits for start to settle, then undoes it', async () => {
+    const log: string[] = [];
+    const slow = recorder('slow', log, {
+      start: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        log.push('slow:start');
+      },
+    });
+    const monitor = createMonitor({ ...quiet, plugins: [slow] });
+    const started = monitor.start();
+    await monitor.stop();
+    await started;
+    expect(monitor.state).toBe('stopped');
+    expect(log).toEqual(['slow:setup', 'slow:start', 'slow:stop']);
+  });
+
   test('Symbol.asyncDispose stops the monitor', async () => {
     const log: string[] = [];
     {
@@ -209,6 +233,24 @@ describe('lifecycle', () => {
     await monitor.stop();
     expect(log).toEqual([]);
   });
+});
+
+test('the config it logs has its secrets redacted', async () => {
+  const lines: string[] = [];
+  const monitor = createMonitor({
+    config: {
+      ...quiet.config,
+      alerts: { smtp_password: 'hunter2', webhook_url: 'https://hooks.slack.com/services/T/B/SECRET' },
+    },
+    logger: createConsoleLogger({ level: 'debug', stream: { write: (line: string) => lines.push(line) } }),
+  });
+  await monitor.start();
+  await monitor.stop();
+  const text = lines.join('');
+  expect(text).toContain('smtp_password');
+  expect(text).toContain('[redacted]');
+  expect(text).not.toContain('hunter2');
+  expect(text).not.toContain('SECRET');
 });
 
 describe('services', () => {
