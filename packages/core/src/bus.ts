@@ -1,3 +1,4 @@
+import type { AlertState, HealthCheckResult, HealthStatus, MetricSample } from './contracts.ts';
 import { ObsError, toError } from './errors.ts';
 
 /**
@@ -20,6 +21,28 @@ export interface ObsEvents {
   'export:recorded': { readonly kind: string; readonly status: string; readonly count: number };
   /** The number of busy workers changed (emitted by `monitor.setActiveWorkers`). */
   'workers:changed': { readonly active: number };
+  /** Telemetry was dropped on purpose (a full span queue, a label set past a cardinality limit). */
+  'obs:dropped': { readonly plugin: string; readonly what: string; readonly count: number };
+  /**
+   * A health check's status changed (emitted by @obs/health; `check` is the check's name, or
+   * `overall` for the service). `previous` is undefined on the first result.
+   */
+  'health:changed': {
+    readonly check: string;
+    readonly previous: HealthStatus | undefined;
+    readonly current: HealthStatus;
+    readonly result: HealthCheckResult;
+  };
+  /** A snapshot of every sample, taken on @obs/metrics' collection tick (emitted only when someone listens). */
+  'metrics:collected': { readonly at: number; readonly samples: readonly MetricSample[] };
+  /** An alert changed state (emitted by @obs/alerts); `activeAt` is when it became pending, in ms. */
+  'alert:changed': {
+    readonly rule: string;
+    readonly state: AlertState;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly value: number;
+    readonly activeAt: number | undefined;
+  };
 }
 
 /** A listener of event `K`. It may return a promise: a rejection is reported like a throw. */

@@ -15,6 +15,14 @@ export type {
   TracingConfig,
   TracingExporterName,
 } from './config/sections.ts';
+export type {
+  AlertRuleDescriptor,
+  AlertState,
+  HealthCheckResult,
+  HealthStatus,
+  MetricDescriptor,
+  MetricSample,
+} from './contracts.ts';
 export { formatDuration, parseDuration, tryParseDuration } from './duration.ts';
 export type { EndpointHost, ListenerName } from './endpoint-host.ts';
 export type { ConfigIssue, ObsErrorCode } from './errors.ts';

@@ -1,14 +1,20 @@
 import type { EventBus } from './bus.ts';
 import type { ConfigSection, ObsConfig } from './config/sections.ts';
+import type { AlertRuleDescriptor, MetricDescriptor } from './contracts.ts';
 import type { EndpointHost } from './endpoint-host.ts';
 import type { ObsLogger } from './logger.ts';
 
 /**
- * Typed services that plugins share, keyed by name (`metrics.registry`, `health.checker`...). A package
- * adds its own by declaration merging; each key has one provider.
+ * Typed services that plugins share, keyed by name. A package adds its own by declaration merging
+ * (`metrics.registry`, `health.checker`); each key has one provider. The two that another plugin
+ * consumes are declared here, so that the consumer needs no import of the provider.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in each package.
-export interface ObsServices {}
+export interface ObsServices {
+  /** Every metric of the live metric set (provided by @obs/metrics; used by @obs/dashboards). */
+  'metrics.descriptors': () => readonly MetricDescriptor[];
+  /** The loaded alert rules (provided by @obs/alerts; used by @obs/dashboards). */
+  'alerts.rules': () => readonly AlertRuleDescriptor[];
+}
 
 /** What a plugin gets in `setup`: its view of the monitor. */
 export interface PluginContext {

@@ -86,8 +86,8 @@ export interface HealthConfig {
   readonly checks_interval: number;
   /** Longest a single check may take. @default "5s" */
   readonly timeout: number;
-  /** Whether `/health` shows each check's details. @default "always" */
-  readonly show_details: 'always' | 'never';
+  /** Whether `/health` shows each check's details; `when-authorized` needs the health listener's auth. @default "always" */
+  readonly show_details: 'always' | 'never' | 'when-authorized';
 }
 
 /** `[monitoring.alerts]`. */
@@ -234,7 +234,7 @@ export const coreSections: readonly ConfigSection[] = [
       endpoint: path('/health'),
       checks_interval: duration('30s'),
       timeout: duration('5s'),
-      show_details: z.enum(['always', 'never']).default('always'),
+      show_details: z.enum(['always', 'never', 'when-authorized']).default('always'),
     }),
   },
   {
