@@ -2,7 +2,11 @@
 // sums into the "N passed, N failed" line.
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
-const conditions = ['@obs/source', 'node', 'import', 'module', 'default'];
+// Node's resolution plus our source condition: 'import' or 'require' is added per import (so CommonJS
+// packages keep require()), and no 'module' field, whose bundler-only builds (OpenTelemetry's esm/)
+// Node cannot load.
+const conditions = ['@obs/source', 'node', 'development|production'];
+const mainFields = ['main'];
 
 /** Options of {@link obsVitestConfig}. */
 export interface ObsVitestOptions {

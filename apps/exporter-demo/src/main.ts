@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,16 @@ import {
   ObsError,
   parseDuration,
 } from '@obs/core';
+import {
+  apiConnectivityCheck,
+  authStatusCheck,
+  cacheCheck,
+  databaseCheck,
+  diskSpaceCheck,
+  healthPlugin,
+  memoryCheck,
+} from '@obs/health';
+import { metricsPlugin } from '@obs/metrics';
 import { createResponseCache } from './cache.ts';
 import { runExport } from './export-job.ts';
 import { startTraktApi } from './trakt-api.ts';
@@ -28,6 +39,7 @@ Options:
   --interval <dur>     time between syncs without --once (default: 30s)
   --export-dir <dir>   where the Letterboxd CSV files go (default: ./exports)
   --workers <n>        worker pool size (default: 4)
+  --cache-ttl <dur>    how long API answers stay cached (default: 1m)
   --seed <n>           seed of the simulated data (default: 42)
   --log-level <level>  debug, info, warn or error (default: info)
   -h, --help           show this help
@@ -47,6 +59,7 @@ function parseOptions(argv: string[]) {
         interval: { type: 'string', default: '30s' },
         'export-dir': { type: 'string', default: './exports' },
         workers: { type: 'string', default: '4' },
+        'cache-ttl': { type: 'string', default: '1m' },
         seed: { type: 'string', default: '42' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -71,6 +84,12 @@ function parseOptions(argv: string[]) {
     throw new UsageError(`--interval must be a duration like 30s or 5m (got ${values.interval})`);
   }
   if (intervalMs <= 0) throw new UsageError(`--interval must be positive (got ${values.interval})`);
+  let cacheTtlMs: number;
+  try {
+    cacheTtlMs = parseDuration(values['cache-ttl']);
+  } catch {
+    throw new UsageError(`--cache-ttl must be a duration like 1m or 30s (got ${values['cache-ttl']})`);
+  }
   const level = values['log-level'];
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new UsageError(`--log-level must be debug, info, warn or error (got ${level})`);
@@ -82,6 +101,7 @@ function parseOptions(argv: string[]) {
     intervalMs,
     exportDir: resolve(values['export-dir']),
     workers,
+    cacheTtlMs,
     seed,
     level: level as LogLevel,
   };
@@ -94,9 +114,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const logger = createConsoleLogger({ level: options.level });
-  const config = loadConfig({ file: options.config });
-  // Each @obs package wires its plugin in here as it lands (metrics, tracing, health, alerts, dashboards).
-  const monitor = createMonitor({ config, logger, plugins: [] });
+  // Each @obs package wires its plugin in here as it lands (tracing, health, alerts, dashboards next).
+  const health = healthPlugin();
+  const plugins = [metricsPlugin(), health];
+  const config = loadConfig({ file: options.config, plugins });
+  const monitor = createMonitor({ config, logger, plugins });
 
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -116,9 +138,24 @@ async function main(argv: string[]): Promise<number> {
     historySize: 600,
     token,
   });
+  const cache = createResponseCache({ ttlMs: options.cacheTtlMs, maxBytes: 8 * 1024 * 1024 });
+  await mkdir(options.exportDir, { recursive: true });
+  // The seed's six health checks, against the demo's own API, token, cache and export folder.
+  const tokenExpiresAt = Date.now() + 24 * 3_600_000; // the simulated OAuth token is valid for a day
+  const traktHeaders = { authorization: `Bearer ${token}`, 'trakt-api-key': 'exporter-demo', 'trakt-api-version': '2' };
+  for (const check of [
+    apiConnectivityCheck({ url: new URL('/sync/ratings/movies', api.url), label: 'Trakt API', headers: traktHeaders }),
+    authStatusCheck({ token: () => ({ expiresAt: tokenExpiresAt }) }),
+    // The demo has no database: its response cache is the store it reads back, pinged through stats().
+    databaseCheck({ critical: false, ping: () => cache.stats() }),
+    cacheCheck({ minHitRatio: 0.2 }),
+    diskSpaceCheck({ path: options.exportDir }),
+    memoryCheck(),
+  ]) {
+    health.checker.register(check);
+  }
   await monitor.start();
   logger.info(`exporter-demo: simulated Trakt API on ${api.url.href}; exports go to ${options.exportDir}`);
-  const cache = createResponseCache({ ttlMs: 5 * 60_000, maxBytes: 8 * 1024 * 1024 });
   const client = createTraktClient({ baseUrl: api.url, token, cache, monitor, signal: controller.signal });
 
   let failed = false;

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
@@ -106,6 +107,97 @@ describe('exporter-demo CLI', () => {
     expect(flag.status).toBe(2);
     expect(flag.stderr).toContain('--workers must be an integer');
     expect(`${missing.stderr}${flag.stderr}`).not.toMatch(/\n\s+at /);
+  });
+
+  test('/metrics serves the seed set, and it moves as the job runs', async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        '--interval',
+        '300ms',
+        '--cache-ttl',
+        '100ms',
+        '--config',
+        configFile('moving.toml', quietPorts.replace('metrics_port = 0', `metrics_port = ${port}`)),
+        '--export-dir',
+        join(dir, 'moving'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const waitFor = async (text: string) => {
+      for (let i = 0; i < 300 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(stderr).toContain(text);
+    };
+    const requests = async () => {
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(body).toContain('# TYPE trakt_api_duration_seconds histogram');
+      expect(body).toContain('# TYPE trakt_worker_pool_active gauge');
+      return Number(/^trakt_api_requests_total\{endpoint="watched_movies",status="200"\} (\d+)$/m.exec(body)?.[1] ?? 0);
+    };
+    try {
+      await waitFor('export #1 done');
+      const first = await requests();
+      await waitFor('export #3 done');
+      expect(await requests()).toBeGreaterThan(first);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.on('exit', resolve));
+    }
+  });
+
+  test("/health shows the seed's shape with the six checks' live values", async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        '--interval',
+        '1h',
+        '--config',
+        configFile('health.toml', quietPorts.replace('health_port = 0', `health_port = ${port}`)),
+        '--export-dir',
+        join(dir, 'health'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    try {
+      for (let i = 0; i < 300 && !stderr.includes('export #1 done'); i++) await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`http://127.0.0.1:${port}/health?refresh`);
+      const body = (await res.json()) as {
+        status: string;
+        timestamp: string;
+        uptime: string;
+        checks: Record<string, { status: string; latency: string }>;
+      };
+      expect(Object.keys(body)).toEqual(['status', 'timestamp', 'uptime', 'checks']);
+      expect(body.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+      expect(body.uptime).toMatch(/^(\d+h)?(\d+m)?(\d+(\.\d+)?s)?$/);
+      expect(Object.keys(body.checks).sort()).toEqual([
+        'api_connectivity',
+        'auth_status',
+        'cache',
+        'database',
+        'disk_space',
+        'memory',
+      ]);
+      for (const check of Object.values(body.checks)) expect(check.latency).toMatch(/^[\d.]+(µs|ms|s)$/);
+      expect(body.checks['auth_status']).toMatchObject({ status: 'healthy', details: { token_valid: true } });
+      expect(res.status).toBe(body.status === 'unhealthy' ? 503 : 200);
+      expect((await fetch(`http://127.0.0.1:${port}/livez`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.on('exit', resolve));
+    }
   });
 
   test('without --once it keeps syncing until SIGTERM, then stops cleanly', async () => {

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -9,14 +9,30 @@ import type { ObsLogger } from './logger.ts';
 /** The named listeners: `metrics` on `metrics_port`, `health` on `health_port`. */
 export type ListenerName = 'metrics' | 'health';
 
+/** An express request handler (or router), as plugins mount them. */
+export type RouteHandler = RequestHandler;
+
+/** How a mounted route uses its listener's auth (`[monitoring.auth.<listener>]`). */
+export interface MountOptions {
+  /**
+   * `required`: requests without valid credentials get 401. `optional`: every request passes, and
+   * `res.locals.obsAuthorized` says whether it carried valid credentials (false when no auth is set).
+   * @default "required"
+   */
+  readonly auth?: 'required' | 'optional';
+}
+
 /** Where plugins mount their HTTP routes; the monitor binds the listeners on start and closes them on stop. */
 export interface EndpointHost {
   /**
-   * Serves `handlers` (express middleware or routers) under `path` on a listener, behind that listener's auth.
+   * Serves `handlers` (express middleware or routers) under `path` on a listener, behind that listener's
+   * auth (when one is configured, `res.locals.obsAuthorized` is true past it).
    * @throws ObsError `OBS_ERR_ENDPOINT_CONFLICT` when the path is taken on the same server;
    *   `OBS_ERR_MONITOR_STATE` after start.
    */
   mount(listener: ListenerName, path: string, ...handlers: RequestHandler[]): void;
+  /** The same, with options: `mount('health', '/health', { auth: 'optional' }, handler)`. */
+  mount(listener: ListenerName, path: string, options: MountOptions, ...handlers: RequestHandler[]): void;
   /**
    * The base URL a listener is reachable at (the bound port, with port 0 resolved).
    * @throws ObsError `OBS_ERR_ENDPOINT_NOT_BOUND` when nothing is mounted on it or the monitor is not started.
@@ -28,6 +44,7 @@ interface Mount {
   readonly listener: ListenerName;
   readonly path: string;
   readonly handlers: readonly RequestHandler[];
+  readonly auth: 'required' | 'optional';
 }
 
 interface Bound {
@@ -55,14 +72,25 @@ function serverKey(config: ObsConfig, listener: ListenerName): string {
   return port === 0 ? `ephemeral:${listener}` : `port:${port}`;
 }
 
+// Hashing both sides first keeps the comparison constant-time whatever the lengths.
 function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
+  const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
-function authMiddleware(auth: EndpointAuth | undefined, listener: ListenerName): RequestHandler | undefined {
-  if (auth === undefined) return undefined;
+function authMiddleware(
+  auth: EndpointAuth | undefined,
+  listener: ListenerName,
+  mode: 'required' | 'optional',
+): RequestHandler | undefined {
+  if (auth === undefined) {
+    return mode === 'optional'
+      ? (_req, res, next) => {
+          res.locals['obsAuthorized'] = false;
+          next();
+        }
+      : undefined;
+  }
   const bearer = auth.bearer_token;
   const basic = auth.username === undefined ? undefined : `${auth.username}:${auth.password ?? ''}`;
   const challenge = bearer === undefined ? `Basic realm="${listener}"` : `Bearer realm="${listener}"`;
@@ -74,7 +102,8 @@ function authMiddleware(auth: EndpointAuth | undefined, listener: ListenerName):
     const ok =
       (bearer !== undefined && scheme === 'bearer' && safeEqual(value, bearer)) ||
       (basic !== undefined && scheme === 'basic' && safeEqual(Buffer.from(value, 'base64').toString('utf8'), basic));
-    if (ok) {
+    res.locals['obsAuthorized'] = ok;
+    if (ok || mode === 'optional') {
       next();
       return;
     }
@@ -92,7 +121,9 @@ export function createEndpointHost(
   const bound = new Map<string, Bound>();
   let sealed = false;
 
-  function mount(listener: ListenerName, path: string, ...handlers: RequestHandler[]): void {
+  function mount(listener: ListenerName, path: string, ...rest: (RequestHandler | MountOptions)[]): void {
+    const options = typeof rest[0] === 'object' ? (rest.shift() as MountOptions) : {};
+    const handlers = rest as RequestHandler[];
     if (sealed)
       throw new ObsError('OBS_ERR_MONITOR_STATE', `[@obs/core] cannot mount ${path} after the monitor started`);
     if (!LISTENERS.includes(listener)) {
@@ -111,7 +142,7 @@ export function createEndpointHost(
         `[@obs/core] ${path} is already mounted on port ${portOf(config, listener)} (by the ${clash.listener} listener)`,
       );
     }
-    mounts.push({ listener, path, handlers });
+    mounts.push({ listener, path, handlers, auth: options.auth ?? 'required' });
   }
 
   function buildApp(group: readonly Mount[]): express.Express {
@@ -119,7 +150,7 @@ export function createEndpointHost(
     app.disable('x-powered-by');
     app.set('query parser', 'simple');
     for (const m of group) {
-      const auth = authMiddleware(config.auth[m.listener], m.listener);
+      const auth = authMiddleware(config.auth[m.listener], m.listener, m.auth);
       app.use(m.path, ...(auth === undefined ? [] : [auth]), ...m.handlers);
     }
     if (!group.some((m) => m.path === '/')) {

@@ -15,6 +15,7 @@ export type {
   TracingConfig,
   TracingExporterName,
 } from './config/sections.ts';
+export { configDuration } from './config/sections.ts';
 export type {
   AlertRuleDescriptor,
   AlertState,
@@ -24,12 +25,12 @@ export type {
   MetricSample,
 } from './contracts.ts';
 export { formatDuration, parseDuration, tryParseDuration } from './duration.ts';
-export type { EndpointHost, ListenerName } from './endpoint-host.ts';
+export type { EndpointHost, ListenerName, MountOptions, RouteHandler } from './endpoint-host.ts';
 export type { ConfigIssue, ObsErrorCode } from './errors.ts';
-export { coreErrorCodes, formatConfigIssue, ObsConfigError, ObsError } from './errors.ts';
+export { coreErrorCodes, formatConfigIssue, ObsConfigError, ObsError, toError } from './errors.ts';
 export type { ConsoleLoggerOptions, LogLevel, ObsLogger } from './logger.ts';
 export { createConsoleLogger, silentLogger } from './logger.ts';
 export type { Monitor, MonitorOptions, MonitorState } from './monitor.ts';
 export { createMonitor } from './monitor.ts';
 export type { ObsPlugin, ObsServices, PluginContext } from './plugin.ts';
-export { isSecretKey, REDACTED, redact } from './redact.ts';
+export { isSecretKey, REDACTED, redact, redactUrl } from './redact.ts';

@@ -256,6 +256,14 @@ describe('loadConfig', () => {
     expect(loose['dashboards']).toEqual({ title: 'Mine', refresh: '30s' });
   });
 
+  test("a plugin's section is validated when the plugin is given", () => {
+    const plugin = {
+      configSection: { name: 'tracing', schema: z.object({ headers: z.record(z.string(), z.string()).default({}) }) },
+    };
+    const issues = issuesOf(() => loadConfig({ env: {}, overrides: { tracing: { headers: 'x' } }, plugins: [plugin] }));
+    expect(issues).toEqual([expect.objectContaining({ path: 'monitoring.tracing.headers' })]);
+  });
+
   test('auth needs a full pair for basic, and not both kinds at once', () => {
     const issues = issuesOf(() =>
       loadConfig({

@@ -105,6 +105,35 @@ describe('endpoint host', () => {
     expect((await fetch(new URL('/health', monitor.url('health')))).status).toBe(200);
   });
 
+  test('a route mounted with optional auth lets everyone in and says who was authorized', async () => {
+    const probe: ObsPlugin = {
+      name: 'probe',
+      setup(ctx) {
+        ctx.endpoints.mount(
+          'health',
+          '/open',
+          { auth: 'optional' },
+          (_req, res) => void res.json({ authorized: res.locals['obsAuthorized'] }),
+        );
+        ctx.endpoints.mount(
+          'health',
+          '/closed',
+          (_req, res) => void res.json({ authorized: res.locals['obsAuthorized'] }),
+        );
+      },
+    };
+    await using monitor = await monitorWith(
+      { metrics_port: 0, health_port: 0, auth: { health: { bearer_token: 't0k' } } },
+      [probe],
+    ).start();
+    const url = (p: string) => new URL(p, monitor.url('health'));
+    const auth = { authorization: 'Bearer t0k' };
+    expect(await (await fetch(url('/open'))).json()).toEqual({ authorized: false });
+    expect(await (await fetch(url('/open'), { headers: auth })).json()).toEqual({ authorized: true });
+    expect((await fetch(url('/closed'))).status).toBe(401);
+    expect(await (await fetch(url('/closed'), { headers: auth })).json()).toEqual({ authorized: true });
+  });
+
   test('basic auth', async () => {
     await using monitor = await monitorWith({
       metrics_port: 0,

@@ -5,10 +5,10 @@
 // count, another shape) cannot slow down or speed up the next.
 import { spawnSync } from 'node:child_process';
 
-/** One side of a comparison: runs the operation `n` times. */
+/** One side of a comparison: runs the operation `n` times (and settles, when it is asynchronous). */
 export interface BenchSide {
   readonly name: string;
-  run(n: number): void;
+  run(n: number): void | Promise<void>;
 }
 
 /** A benchmark case: the candidate against its baseline, optionally with a target time ratio. */
@@ -31,16 +31,17 @@ export interface BenchResult {
   readonly ok: boolean | undefined;
 }
 
-function nsPerOp(side: BenchSide, n: number): number {
+async function nsPerOp(side: BenchSide, n: number): Promise<number> {
   const start = process.hrtime.bigint();
-  side.run(n);
+  const pending = side.run(n);
+  if (pending !== undefined) await pending;
   return Number(process.hrtime.bigint() - start) / n;
 }
 
-function calibrate(side: BenchSide, targetMs: number): number {
+async function calibrate(side: BenchSide, targetMs: number): Promise<number> {
   let n = 1;
   for (;;) {
-    const ms = (nsPerOp(side, n) * n) / 1e6;
+    const ms = ((await nsPerOp(side, n)) * n) / 1e6;
     if (ms >= targetMs || n >= 1 << 30) return Math.max(1, Math.round((n * targetMs) / Math.max(ms, 1e-3)));
     n *= ms < targetMs / 10 ? 10 : 2;
   }
@@ -60,19 +61,19 @@ export interface BenchOptions {
   readonly roundMs?: number;
 }
 
-function measure(c: BenchCase, rounds: number, roundMs: number): BenchResult {
-  const nBase = calibrate(c.baseline, roundMs);
-  const nCand = calibrate(c.candidate, roundMs);
+async function measure(c: BenchCase, rounds: number, roundMs: number): Promise<BenchResult> {
+  const nBase = await calibrate(c.baseline, roundMs);
+  const nCand = await calibrate(c.candidate, roundMs);
   const base: number[] = [];
   const cand: number[] = [];
   for (let round = 0; round < rounds; round++) {
     // Alternate which side goes first, so neither always runs on a warmer or cooler machine.
     if (round % 2 === 0) {
-      base.push(nsPerOp(c.baseline, nBase));
-      cand.push(nsPerOp(c.candidate, nCand));
+      base.push(await nsPerOp(c.baseline, nBase));
+      cand.push(await nsPerOp(c.candidate, nCand));
     } else {
-      cand.push(nsPerOp(c.candidate, nCand));
-      base.push(nsPerOp(c.baseline, nBase));
+      cand.push(await nsPerOp(c.candidate, nCand));
+      base.push(await nsPerOp(c.baseline, nBase));
     }
   }
   const baselineNs = median(base);
@@ -106,7 +107,7 @@ export async function runBenchmarks(
     const factory = cases[only];
     if (factory === undefined) throw new Error(`unknown bench case ${only}`);
     const c = await factory();
-    const result = measure(c, rounds, roundMs);
+    const result = await measure(c, rounds, roundMs);
     await c.teardown?.();
     const sides = { baseline: c.baseline.name, candidate: c.candidate.name, maxRatio: c.maxRatio };
     process.stdout.write(`${MARK}${JSON.stringify({ ...result, ...sides })}\n`);

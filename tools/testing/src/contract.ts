@@ -125,8 +125,10 @@ export const pluginContractChecks: readonly ContractCheck[] = [
       const plugin = factory();
       let opened: string[] = [];
       const watched: ObsPlugin = {
-        ...plugin,
         name: plugin.name,
+        ...(plugin.dependsOn === undefined ? {} : { dependsOn: plugin.dependsOn }),
+        ...(plugin.section === undefined ? {} : { section: plugin.section }),
+        ...(plugin.configSection === undefined ? {} : { configSection: plugin.configSection }),
         async setup(ctx) {
           const tracker = trackResources();
           try {

@@ -2,3 +2,6 @@ export type { ContractCheck, PluginContractOptions } from './contract.ts';
 export { pluginContractChecks, testPluginContract } from './contract.ts';
 export type { LoopbackServer } from './loopback.ts';
 export { isPortOpen, listenLoopback, readBody } from './loopback.ts';
+export type { RunningTool } from './tools.ts';
+export { debianTool, freePort, startTool } from './tools.ts';
+export { testErrorCodes } from './error-codes.ts';

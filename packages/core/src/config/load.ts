@@ -4,6 +4,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { type ConfigIssue, ObsConfigError } from '../errors.ts';
 import { closest } from '../internal/suggest.ts';
+import type { ObsPlugin } from '../plugin.ts';
 import { isSecretKey, redact } from '../redact.ts';
 import { findPosition, locateKeys, type Position } from './locate.ts';
 import { buildConfigSchema, type ConfigSection, type ObsConfig } from './sections.ts';
@@ -33,8 +34,10 @@ export interface LoadConfigOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Programmatic overrides, in the shape of the `[monitoring]` table. */
   readonly overrides?: ConfigInput;
-  /** Sections contributed by plugins (a plugin's `configSection`). */
+  /** Sections contributed by plugins, beyond those of `plugins`. */
   readonly sections?: readonly ConfigSection[];
+  /** The plugins the config is for: their `configSection`s are validated with the rest. */
+  readonly plugins?: readonly Pick<ObsPlugin, 'configSection'>[];
 }
 
 type Source = { readonly env: string } | { readonly overrides: true };
@@ -65,7 +68,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ObsConfig {
     positions = fromFile.positions;
     Object.assign(raw, fromFile.table);
   }
-  const sections = options.sections ?? [];
+  const sections = [...(options.sections ?? []), ...(options.plugins ?? []).flatMap((p) => p.configSection ?? [])];
   const schema = buildConfigSchema(sections);
   const envIssues = applyEnv(raw, sources, schema, options.env ?? process.env);
   if (options.overrides !== undefined) mergeInto(raw, options.overrides, [], sources);

@@ -127,7 +127,14 @@ export type ObsConfig = MonitoringConfig & ObsConfigSections;
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
-function duration(defaultText: string, { allowZero = false }: { allowZero?: boolean } = {}) {
+/**
+ * A config value written as a Go-style duration (`"30s"`), validated and turned into milliseconds,
+ * for plugins' config sections.
+ */
+export function configDuration(
+  defaultText: string,
+  { allowZero = false }: { allowZero?: boolean } = {},
+): z.ZodType<number> {
   return z
     .string()
     .transform((text, ctx) => {
@@ -197,9 +204,9 @@ const monitoringShape = {
   metrics_port: port(8081),
   health_port: port(8082),
   host: z.string().min(1).default('0.0.0.0'),
-  request_timeout: duration('30s'),
-  headers_timeout: duration('10s'),
-  shutdown_timeout: duration('10s'),
+  request_timeout: configDuration('30s'),
+  headers_timeout: configDuration('10s'),
+  shutdown_timeout: configDuration('10s'),
   auth: z.strictObject({ metrics: endpointAuth.optional(), health: endpointAuth.optional() }).prefault({}),
 };
 
@@ -213,7 +220,7 @@ export const coreSections: readonly ConfigSection[] = [
       namespace: metricNamePart('trakt'),
       subsystem: metricNamePart(''),
       default_metrics: z.boolean().default(true),
-      collect_interval: duration('15s'),
+      collect_interval: configDuration('15s'),
       pushgateway_url: url(),
     }),
   },
@@ -232,8 +239,8 @@ export const coreSections: readonly ConfigSection[] = [
     schema: z.strictObject({
       enabled: z.boolean().default(true),
       endpoint: path('/health'),
-      checks_interval: duration('30s'),
-      timeout: duration('5s'),
+      checks_interval: configDuration('30s'),
+      timeout: configDuration('5s'),
       show_details: z.enum(['always', 'never', 'when-authorized']).default('always'),
     }),
   },
@@ -249,7 +256,7 @@ export const coreSections: readonly ConfigSection[] = [
       email_to: z.array(z.string().regex(/^[^\s@]+@[^\s@]+$/, { message: 'must be an e-mail address' })).default([]),
       webhook_url: url(),
       rules_file: z.string().default(''),
-      evaluation_interval: duration('15s'),
+      evaluation_interval: configDuration('15s'),
     }),
   },
 ];

@@ -1,0 +1,135 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const bin = join(import.meta.dirname, '../dist/main.js');
+const prometheus = debianTool('prometheus');
+const dir = mkdtempSync(join(tmpdir(), 'demo-prometheus-'));
+let demo: ChildProcess | undefined;
+let server: RunningTool | undefined;
+let metricsUrl = '';
+let promUrl = '';
+let demoLog = '';
+
+async function query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await res.json()) as {
+    status: string;
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
+  return body.data.result;
+}
+
+beforeAll(async () => {
+  if (prometheus === undefined) return;
+  const metricsPort = await freePort();
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const config = join(dir, 'demo.toml');
+  writeFileSync(config, `[monitoring]\nmetrics_port = ${metricsPort}\nhealth_port = 0\nhost = "127.0.0.1"\n`);
+  // One export, then a long wait: the values stay put while Prometheus scrapes them.
+  demo = spawn(process.execPath, [bin, '--config', config, '--interval', '1h', '--export-dir', join(dir, 'out')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  demo.stderr?.on('data', (d: Buffer) => {
+    demoLog += d.toString();
+  });
+  for (let i = 0; i < 300 && !demoLog.includes('export #1 done'); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(demoLog).toContain('export #1 done');
+
+  const promPort = await freePort();
+  promUrl = `http://127.0.0.1:${promPort}`;
+  const yml = join(dir, 'prometheus.yml');
+  writeFileSync(
+    yml,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: exporter-demo',
+      '    static_configs:',
+      `      - targets: ['127.0.0.1:${metricsPort}']`,
+      '',
+    ].join('\n'),
+  );
+  server = await startTool(
+    prometheus,
+    [
+      `--config.file=${yml}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      '--enable-feature=exemplar-storage',
+    ],
+    async () => (await fetch(`${promUrl}/-/ready`)).ok,
+    30_000,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  if (demo !== undefined && demo.exitCode === null) {
+    const exited = new Promise((resolve) => demo?.once('exit', resolve));
+    demo.kill('SIGTERM');
+    await exited;
+  }
+});
+
+describe.skipIf(prometheus === undefined)('the real Prometheus scraping the demo', () => {
+  test('reads back the seed metrics with the values the job produced', async () => {
+    let up: Awaited<ReturnType<typeof query>> = [];
+    for (let i = 0; i < 150; i++) {
+      up = await query('trakt_export_items_total{type="movies",status="success"}');
+      if (up.length > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(up).toHaveLength(1);
+    expect(up[0]!.metric).toMatchObject({ job: 'exporter-demo', type: 'movies', status: 'success' });
+    expect(up[0]!.value[1]).toBe('600');
+
+    const exposed = await (await fetch(metricsUrl)).text();
+    const ours = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(exposed)?.[1]);
+    const history = await query('sum(trakt_api_requests_total{endpoint="history",status="200"})');
+    expect(Number(history[0]!.value[1])).toBe(ours('trakt_api_requests_total\\{endpoint="history",status="200"\\}'));
+    expect(Number(history[0]!.value[1])).toBeGreaterThanOrEqual(12);
+    const errors = await query('trakt_export_operations_total{status="error"}');
+    expect(errors.map((r) => r.metric['type']).sort()).toEqual(['movies', 'ratings', 'watchlist']);
+    expect(errors.every((r) => r.value[1] === '0')).toBe(true);
+    const hitRatio = await query('trakt_cache_hit_ratio');
+    expect(Number(hitRatio[0]!.value[1])).toBe(ours('trakt_cache_hit_ratio'));
+    const buckets = await query('trakt_api_duration_seconds_bucket{endpoint="watched_movies",le="+Inf"}');
+    expect(Number(buckets[0]!.value[1])).toBeGreaterThanOrEqual(1);
+    const memory = await query('trakt_system_memory_bytes{type="rss"}');
+    expect(Number(memory[0]!.value[1])).toBeGreaterThan(10_000_000);
+    const scrapes = await query('up{job="exporter-demo"}');
+    expect(scrapes[0]!.value[1]).toBe('1');
+  });
+});
+
+const pushgateway = debianTool('prometheus-pushgateway');
+
+describe.skipIf(pushgateway === undefined)('a --once batch run with a Pushgateway', () => {
+  test('pushes its final metrics when it exits', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    await using _gateway = await startTool(
+      pushgateway!,
+      [`--web.listen-address=127.0.0.1:${port}`],
+      async () => (await fetch(`${url}/-/ready`)).ok,
+    );
+    const config = join(dir, 'push.toml');
+    writeFileSync(
+      config,
+      `[monitoring]\nmetrics_port = 0\nhealth_port = 0\nhost = "127.0.0.1"\n[monitoring.prometheus]\npushgateway_url = "${url}"\npush_instance = "nightly"\n`,
+    );
+    const run = spawn(process.execPath, [bin, '--once', '--config', config, '--export-dir', join(dir, 'push-out')], {
+      stdio: 'ignore',
+    });
+    expect(await new Promise((resolve) => run.once('exit', resolve))).toBe(0);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toContain(
+      'trakt_export_items_total{instance="nightly",job="export-trakt-4-letterboxd",status="success",type="movies"} 600',
+    );
+  });
+});

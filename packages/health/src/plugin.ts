@@ -1,0 +1,81 @@
+import { ObsConfigError, type ObsPlugin, type PluginContext, toError } from '@obs/core';
+import { createCheckerCore, type HealthChecker } from './checker.ts';
+import { type HealthPluginOptions, healthConfigSection, resolveHealthOptions } from './options.ts';
+import { createRoutes } from './routes.ts';
+import type { StatusRule } from './types.ts';
+
+declare module '@obs/core' {
+  interface ObsServices {
+    /** The health checker: register the app's own checks (provided by @obs/health). */
+    'health.checker': HealthChecker;
+  }
+}
+
+/** The health plugin: the checker plus `/health`, `/livez` and `/readyz` on the `health` listener. */
+export interface HealthPlugin extends ObsPlugin {
+  readonly name: '@obs/health';
+  readonly section: 'health';
+  /** The plugin's checker, usable before start (the `health.checker` service is the same object). */
+  readonly checker: HealthChecker;
+}
+
+/**
+ * Creates the health plugin. Timeouts, interval, paths, detail visibility and the status rule come from
+ * `[monitoring.health]`; `options.rule` overrides the rule.
+ * @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` for bad options (at once) or, in setup, for
+ *   `show_details = "when-authorized"` without `[monitoring.auth.health]`; ObsError `OBS_ERR_HEALTH_CHECK_INVALID`
+ *   or `OBS_ERR_HEALTH_CHECK_DUPLICATE` for a bad check.
+ */
+export function healthPlugin(options: HealthPluginOptions = {}): HealthPlugin {
+  const opts = resolveHealthOptions(options);
+  const { checker, settings } = createCheckerCore({ checks: opts.checks, rule: opts.rule });
+
+  function setup(ctx: PluginContext): void {
+    const config = ctx.config.health;
+    if (config.show_details === 'when-authorized' && ctx.config.auth.health === undefined) {
+      throw new ObsConfigError('@obs/health', [
+        {
+          path: 'monitoring.health.show_details',
+          message: '"when-authorized" needs [monitoring.auth.health] (a bearer_token, or username and password)',
+        },
+      ]);
+    }
+    const rule: StatusRule = {
+      criticalUnhealthy: config.critical_unhealthy,
+      nonCriticalUnhealthy: config.non_critical_unhealthy,
+      degraded: config.any_degraded,
+    };
+    settings.timeoutMs = config.timeout;
+    settings.intervalMs = config.checks_interval;
+    settings.rule = typeof opts.rule === 'function' ? opts.rule : { ...rule, ...opts.rule };
+    settings.bus = ctx.bus;
+    settings.onError = (error) => ctx.reportError(error);
+    const routes = createRoutes({
+      checker,
+      config,
+      signal: ctx.signal,
+      serviceId: opts.serviceId ?? ctx.config.tracing.service_name,
+      onError: (error) => ctx.reportError(toError(error)),
+    });
+    // Unauthorized requests still get the status when details are only for authorized ones.
+    const auth = config.show_details === 'when-authorized' ? 'optional' : 'required';
+    ctx.endpoints.mount('health', config.endpoint, { auth }, routes.health);
+    ctx.endpoints.mount('health', config.livez_endpoint, routes.livez);
+    ctx.endpoints.mount('health', config.readyz_endpoint, routes.readyz);
+    ctx.provide('health.checker', checker);
+  }
+
+  return {
+    name: '@obs/health',
+    section: 'health',
+    configSection: healthConfigSection,
+    checker,
+    setup,
+    async start() {
+      checker.start();
+    },
+    async stop() {
+      await checker.stop();
+    },
+  };
+}

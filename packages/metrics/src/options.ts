@@ -1,0 +1,125 @@
+import { type ConfigIssue, type ConfigSection, configDuration, ObsConfigError, type ObsLogger, z } from '@obs/core';
+import type { Registry } from 'prom-client';
+
+/** prom-client's default histogram buckets, in seconds. */
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
+
+/** The export kinds whose success and error series exist from the start. */
+export const DEFAULT_EXPORT_KINDS: readonly string[] = Object.freeze(['movies', 'ratings', 'watchlist']);
+
+/** Options of `createMetrics()`. The plugin fills them from `[monitoring.prometheus]`. */
+export interface MetricsOptions {
+  /** First part of every seed metric name. @default "trakt" */
+  readonly namespace?: string;
+  /** Inserted between namespace and name when not empty. @default "" */
+  readonly subsystem?: string;
+  /** Buckets of the API duration histogram, in seconds, increasing. @default prom-client's */
+  readonly buckets?: readonly number[];
+  /** Node's process metrics (prom-client's default metrics). @default true */
+  readonly defaultMetrics?: boolean;
+  /** Attach the active OpenTelemetry span to OpenMetrics exemplars. @default true */
+  readonly exemplars?: boolean;
+  /** Distinct label sets per metric before new ones fold into one overflow series. @default 2000 */
+  readonly cardinalityLimit?: number;
+  /** Export kinds whose `success` and `error` series start at 0. @default ["movies", "ratings", "watchlist"] */
+  readonly exportKinds?: readonly string[];
+  /** The registry to register in. @default a new Registry (never prom-client's global one) */
+  readonly registry?: Registry;
+  /** @default silent */
+  readonly logger?: ObsLogger;
+  /** Run-time failures (a failed push, a failed collection). @default ignored after logging */
+  readonly onError?: (error: Error) => void;
+}
+
+/** {@link MetricsOptions} after validation. */
+export interface ResolvedMetricsOptions {
+  readonly namespace: string;
+  readonly subsystem: string;
+  readonly buckets: readonly number[];
+  readonly defaultMetrics: boolean;
+  readonly exemplars: boolean;
+  readonly cardinalityLimit: number;
+  readonly exportKinds: readonly string[];
+}
+
+const NAME_PART = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_VALUE = z.string().min(1);
+
+/** Validates the options once, reporting every problem. @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` */
+export function resolveMetricsOptions(input: MetricsOptions): ResolvedMetricsOptions {
+  const issues: ConfigIssue[] = [];
+  const namespace = input.namespace ?? 'trakt';
+  const subsystem = input.subsystem ?? '';
+  if (namespace !== '' && !NAME_PART.test(namespace))
+    issues.push({ path: 'namespace', message: 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' });
+  if (subsystem !== '' && !NAME_PART.test(subsystem))
+    issues.push({ path: 'subsystem', message: 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' });
+  const buckets = input.buckets ?? DEFAULT_BUCKETS;
+  if (
+    !Array.isArray(buckets) ||
+    buckets.length === 0 ||
+    buckets.some((b) => typeof b !== 'number' || !Number.isFinite(b))
+  ) {
+    issues.push({ path: 'buckets', message: 'must be a non-empty list of finite numbers' });
+  } else if (buckets.some((b, i) => i > 0 && b <= buckets[i - 1]!)) {
+    issues.push({ path: 'buckets', message: 'must be strictly increasing' });
+  }
+  const cardinalityLimit = input.cardinalityLimit ?? 2000;
+  if (!Number.isInteger(cardinalityLimit) || cardinalityLimit < 1) {
+    issues.push({ path: 'cardinalityLimit', message: 'must be an integer >= 1' });
+  }
+  const exportKinds = input.exportKinds ?? DEFAULT_EXPORT_KINDS;
+  if (!Array.isArray(exportKinds) || exportKinds.some((k) => !LABEL_VALUE.safeParse(k).success)) {
+    issues.push({ path: 'exportKinds', message: 'must be a list of non-empty strings' });
+  }
+  if (issues.length > 0) throw new ObsConfigError('@obs/metrics', issues);
+  return Object.freeze({
+    namespace,
+    subsystem,
+    buckets: Object.freeze([...buckets]),
+    defaultMetrics: input.defaultMetrics ?? true,
+    exemplars: input.exemplars ?? true,
+    cardinalityLimit,
+    exportKinds: Object.freeze([...exportKinds]),
+  });
+}
+
+/** The keys @obs/metrics adds to `[monitoring.prometheus]`. */
+export const prometheusSection: ConfigSection = {
+  name: 'prometheus',
+  schema: z.object({
+    buckets: z
+      .array(z.number())
+      .min(1)
+      .refine((b) => b.every((v, i) => i === 0 || v > b[i - 1]!), { message: 'must be strictly increasing' })
+      .default([...DEFAULT_BUCKETS]),
+    cardinality_limit: z.number().int().min(1).default(2000),
+    exemplars: z.boolean().default(true),
+    export_kinds: z.array(z.string().min(1)).default([...DEFAULT_EXPORT_KINDS]),
+    push_interval: configDuration('30s', { allowZero: true }),
+    push_job: z.string().min(1).default('export-trakt-4-letterboxd'),
+    push_instance: z.string().default(''),
+  }),
+};
+
+declare module '@obs/core' {
+  /** The keys @obs/metrics adds to `[monitoring.prometheus]`. */
+  interface PrometheusConfig {
+    /** Buckets of the API duration histogram, in seconds. @default prom-client's */
+    readonly buckets: readonly number[];
+    /** Distinct label sets per metric before folding into an overflow series. @default 2000 */
+    readonly cardinality_limit: number;
+    /** OpenMetrics exemplars from the active OpenTelemetry span. @default true */
+    readonly exemplars: boolean;
+    /** Export kinds whose success and error series start at 0. @default ["movies", "ratings", "watchlist"] */
+    readonly export_kinds: readonly string[];
+    /** Push to the Pushgateway this often while running (0: only when stopping). @default "30s" */
+    readonly push_interval: number;
+    /** The `job` grouping label of pushes. @default "export-trakt-4-letterboxd" */
+    readonly push_job: string;
+    /** The `instance` grouping label of pushes; empty uses the host name. @default "" */
+    readonly push_instance: string;
+  }
+}

@@ -1,0 +1,176 @@
+import cluster from 'node:cluster';
+import { hostname } from 'node:os';
+import { ObsError, type ObsPlugin, type PluginContext } from '@obs/core';
+import { Registry } from 'prom-client';
+import { answerClusterRequests, gatherCluster } from './cluster.ts';
+import { createMetricsInternal, type Metrics, type MetricsInternals } from './create-metrics.ts';
+import { expositionHandler, renderRegistry } from './exposition.ts';
+import { prometheusSection } from './options.ts';
+
+declare module '@obs/core' {
+  interface ObsServices {
+    /** The prom-client registry of @obs/metrics: register the app's own metrics in it. */
+    'metrics.registry': Registry;
+    /** The metric set: HTTP middleware, render, push. */
+    metrics: Metrics;
+  }
+}
+
+/** Options of {@link metricsPlugin}; everything else comes from `[monitoring.prometheus]`. */
+export interface MetricsPluginOptions {
+  /** @default a new Registry */
+  readonly registry?: Registry;
+  /**
+   * Node cluster mode. `worker`: answer the primary's requests and serve no /metrics of its own.
+   * `primary`: /metrics shows the sum of every worker's metrics and the primary's.
+   * @default "worker" inside a cluster worker, otherwise none
+   */
+  readonly cluster?: 'primary' | 'worker' | 'none';
+  /** How long the primary waits for each worker's metrics. @default 2000 */
+  readonly clusterTimeoutMs?: number;
+}
+
+/** The metrics plugin, with the metric set once set up. */
+export interface MetricsPlugin extends ObsPlugin {
+  readonly name: '@obs/metrics';
+  /** The metric set (after setup). @throws ObsError `OBS_ERR_MONITOR_STATE` before setup */
+  readonly metrics: Metrics;
+}
+
+/**
+ * Prometheus metrics for a monitor: the seed's `trakt_*` set fed by the bus, served at
+ * `[monitoring.prometheus] endpoint` on the metrics listener, pushed to a Pushgateway when configured.
+ */
+export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin {
+  let metrics: MetricsInternals | undefined;
+  let ctx: PluginContext | undefined;
+  let collectTimer: NodeJS.Timeout | undefined;
+  let pushTimer: NodeJS.Timeout | undefined;
+  let pushing: Promise<void> | undefined;
+  let stopAnswering: (() => void) | undefined;
+  const mode = options.cluster ?? (cluster.isWorker ? 'worker' : 'none');
+
+  const push = (): Promise<void> => {
+    const context = ctx;
+    if (metrics === undefined || context === undefined) return Promise.resolve();
+    const p = context.config.prometheus;
+    if (p.pushgateway_url === '') return Promise.resolve();
+    // One push at a time: a slow Pushgateway must not pile up requests.
+    pushing ??= metrics
+      .push({
+        url: p.pushgateway_url,
+        job: p.push_job,
+        instance: p.push_instance === '' ? hostname() : p.push_instance,
+      })
+      .catch((err: unknown) => context.reportError(err))
+      .finally(() => {
+        pushing = undefined;
+      });
+    return pushing;
+  };
+
+  const collect = async (): Promise<void> => {
+    if (metrics === undefined || ctx === undefined || ctx.bus.listenerCount('metrics:collected') === 0) return;
+    try {
+      const samples = await metrics.snapshot();
+      ctx.bus.emit('metrics:collected', { at: Date.now(), samples });
+    } catch (err) {
+      ctx.reportError(
+        new ObsError('OBS_ERR_METRICS_COLLECT', `[@obs/metrics] snapshot failed: ${(err as Error).message}`, {
+          cause: err,
+        }),
+      );
+    }
+  };
+
+  return {
+    name: '@obs/metrics',
+    section: 'prometheus',
+    configSection: prometheusSection,
+    get metrics(): Metrics {
+      if (metrics === undefined)
+        throw new ObsError(
+          'OBS_ERR_MONITOR_STATE',
+          '[@obs/metrics] the metric set exists once the monitor has started',
+        );
+      return metrics;
+    },
+    setup(context) {
+      ctx = context;
+      const p = context.config.prometheus;
+      const m = createMetricsInternal({
+        namespace: p.namespace,
+        subsystem: p.subsystem,
+        buckets: p.buckets,
+        defaultMetrics: p.default_metrics,
+        exemplars: p.exemplars,
+        cardinalityLimit: p.cardinality_limit,
+        exportKinds: p.export_kinds,
+        ...(options.registry === undefined ? {} : { registry: options.registry }),
+        logger: context.logger,
+        onError: (error) => context.reportError(error),
+      });
+      metrics = m;
+      const { set } = m;
+      const { bus } = context;
+      // The monitor validated the recorders' values; the listeners only update series.
+      bus.on('api:called', (e) => set.apiCalled(e.endpoint, e.status, e.durationMs));
+      bus.on('cache:updated', (e) => set.cacheUpdated(e.hitRatio, e.sizeBytes, e.entries));
+      bus.on('export:recorded', (e) => set.exportRecorded(e.kind, e.status, e.count));
+      bus.on('workers:changed', (e) => set.workersChanged(e.active));
+      bus.on('health:changed', (e) => set.healthChanged(e.check, e.current));
+      bus.on('alert:changed', (e) => set.alertChanged(e.rule, e.state, e.labels));
+      bus.on('obs:error', (e) => set.errorReported(e.plugin, (e.error as { code?: string }).code ?? e.error.name));
+      bus.on('obs:dropped', (e) => set.dropped(e.plugin, e.what, e.count));
+      if (mode !== 'worker') {
+        const onError = (err: unknown): void => context.reportError(err);
+        const handler =
+          mode === 'primary'
+            ? expositionHandler(async (format) => {
+                // The primary's own zero-valued workload series would skew averages: only workers do the work.
+                const own = new Registry();
+                for (const metric of m.registry.getMetricsAsArray())
+                  if (!set.workload.has(metric.name)) own.registerMetric(metric as never);
+                return renderRegistry(
+                  await gatherCluster(own, options.clusterTimeoutMs ?? 2_000, onError),
+                  format,
+                  false,
+                );
+              }, onError)
+            : m.handler();
+        context.endpoints.mount('metrics', p.endpoint, (req, res, next) =>
+          req.path === '/' ? handler(req, res, next) : next(),
+        );
+      }
+      context.provide('metrics.registry', m.registry);
+      context.provide('metrics', m);
+      context.provide('metrics.descriptors', () => m.descriptors());
+    },
+    async start() {
+      const p = ctx?.config.prometheus;
+      if (metrics === undefined || p === undefined) return;
+      metrics.startDefaultMetrics();
+      if (mode === 'worker') stopAnswering = answerClusterRequests(metrics.registry);
+      collectTimer = setInterval(() => void collect(), p.collect_interval);
+      collectTimer.unref();
+      if (p.pushgateway_url !== '' && p.push_interval > 0) {
+        pushTimer = setInterval(() => void push(), p.push_interval);
+        pushTimer.unref();
+      }
+    },
+    async stop() {
+      clearInterval(collectTimer);
+      clearInterval(pushTimer);
+      stopAnswering?.();
+      stopAnswering = undefined;
+      collectTimer = undefined;
+      pushTimer = undefined;
+      // A batch job's last state reaches the Pushgateway even when it ran shorter than push_interval.
+      if (metrics !== undefined && ctx !== undefined) {
+        await pushing;
+        await push();
+      }
+      ctx = undefined;
+    },
+  };
+}

@@ -1,0 +1,11 @@
+import { join } from 'node:path';
+import { testErrorCodes } from '@obs/testing';
+import { describe } from 'vitest';
+import { metricsErrorCodes } from '../src/index.ts';
+
+describe('error codes', () => {
+  testErrorCodes('@obs/metrics', metricsErrorCodes, join(import.meta.dirname, '../src'), [
+    'OBS_ERR_RECORD_INVALID',
+    'OBS_ERR_MONITOR_STATE',
+  ]);
+});

@@ -1,0 +1,107 @@
+import { createMonitor, type ObsError, silentLogger } from '@obs/core';
+import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createMetrics, metricsPlugin } from '../src/index.ts';
+
+const binary = debianTool('prometheus-pushgateway');
+let gateway: RunningTool | undefined;
+let url = '';
+
+beforeAll(async () => {
+  if (binary === undefined) return;
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  gateway = await startTool(
+    binary,
+    [`--web.listen-address=127.0.0.1:${port}`],
+    async () => (await fetch(`${url}/-/ready`)).ok,
+  );
+});
+afterAll(async () => {
+  await gateway?.stop();
+});
+
+async function pushed(): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
+describe.skipIf(binary === undefined)('pushing to the real Pushgateway', () => {
+  test('a batch job pushes while it runs and once more when it stops, grouped by job and instance', async () => {
+    const monitor = createMonitor({
+      config: {
+        metrics_port: 0,
+        health_port: 0,
+        host: '127.0.0.1',
+        prometheus: {
+          pushgateway_url: url,
+          push_job: 'trakt-export',
+          push_instance: 'batch-1',
+          push_interval: '50ms',
+          default_metrics: false,
+        },
+      },
+      plugins: [metricsPlugin()],
+      logger: silentLogger,
+    });
+    await monitor.start();
+    monitor.recordApiCall('watched_movies', 200, 120);
+    let text = '';
+    for (let i = 0; i < 100 && !text.includes('trakt_api_requests_total{'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      text = await pushed();
+    }
+    expect(text).toContain(
+      'trakt_api_requests_total{endpoint="watched_movies",instance="batch-1",job="trakt-export",status="200"} 1',
+    );
+    monitor.recordExport('movies', 'success', 42);
+    monitor.recordApiCall('watched_movies', 200, 80);
+    await monitor.stop();
+    text = await pushed();
+    expect(text).toContain(
+      'trakt_api_requests_total{endpoint="watched_movies",instance="batch-1",job="trakt-export",status="200"} 2',
+    );
+    expect(text).toContain(
+      'trakt_export_items_total{instance="batch-1",job="trakt-export",status="success",type="movies"} 42',
+    );
+    expect(text).toMatch(/push_time_seconds\{instance="batch-1",job="trakt-export"\} \d/);
+  });
+
+  test('grouping values with a slash are encoded as the Pushgateway expects', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.setActiveWorkers(3);
+    await metrics.push({ url, job: 'jobs/nightly', instance: '', groupings: { region: 'eu' } });
+    expect(await pushed()).toContain('trakt_worker_pool_active{instance="",job="jobs/nightly",region="eu"} 3');
+  });
+});
+
+describe('a Pushgateway that is down', () => {
+  test('push() rejects with a coded error naming the place, without credentials', async () => {
+    const port = await freePort();
+    const metrics = createMetrics({ defaultMetrics: false });
+    const error = (await metrics
+      .push({ url: `http://user:s3cret@127.0.0.1:${port}`, job: 'j', instance: 'i' })
+      .catch((e) => e)) as ObsError;
+    expect(error.code).toBe('OBS_ERR_METRICS_PUSH');
+    expect(error.message).toContain(`127.0.0.1:${port}`);
+    expect(error.message).not.toContain('s3cret');
+  });
+
+  test('the plugin reports obs:error and the app never sees a throw', async () => {
+    const port = await freePort();
+    const monitor = createMonitor({
+      config: {
+        metrics_port: 0,
+        health_port: 0,
+        host: '127.0.0.1',
+        prometheus: { pushgateway_url: `http://127.0.0.1:${port}`, default_metrics: false },
+      },
+      plugins: [metricsPlugin()],
+      logger: silentLogger,
+    });
+    const codes: string[] = [];
+    monitor.bus.on('obs:error', (e) => void codes.push((e.error as ObsError).code));
+    await monitor.start();
+    await expect(monitor.stop()).resolves.toBeUndefined();
+    expect(codes).toEqual(['OBS_ERR_METRICS_PUSH']);
+  });
+});

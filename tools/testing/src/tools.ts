@@ -1,0 +1,76 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+
+/**
+ * The path of a Debian tool (promtool, prometheus, prometheus-pushgateway...), or undefined when it is
+ * not installed. In CI (CI=true) a missing tool is an error: `.ci/run` installs them, so the tests must run.
+ */
+export function debianTool(name: string): string | undefined {
+  let path: string | undefined;
+  try {
+    path = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    path = undefined;
+  }
+  if (path === undefined) {
+    if (process.env['CI'] === 'true')
+      throw new Error(`${name} is not installed: .ci/run must install its Debian package`);
+    console.warn(
+      `skipping: ${name} is not installed here (apt-get install prometheus prometheus-alertmanager prometheus-pushgateway)`,
+    );
+  }
+  return path;
+}
+
+/** A free TCP port on 127.0.0.1, for tools that cannot report the port they bound. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A child process that stops with the test. */
+export interface RunningTool extends AsyncDisposable {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Starts a tool and waits until `ready()` resolves true (polled), or fails with its output. */
+export async function startTool(
+  command: string,
+  args: readonly string[],
+  ready: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<RunningTool> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output}`);
+    if (await ready().catch(() => false)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${command} was not ready after ${timeoutMs}ms:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { child, output: () => output, stop, [Symbol.asyncDispose]: stop };
+}
