@@ -40,7 +40,9 @@ assert.equal((await fetch(new URL('/readyz', monitor.url('health')))).status, 20
 assert.equal(monitor.service('health.checker'), plugin.checker);
 await monitor.stop();
 
-const checker = createHealthChecker({ checks: [{ name: 'x', critical: false, check: () => ({ status: 'unhealthy' }) }] });
+const checker = createHealthChecker({
+  checks: [{ name: 'x', critical: false, check: () => ({ status: 'unhealthy' }) }],
+});
 assert.equal((await checker.report()).status, 'degraded');
 assert.throws(() => checker.register({ name: 'x', check: () => ({ status: 'healthy' }) }), {
   code: 'OBS_ERR_HEALTH_CHECK_DUPLICATE',

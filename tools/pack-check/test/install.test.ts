@@ -14,11 +14,17 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
+const packed = new Map<string, string>();
+
+// Each package is packed once: core goes into every other package's install.
 function pack(name: string): string {
+  const done = packed.get(name);
+  if (done !== undefined) return done;
   const before = new Set(readdirSync(tarballs));
   execFileSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: join(packagesDir, name), stdio: 'pipe' });
   const tarball = readdirSync(tarballs).find((f) => !before.has(f) && f.endsWith('.tgz'));
   if (tarball === undefined) throw new Error(`pnpm pack made no tarball for packages/${name}`);
+  packed.set(name, join(tarballs, tarball));
   return join(tarballs, tarball);
 }
 

@@ -15,7 +15,8 @@ function usedIn(dir: string): Set<string> {
   const used = new Set<string>();
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
-    for (const m of readFileSync(join(entry.parentPath, entry.name), 'utf8').matchAll(/'(OBS_ERR_[A-Z_]+)'/g)) used.add(m[1]!);
+    for (const m of readFileSync(join(entry.parentPath, entry.name), 'utf8').matchAll(/'(OBS_ERR_[A-Z_]+)'/g))
+      used.add(m[1]!);
   }
   return used;
 }
@@ -24,7 +25,12 @@ function usedIn(dir: string): Set<string> {
  * Registers the error-code convention tests of a package: its section of docs/errors.md lists exactly
  * its codes, and its source uses exactly its codes (plus codes it borrows from other packages).
  */
-export function testErrorCodes(pkg: string, codes: Readonly<Record<string, string>>, srcDir: string, borrowed: readonly string[] = []): void {
+export function testErrorCodes(
+  pkg: string,
+  codes: Readonly<Record<string, string>>,
+  srcDir: string,
+  borrowed: readonly string[] = [],
+): void {
   test(`docs/errors.md lists exactly the codes of ${pkg}`, () => {
     expect(documented(pkg).sort()).toEqual(Object.keys(codes).sort());
   });

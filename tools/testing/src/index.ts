@@ -1,7 +1,7 @@
 export type { ContractCheck, PluginContractOptions } from './contract.ts';
 export { pluginContractChecks, testPluginContract } from './contract.ts';
+export { testErrorCodes } from './error-codes.ts';
 export type { LoopbackServer } from './loopback.ts';
 export { isPortOpen, listenLoopback, readBody } from './loopback.ts';
 export type { RunningTool } from './tools.ts';
 export { debianTool, freePort, startTool } from './tools.ts';
-export { testErrorCodes } from './error-codes.ts';
