@@ -24,10 +24,11 @@ import {
   memoryCheck,
 } from '@obs/health';
 import { metricsPlugin } from '@obs/metrics';
+import { traceApiCall, tracingPlugin, withSpan } from '@obs/tracing';
 import { createResponseCache } from './cache.ts';
 import { runExport } from './export-job.ts';
 import { startTraktApi } from './trakt-api.ts';
-import { createTraktClient } from './trakt-client.ts';
+import { createTraktClient, type TraktClient } from './trakt-client.ts';
 
 const USAGE = `Usage: exporter-demo [options]
 
@@ -116,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createConsoleLogger({ level: options.level });
   // Each @obs package wires its plugin in here as it lands (tracing, health, alerts, dashboards next).
   const health = healthPlugin();
-  const plugins = [metricsPlugin(), health];
+  const plugins = [metricsPlugin(), tracingPlugin(), health];
   const config = loadConfig({ file: options.config, plugins });
   const monitor = createMonitor({ config, logger, plugins });
 
@@ -156,12 +157,20 @@ async function main(argv: string[]): Promise<number> {
   }
   await monitor.start();
   logger.info(`exporter-demo: simulated Trakt API on ${api.url.href}; exports go to ${options.exportDir}`);
-  const client = createTraktClient({ baseUrl: api.url, token, cache, monitor, signal: controller.signal });
+  const trakt = createTraktClient({ baseUrl: api.url, token, cache, monitor, signal: controller.signal });
+  // Every call is a span api.<endpoint>. The client records each HTTP attempt with monitor.recordApiCall,
+  // and those are the only count: emit: false keeps traceApiCall from counting a call itself (a cache
+  // hit makes no HTTP call, so it is traced but not counted).
+  const client: TraktClient = {
+    get: (endpoint, path) => traceApiCall({ bus: monitor.bus, emit: false }, endpoint, () => trakt.get(endpoint, path)),
+  };
 
   let failed = false;
   try {
     for (let run = 1; !controller.signal.aborted; run++) {
-      const result = await runExport({ client, monitor, exportDir: options.exportDir, workers: options.workers });
+      const result = await withSpan('export.run', { 'export.run': run, 'export.workers': options.workers }, () =>
+        runExport({ client, monitor, exportDir: options.exportDir, workers: options.workers }),
+      );
       const errors = Object.entries(result.errors);
       failed = errors.length > 0;
       logger.info(`exporter-demo: export #${run} done in ${formatDuration(result.durationMs)}`, { ...result.counts });

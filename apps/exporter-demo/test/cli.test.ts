@@ -200,6 +200,51 @@ describe('exporter-demo CLI', () => {
     }
   });
 
+  test('traces every API call and export in memory, and /metrics carries them as exemplars', async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        '--interval',
+        '1h',
+        '--config',
+        configFile('traces.toml', quietPorts.replace('metrics_port = 0', `metrics_port = ${port}`)),
+        '--export-dir',
+        join(dir, 'traces'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MONITORING_TRACING_SAMPLE_RATE: '1' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    try {
+      for (let i = 0; i < 300 && !stderr.includes('export #1 done'); i++) await new Promise((r) => setTimeout(r, 100));
+      const runs = (await (await fetch(`http://127.0.0.1:${port}/traces?name=export.run`)).json()) as {
+        spans: { traceId?: string; trace_id?: string }[];
+      };
+      expect(runs.spans.length).toBe(1);
+      const calls = (await (await fetch(`http://127.0.0.1:${port}/traces?name=api.*&limit=1000`)).json()) as {
+        spans: { name: string }[];
+      };
+      expect(new Set(calls.spans.map((s) => s.name))).toEqual(
+        new Set(['api.watched_movies', 'api.ratings', 'api.watchlist', 'api.history']),
+      );
+      const open = await (
+        await fetch(`http://127.0.0.1:${port}/metrics`, {
+          headers: { accept: 'application/openmetrics-text;version=1.0.0' },
+        })
+      ).text();
+      expect(open).toMatch(
+        /^trakt_api_requests_total\{endpoint="history",status="200"\} \d+ # \{trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}"\} 1 \d/m,
+      );
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.on('exit', resolve));
+    }
+  });
+
   test('without --once it keeps syncing until SIGTERM, then stops cleanly', async () => {
     const child = spawn(
       process.execPath,

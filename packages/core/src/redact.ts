@@ -3,7 +3,8 @@ export const REDACTED = '[redacted]';
 
 // Keys whose values are secrets wherever they appear: passwords, tokens, webhook URLs (a Slack
 // incoming-webhook URL is itself the credential), API keys, private keys.
-const SECRET_KEY = /pass(word|wd)?$|secret|token|webhook|api_?key|private_?key|credential|authorization|cookie/i;
+const SECRET_KEY =
+  /pass(word|wd)?$|secret|token|webhook|api_?key|private_?key|credential|authorization|cookie|^headers$/i;
 
 /** Whether a config or log field with this key holds a secret. */
 export function isSecretKey(key: string): boolean {
@@ -23,9 +24,19 @@ export function redact<T>(value: T): T {
   return redactValue(value, undefined, new WeakSet()) as T;
 }
 
+// Everything under a secret key (a `headers` table, a credentials object) is hidden, keys kept.
+function redactAll(value: object): unknown {
+  if (Array.isArray(value))
+    return value.map((item) => (typeof item === 'object' && item !== null ? redactAll(item) : REDACTED));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value))
+    out[k] = typeof v === 'object' && v !== null ? redactAll(v) : v === '' ? '' : REDACTED;
+  return out;
+}
+
 function redactValue(value: unknown, key: string | undefined, seen: WeakSet<object>): unknown {
   if (key !== undefined && isSecretKey(key) && value !== '' && value !== undefined && value !== null) {
-    return typeof value === 'object' && value !== null ? redactValue(value, undefined, seen) : REDACTED;
+    return typeof value === 'object' ? redactAll(value) : REDACTED;
   }
   if (typeof value === 'string') return redactUrl(value);
   if (typeof value !== 'object' || value === null) return value;

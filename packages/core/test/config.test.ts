@@ -229,6 +229,18 @@ describe('loadConfig', () => {
     expect(issues[0]!.message).toBe('must be a string (got a number)');
   });
 
+  test('every value of a headers table is a secret', () => {
+    const config = loadConfig({
+      env: {},
+      overrides: { tracing: { headers: { 'x-api-key': 'k3y', 'x-tenant': 'acme' } } },
+      sections: [{ name: 'tracing', schema: z.object({ headers: z.record(z.string(), z.string()).default({}) }) }],
+    });
+    const printed = JSON.stringify(config);
+    expect(printed).toContain('"x-api-key":"[redacted]"');
+    expect(printed).not.toContain('k3y');
+    expect(printed).not.toContain('acme');
+  });
+
   test('the config is deeply frozen', () => {
     const config = loadConfig({ env: {} });
     expect(Object.isFrozen(config)).toBe(true);

@@ -1,0 +1,311 @@
+import { randomUUID } from 'node:crypto';
+import type { Agent } from 'node:http';
+import { ObsError, redact } from '@obs/core';
+import { type Context, context, propagation, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  CompositePropagator,
+  type ExportResult,
+  ExportResultCode,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  NodeTracerProvider,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { createMemoryStore, type SpanStore } from '../memory.ts';
+import type { ResolvedExporterName, ResolvedTracing } from '../options.ts';
+import { activate, deactivate } from './active.ts';
+
+/** @internal Where the runtime reports what it cannot throw. */
+export interface RuntimeHooks {
+  /** A run-time failure (an export that failed); never thrown. */
+  readonly onError: (error: ObsError) => void;
+  /** Spans lost on purpose (full queue) or by failure (export failed). */
+  readonly onDropped: (count: number) => void;
+  /** Receives `api:called` for traceApiCall; undefined without a bus. */
+  readonly bus?: Parameters<typeof activate>[1];
+}
+
+/** @internal A provider whose export pipeline opens on start and flushes on shutdown. */
+export interface TracingRuntime {
+  readonly provider: TracerProvider;
+  readonly tracer: Tracer;
+  readonly exporter: ResolvedExporterName | 'custom' | 'none';
+  readonly store: SpanStore | undefined;
+  start(): Promise<void>;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+// 'service.instance.id' is still incubating in semantic-conventions 1.45: the constant lives in the
+// unstable entry point, whose exports may change in a minor release, so the name is written out.
+const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
+const SCOPE = '@obs/tracing';
+
+function describe(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  // Exporters may echo a URL; never let credentials through (collector URLs can carry them).
+  return redact(text === '' ? 'unknown error' : text);
+}
+
+/**
+ * Counts spans between the SDK's batch processor and the exporter, so the queue bound is ours and
+ * every span that does not reach the collector is reported. The BatchSpanProcessor drops silently
+ * (a diag line) when its queue is full; holding our own count one step ahead of it means it never has to.
+ */
+function guardedBatch(
+  inner: SpanExporter,
+  settings: ResolvedTracing,
+  target: string,
+  hooks: RuntimeHooks,
+): SpanProcessor {
+  let pending = 0;
+  const exporter: SpanExporter = {
+    export(spans: ReadableSpan[], done: (result: ExportResult) => void) {
+      pending -= spans.length;
+      let settled = false;
+      const finish = (result: ExportResult): void => {
+        if (settled) return;
+        settled = true;
+        if (result.code !== ExportResultCode.SUCCESS) {
+          hooks.onDropped(spans.length);
+          hooks.onError(
+            new ObsError(
+              'OBS_ERR_TRACING_EXPORT',
+              `[@obs/tracing] could not export ${spans.length} span${spans.length === 1 ? '' : 's'} to ${target}: ${describe(result.error)}`,
+              { cause: result.error },
+            ),
+          );
+        }
+        done(result);
+      };
+      try {
+        inner.export(spans, finish);
+      } catch (error) {
+        finish({ code: ExportResultCode.FAILED, error: error as Error });
+      }
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
+  const batch = new BatchSpanProcessor(exporter, {
+    maxQueueSize: settings.maxQueueSize,
+    maxExportBatchSize: settings.maxExportBatchSize,
+    scheduledDelayMillis: settings.scheduledDelayMs,
+    exportTimeoutMillis: settings.exportTimeoutMs,
+  });
+  return {
+    onStart: () => {},
+    onEnd(span) {
+      if (pending >= settings.maxQueueSize) {
+        hooks.onDropped(1);
+        return;
+      }
+      pending++;
+      batch.onEnd(span);
+    },
+    forceFlush: () => batch.forceFlush(),
+    shutdown: () => batch.shutdown(),
+  };
+}
+
+async function createExporter(
+  settings: ResolvedTracing,
+): Promise<{ exporter: SpanExporter; target: string; close?: () => void }> {
+  if (settings.spanExporter !== undefined) return { exporter: settings.spanExporter, target: 'the custom exporter' };
+  if (settings.exporter === 'console') return { exporter: new ConsoleSpanExporter(), target: 'the console' };
+  if (settings.exporter === 'jaeger') {
+    // Loaded on demand: the legacy exporter pulls jaeger-client and thriftrw, which nobody else needs.
+    const { JaegerExporter } = await import('@opentelemetry/exporter-jaeger');
+    const jaeger = new JaegerExporter({
+      endpoint: settings.url,
+      ...(settings.username === '' ? {} : { username: settings.username, password: settings.password }),
+      // Read by jaeger-client's HTTPSender (not in the exporter's types): a hung collector is cut off.
+      ...({ timeoutMs: settings.exportTimeoutMs } as object),
+    });
+    const exporter: SpanExporter = {
+      export: (spans, done) => jaeger.export(spans, done),
+      forceFlush: () => jaeger.forceFlush(),
+      async shutdown() {
+        await jaeger.forceFlush().catch(() => {});
+        // JaegerExporter.shutdown() races its flush against a timer it never clears, which keeps the
+        // process alive after stop. 2.11.0 is the last release of this deprecated package, so closing
+        // its sender (and the sender's keep-alive agent) directly is stable.
+        (jaeger as unknown as { _sender?: { close(): void } })._sender?.close();
+      },
+    };
+    return { exporter, target: `${settings.url} (jaeger thrift)` };
+  }
+  const headers: Record<string, string> = { ...settings.headers };
+  if (settings.username !== '') {
+    headers['authorization'] ??= `Basic ${Buffer.from(`${settings.username}:${settings.password}`).toString('base64')}`;
+  }
+  // One agent we own, so that shutdown can close its keep-alive sockets (the exporter never does).
+  let agent: Agent | undefined;
+  const config = {
+    url: settings.url,
+    headers,
+    timeoutMillis: settings.exportTimeoutMs,
+    httpAgentOptions: async (protocol: string): Promise<Agent> => {
+      const http = protocol === 'https:' ? await import('node:https') : await import('node:http');
+      agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+      return agent;
+    },
+  };
+  const { OTLPTraceExporter } =
+    settings.protocol === 'http/json'
+      ? await import('@opentelemetry/exporter-trace-otlp-http')
+      : await import('@opentelemetry/exporter-trace-otlp-proto');
+  return {
+    exporter: new OTLPTraceExporter(config),
+    target: `${settings.url} (otlp ${settings.protocol})`,
+    close: () => agent?.destroy(),
+  };
+}
+
+function registerGlobals(provider: TracerProvider): () => void {
+  const conflict = (what: string): ObsError =>
+    new ObsError(
+      'OBS_ERR_TRACING_GLOBAL_CONFLICT',
+      `[@obs/tracing] another OpenTelemetry ${what} is already registered globally; stop it first, or pass registerGlobals: false`,
+    );
+  const manager = new AsyncLocalStorageContextManager().enable();
+  if (!trace.setGlobalTracerProvider(provider)) {
+    manager.disable();
+    throw conflict('tracer provider');
+  }
+  if (!context.setGlobalContextManager(manager)) {
+    trace.disable();
+    manager.disable();
+    throw conflict('context manager');
+  }
+  const propagator = new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  });
+  if (!propagation.setGlobalPropagator(propagator)) {
+    trace.disable();
+    context.disable();
+    throw conflict('propagator');
+  }
+  return () => {
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** @internal Builds the provider (no I/O); `start` opens the exporter and registers the globals. */
+export function createTracingRuntime(settings: ResolvedTracing, hooks: RuntimeHooks): TracingRuntime {
+  if (!settings.enabled) {
+    const tracer = trace.getTracer(SCOPE);
+    return {
+      provider: trace.getTracerProvider(),
+      tracer,
+      exporter: 'none',
+      store: undefined,
+      start: () => Promise.resolve(),
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+  }
+  const memory =
+    settings.exporter === 'memory' && settings.spanExporter === undefined
+      ? createMemoryStore(settings.memoryMaxSpans)
+      : undefined;
+  // The provider is built now (so the tracer can be provided in setup); spans finished before start
+  // have nowhere to go yet and are dropped without counting: nothing was ever promised for them.
+  let sink: SpanProcessor | undefined = memory;
+  const front: SpanProcessor = {
+    onStart: (_span: Span, _context: Context) => {},
+    onEnd: (span) => sink?.onEnd(span),
+    forceFlush: () => sink?.forceFlush() ?? Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
+  const provider = new NodeTracerProvider({
+    resource: defaultResource().merge(
+      resourceFromAttributes({
+        ...settings.resourceAttributes,
+        [ATTR_SERVICE_NAME]: settings.serviceName,
+        [ATTR_SERVICE_VERSION]: settings.serviceVersion,
+        [ATTR_SERVICE_INSTANCE_ID]: settings.instanceId === '' ? randomUUID() : settings.instanceId,
+      }),
+    ),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRate) }),
+    spanProcessors: [front],
+  });
+  const tracer = provider.getTracer(SCOPE);
+  let close: (() => void) | undefined;
+  let unregister: (() => void) | undefined;
+  let started: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+
+  async function start(): Promise<void> {
+    if (memory === undefined) {
+      const made = await createExporter(settings);
+      close = made.close;
+      sink = guardedBatch(made.exporter, settings, made.target, hooks);
+    }
+    if (settings.registerGlobals) unregister = registerGlobals(provider);
+    activate(provider, hooks.bus);
+  }
+
+  async function shutdown(): Promise<void> {
+    await started?.catch(() => {});
+    deactivate(provider);
+    unregister?.();
+    unregister = undefined;
+    const current = sink;
+    sink = undefined;
+    if (current !== undefined && current !== memory) {
+      const flushed = await withTimeout(
+        current.shutdown().then(
+          () => 'done' as const,
+          () => 'done' as const,
+        ),
+        settings.flushTimeoutMs,
+      );
+      if (flushed === 'timeout') {
+        hooks.onError(
+          new ObsError(
+            'OBS_ERR_TRACING_FLUSH_TIMEOUT',
+            `[@obs/tracing] queued spans were not flushed within ${settings.flushTimeoutMs}ms; they are dropped`,
+          ),
+        );
+      }
+    }
+    close?.();
+    await provider.shutdown().catch(() => {});
+  }
+
+  return {
+    provider,
+    tracer,
+    exporter: settings.spanExporter === undefined ? settings.exporter : 'custom',
+    store: memory,
+    start() {
+      started ??= start();
+      return started;
+    },
+    forceFlush: () => sink?.forceFlush() ?? Promise.resolve(),
+    shutdown() {
+      stopping ??= shutdown();
+      return stopping;
+    },
+  };
+}

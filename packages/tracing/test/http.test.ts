@@ -1,0 +1,209 @@
+import type { AddressInfo } from 'node:net';
+import { listenLoopback, readBody } from '@obs/testing';
+import { context, trace } from '@opentelemetry/api';
+import express from 'express';
+import { describe, expect, test } from 'vitest';
+import {
+  type SpanRecord,
+  tracedFetch,
+  traceHeaders,
+  tracingMiddleware,
+  tracingPlugin,
+  withSpan,
+} from '../src/index.ts';
+import { eventually, startMonitor } from './helpers.ts';
+
+async function withApp(configure: (app: express.Express) => void, run: (base: URL) => Promise<void>): Promise<void> {
+  const app = express();
+  app.use(tracingMiddleware());
+  configure(app);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  try {
+    await run(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`));
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+const serverSpans = (spans: readonly SpanRecord[]): SpanRecord[] => spans.filter((s) => s.kind === 'SERVER');
+
+describe('tracingMiddleware', () => {
+  test('a SERVER span per request with the HTTP semantic conventions and the route template', async () => {
+    const plugin = tracingPlugin();
+    const { monitor } = await startMonitor([plugin], { sample_rate: 1 });
+    try {
+      const users = express.Router();
+      users.get('/:id', (req, res) => {
+        // Handlers run inside the server span.
+        res.json({ id: req.params.id, span: trace.getSpan(context.active())?.spanContext().spanId });
+      });
+      await withApp(
+        (app) => {
+          app.use('/users', users);
+          app.get('/boom', () => {
+            throw new Error('handler failed');
+          });
+        },
+        async (base) => {
+          const res = await fetch(new URL('/users/42?verbose=1', base), { headers: { 'user-agent': 'test-agent' } });
+          const body = (await res.json()) as { id: string; span: string };
+          expect((await fetch(new URL('/boom', base))).status).toBe(500);
+          expect((await fetch(new URL('/nowhere', base))).status).toBe(404);
+          await eventually(() => serverSpans(plugin.tracing!.spans!.query()).length === 3);
+          const spans = serverSpans(plugin.tracing!.spans!.query());
+          const user = spans.find((s) => s.name === 'GET /users/:id')!;
+          expect(user.spanId).toBe(body.span);
+          expect(user.parentSpanId).toBeUndefined();
+          expect(user.attributes).toMatchObject({
+            'http.request.method': 'GET',
+            'http.route': '/users/:id',
+            'http.response.status_code': 200,
+            'url.path': '/users/42',
+            'url.scheme': 'http',
+            'server.address': '127.0.0.1',
+            'server.port': Number(base.port),
+            'network.protocol.version': '1.1',
+            'user_agent.original': 'test-agent',
+            'client.address': '127.0.0.1',
+          });
+          expect(user.status.code).toBe('UNSET');
+          const boom = spans.find((s) => s.name === 'GET /boom')!;
+          expect(boom.status.code).toBe('ERROR');
+          expect(boom.attributes).toMatchObject({ 'http.response.status_code': 500, 'error.type': '500' });
+          // No route matched: no http.route, and the name stays the method alone.
+          const missing = spans.find((s) => s.attributes['url.path'] === '/nowhere')!;
+          expect(missing.name).toBe('GET');
+          expect(missing.attributes['http.route']).toBeUndefined();
+        },
+      );
+    } finally {
+      await monitor.stop();
+    }
+  });
+
+  test('an incoming sampled traceparent is continued and honoured even at sample_rate 0', async () => {
+    const plugin = tracingPlugin();
+    const { monitor } = await startMonitor([plugin], { sample_rate: 0 });
+    try {
+      await withApp(
+        (app) => app.get('/ping', (_req, res) => void res.send('pong')),
+        async (base) => {
+          const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+          const parentId = '00f067aa0ba902b7';
+          await (
+            await fetch(new URL('/ping', base), { headers: { traceparent: `00-${traceId}-${parentId}-01` } })
+          ).text();
+          // An unsampled parent is honoured too: nothing is recorded.
+          await (
+            await fetch(new URL('/ping', base), {
+              headers: { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-00` },
+            })
+          ).text();
+          // And a root request at rate 0 is not sampled.
+          await (await fetch(new URL('/ping', base))).text();
+          await eventually(() => serverSpans(plugin.tracing!.spans!.query()).length > 0);
+          const spans = serverSpans(plugin.tracing!.spans!.query());
+          expect(spans).toHaveLength(1);
+          expect(spans[0]).toMatchObject({ name: 'GET /ping', traceId, parentSpanId: parentId });
+        },
+      );
+    } finally {
+      await monitor.stop();
+    }
+  });
+});
+
+describe('propagation on outgoing calls', () => {
+  test('tracedFetch sends traceparent and baggage-free W3C headers from a CLIENT span in the active trace', async () => {
+    const plugin = tracingPlugin();
+    const { monitor } = await startMonitor([plugin], { sample_rate: 1 });
+    const seen: (string | undefined)[] = [];
+    await using upstream = await listenLoopback(async (req, res) => {
+      await readBody(req);
+      seen.push(req.headers.traceparent as string | undefined);
+      res.writeHead(req.url === '/missing' ? 404 : 200).end('ok');
+    });
+    try {
+      const traceId = await withSpan('export.run', undefined, async (root) => {
+        expect(
+          (await tracedFetch(new URL('/sync?x=1', upstream.url), { headers: { accept: 'text/plain' } })).status,
+        ).toBe(200);
+        expect((await tracedFetch(new URL('/missing', upstream.url))).status).toBe(404);
+        return root.spanContext().traceId;
+      });
+      const spans = plugin.tracing!.spans!.query();
+      const root = spans.find((s) => s.name === 'export.run')!;
+      const clients = spans.filter((s) => s.kind === 'CLIENT').reverse();
+      expect(clients).toHaveLength(2);
+      for (const [i, client] of clients.entries()) {
+        expect(client).toMatchObject({ name: 'GET', traceId, parentSpanId: root.spanId });
+        expect(seen[i]).toBe(`00-${traceId}-${client.spanId}-01`);
+      }
+      expect(clients[0]?.attributes).toMatchObject({
+        'http.request.method': 'GET',
+        'url.full': new URL('/sync?x=1', upstream.url).href,
+        'server.address': '127.0.0.1',
+        'server.port': upstream.port,
+        'http.response.status_code': 200,
+      });
+      expect(clients[1]?.status.code).toBe('ERROR');
+    } finally {
+      await monitor.stop();
+    }
+  });
+
+  test('a network error is recorded on the client span and rethrown', async () => {
+    const plugin = tracingPlugin();
+    const { monitor } = await startMonitor([plugin], { sample_rate: 1 });
+    const gone = await listenLoopback(() => {});
+    await gone.close();
+    try {
+      await expect(tracedFetch(gone.url)).rejects.toThrow();
+      const [client] = plugin.tracing!.spans!.query();
+      expect(client?.kind).toBe('CLIENT');
+      expect(client?.status.code).toBe('ERROR');
+      expect(client?.events.map((e) => e.name)).toEqual(['exception']);
+    } finally {
+      await monitor.stop();
+    }
+  });
+
+  test('traceHeaders gives the headers for a client of your own', async () => {
+    const { monitor } = await startMonitor([tracingPlugin()], { sample_rate: 1 });
+    try {
+      withSpan('outer', undefined, (span) => {
+        const { traceId, spanId } = span.spanContext();
+        expect(traceHeaders()).toEqual({ traceparent: `00-${traceId}-${spanId}-01` });
+      });
+    } finally {
+      await monitor.stop();
+    }
+  });
+});
+
+describe('sampling: ParentBased(TraceIdRatioBased(sample_rate))', () => {
+  test.each([0.1, 0.5])('about %s of root traces are recorded, and their children follow the root', async (rate) => {
+    const plugin = tracingPlugin();
+    const { monitor } = await startMonitor([plugin], { sample_rate: rate, memory_max_spans: 100_000 });
+    try {
+      const n = 20_000;
+      let childMismatch = 0;
+      for (let i = 0; i < n; i++) {
+        withSpan('root', undefined, (root) => {
+          withSpan('child', undefined, (child) => {
+            if (root.isRecording() !== child.isRecording()) childMismatch++;
+          });
+        });
+      }
+      const roots = plugin.tracing!.spans!.query({ name: 'root', limit: 100_000 }).length;
+      const sigma = Math.sqrt(n * rate * (1 - rate));
+      // Five standard deviations: a false failure is about one in 1.7 million runs.
+      expect(Math.abs(roots - n * rate)).toBeLessThan(5 * sigma);
+      expect(childMismatch).toBe(0);
+    } finally {
+      await monitor.stop();
+    }
+  });
+});
