@@ -1,4 +1,5 @@
 import { ObsError } from '@obs/core';
+import { metricsPlugin } from '@obs/metrics';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, test } from 'vitest';
@@ -142,5 +143,32 @@ describe('the export queue is bounded', () => {
     expect(events.dropped).toEqual([]);
     exporter.release();
     await monitor.stop();
+  });
+});
+
+describe('dropped spans reach /metrics through the bus', () => {
+  test('with @obs/metrics installed, obs_dropped_total counts the spans a dead collector lost', async () => {
+    const gone = await startCollector();
+    const url = gone.url('/v1/traces');
+    await gone.close();
+    const { monitor } = await startMonitor([metricsPlugin(), tracingPlugin()], {
+      endpoint: url,
+      sample_rate: 1,
+      scheduled_delay: '10ms',
+      export_timeout: '300ms',
+    });
+    try {
+      await withSpan('job', undefined, () => traceApiCall(monitor, 'watched_movies', async () => ({ status: 200 })));
+      const dropped = /obs_dropped_total\{plugin="@obs\/tracing",what="spans"\} 2$/m;
+      let text = '';
+      for (let i = 0; i < 200 && !dropped.test(text); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        text = await (await fetch(new URL('/metrics', monitor.url('metrics')))).text();
+      }
+      expect(text).toMatch(dropped);
+      expect(text).toMatch(/obs_errors_total\{plugin="@obs\/tracing",code="OBS_ERR_TRACING_EXPORT"\} [1-9]/);
+    } finally {
+      await monitor.stop();
+    }
   });
 });
