@@ -15,6 +15,48 @@ function configFile(name: string, text: string): string {
   return path;
 }
 
+interface RunningDemo extends AsyncDisposable {
+  readonly metrics: URL;
+  readonly health: URL;
+  stderr(): string;
+  waitFor(text: string): Promise<void>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+// The demo running in the background on free ports, with its log at hand.
+async function runningDemo(name: string, args: string[], env: Record<string, string> = {}): Promise<RunningDemo> {
+  const [metricsPort, healthPort] = [await freePort(), await freePort()];
+  const config = configFile(
+    `${name}.toml`,
+    `[monitoring]\nmetrics_port = ${metricsPort}\nhealth_port = ${healthPort}\nhost = "127.0.0.1"\n`,
+  );
+  const child = spawn(process.execPath, [bin, ...args, '--config', config, '--export-dir', join(dir, name)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let log = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  return {
+    metrics: new URL(`http://127.0.0.1:${metricsPort}/`),
+    health: new URL(`http://127.0.0.1:${healthPort}/`),
+    stderr: () => log,
+    async waitFor(text) {
+      for (let i = 0; i < 300 && !log.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(log).toContain(text);
+    },
+    stop,
+    [Symbol.asyncDispose]: async () => void (await stop()),
+  };
+}
+
 function runCli(args: string[]) {
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, cwd: dir });
 }
@@ -110,163 +152,70 @@ describe('exporter-demo CLI', () => {
   });
 
   test('/metrics serves the seed set, and it moves as the job runs', async () => {
-    const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        bin,
-        '--interval',
-        '300ms',
-        '--cache-ttl',
-        '100ms',
-        '--config',
-        configFile('moving.toml', quietPorts.replace('metrics_port = 0', `metrics_port = ${port}`)),
-        '--export-dir',
-        join(dir, 'moving'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const waitFor = async (text: string) => {
-      for (let i = 0; i < 300 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(stderr).toContain(text);
-    };
+    await using demo = await runningDemo('moving', ['--interval', '300ms', '--cache-ttl', '100ms']);
     const requests = async () => {
-      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const body = await (await fetch(new URL('/metrics', demo.metrics))).text();
       expect(body).toContain('# TYPE trakt_api_duration_seconds histogram');
       expect(body).toContain('# TYPE trakt_worker_pool_active gauge');
       return Number(/^trakt_api_requests_total\{endpoint="watched_movies",status="200"\} (\d+)$/m.exec(body)?.[1] ?? 0);
     };
-    try {
-      await waitFor('export #1 done');
-      const first = await requests();
-      await waitFor('export #3 done');
-      expect(await requests()).toBeGreaterThan(first);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.on('exit', resolve));
-    }
+    await demo.waitFor('export #1 done');
+    const first = await requests();
+    await demo.waitFor('export #3 done');
+    expect(await requests()).toBeGreaterThan(first);
   });
 
   test("/health shows the seed's shape with the six checks' live values", async () => {
-    const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        bin,
-        '--interval',
-        '1h',
-        '--config',
-        configFile('health.toml', quietPorts.replace('health_port = 0', `health_port = ${port}`)),
-        '--export-dir',
-        join(dir, 'health'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    try {
-      for (let i = 0; i < 300 && !stderr.includes('export #1 done'); i++) await new Promise((r) => setTimeout(r, 100));
-      const res = await fetch(`http://127.0.0.1:${port}/health?refresh`);
-      const body = (await res.json()) as {
-        status: string;
-        timestamp: string;
-        uptime: string;
-        checks: Record<string, { status: string; latency: string }>;
-      };
-      expect(Object.keys(body)).toEqual(['status', 'timestamp', 'uptime', 'checks']);
-      expect(body.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
-      expect(body.uptime).toMatch(/^(\d+h)?(\d+m)?(\d+(\.\d+)?s)?$/);
-      expect(Object.keys(body.checks).sort()).toEqual([
-        'api_connectivity',
-        'auth_status',
-        'cache',
-        'database',
-        'disk_space',
-        'memory',
-      ]);
-      for (const check of Object.values(body.checks)) expect(check.latency).toMatch(/^[\d.]+(µs|ms|s)$/);
-      expect(body.checks['auth_status']).toMatchObject({ status: 'healthy', details: { token_valid: true } });
-      expect(res.status).toBe(body.status === 'unhealthy' ? 503 : 200);
-      expect((await fetch(`http://127.0.0.1:${port}/livez`)).status).toBe(200);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.on('exit', resolve));
-    }
+    await using demo = await runningDemo('health', ['--interval', '1h']);
+    await demo.waitFor('export #1 done');
+    const res = await fetch(new URL('/health?refresh', demo.health));
+    const body = (await res.json()) as {
+      status: string;
+      timestamp: string;
+      uptime: string;
+      checks: Record<string, { status: string; latency: string }>;
+    };
+    expect(Object.keys(body)).toEqual(['status', 'timestamp', 'uptime', 'checks']);
+    expect(body.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(body.uptime).toMatch(/^(\d+h)?(\d+m)?(\d+(\.\d+)?s)?$/);
+    expect(Object.keys(body.checks).sort()).toEqual([
+      'api_connectivity',
+      'auth_status',
+      'cache',
+      'database',
+      'disk_space',
+      'memory',
+    ]);
+    for (const check of Object.values(body.checks)) expect(check.latency).toMatch(/^[\d.]+(µs|ms|s)$/);
+    expect(body.checks['auth_status']).toMatchObject({ status: 'healthy', details: { token_valid: true } });
+    expect(res.status).toBe(body.status === 'unhealthy' ? 503 : 200);
+    expect((await fetch(new URL('/livez', demo.health))).status).toBe(200);
+    const metrics = await (await fetch(new URL('/metrics', demo.metrics))).text();
+    expect(metrics).toMatch(/^trakt_health_status\{check="overall"\} (1|0\.5|0)$/m);
   });
 
   test('traces every API call and export in memory, and /metrics carries them as exemplars', async () => {
-    const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        bin,
-        '--interval',
-        '1h',
-        '--config',
-        configFile('traces.toml', quietPorts.replace('metrics_port = 0', `metrics_port = ${port}`)),
-        '--export-dir',
-        join(dir, 'traces'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MONITORING_TRACING_SAMPLE_RATE: '1' } },
+    await using demo = await runningDemo('traces', ['--interval', '1h'], { MONITORING_TRACING_SAMPLE_RATE: '1' });
+    await demo.waitFor('export #1 done');
+    const runs = (await (await fetch(new URL('/traces?name=export.run', demo.metrics))).json()) as { spans: unknown[] };
+    expect(runs.spans.length).toBe(1);
+    const calls = (await (await fetch(new URL('/traces?name=api.*&limit=1000', demo.metrics))).json()) as {
+      spans: { name: string }[];
+    };
+    expect(new Set(calls.spans.map((s) => s.name))).toEqual(
+      new Set(['api.watched_movies', 'api.ratings', 'api.watchlist', 'api.history']),
     );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    try {
-      for (let i = 0; i < 300 && !stderr.includes('export #1 done'); i++) await new Promise((r) => setTimeout(r, 100));
-      const runs = (await (await fetch(`http://127.0.0.1:${port}/traces?name=export.run`)).json()) as {
-        spans: { traceId?: string; trace_id?: string }[];
-      };
-      expect(runs.spans.length).toBe(1);
-      const calls = (await (await fetch(`http://127.0.0.1:${port}/traces?name=api.*&limit=1000`)).json()) as {
-        spans: { name: string }[];
-      };
-      expect(new Set(calls.spans.map((s) => s.name))).toEqual(
-        new Set(['api.watched_movies', 'api.ratings', 'api.watchlist', 'api.history']),
-      );
-      const open = await (
-        await fetch(`http://127.0.0.1:${port}/metrics`, {
-          headers: { accept: 'application/openmetrics-text;version=1.0.0' },
-        })
-      ).text();
-      expect(open).toMatch(
-        /^trakt_api_requests_total\{endpoint="history",status="200"\} \d+ # \{trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}"\} 1 \d/m,
-      );
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.on('exit', resolve));
-    }
+    const accept = { accept: 'application/openmetrics-text;version=1.0.0' };
+    const open = await (await fetch(new URL('/metrics', demo.metrics), { headers: accept })).text();
+    expect(open).toMatch(
+      /^trakt_api_requests_total\{endpoint="history",status="200"\} \d+ # \{trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}"\} 1 \d/m,
+    );
   });
 
   test('without --once it keeps syncing until SIGTERM, then stops cleanly', async () => {
-    const child = spawn(
-      process.execPath,
-      [bin, '--interval', '200ms', '--config', configFile('loop.toml', quietPorts), '--export-dir', join(dir, 'loop')],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no second export: ${stderr}`)), 30_000);
-      child.stderr.on('data', () => {
-        if (stderr.includes('export #2 done')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(0);
-    expect(stderr).toContain('SIGTERM received, stopping');
+    const demo = await runningDemo('loop', ['--interval', '200ms']);
+    await demo.waitFor('export #2 done');
+    expect(await demo.stop()).toBe(0);
+    expect(demo.stderr()).toContain('SIGTERM received, stopping');
   });
 });

@@ -4,8 +4,8 @@ import { describe } from 'vitest';
 import { metricsErrorCodes } from '../src/index.ts';
 
 describe('error codes', () => {
-  testErrorCodes('@obs/metrics', metricsErrorCodes, join(import.meta.dirname, '../src'), [
-    'OBS_ERR_RECORD_INVALID',
-    'OBS_ERR_MONITOR_STATE',
-  ]);
+  testErrorCodes('@obs/metrics', metricsErrorCodes, join(import.meta.dirname, '../src'), {
+    borrowed: ['OBS_ERR_RECORD_INVALID', 'OBS_ERR_MONITOR_STATE'],
+    prefix: 'OBS_ERR_METRICS_',
+  });
 });

@@ -72,7 +72,9 @@ try {
   const rpsRatios = (v: Variant): number[] => rounds.get(v)!.map((r, i) => r.rps / bare[i]!.rps);
   // Requests per server CPU-second, relative to bare: bare's CPU per request over the variant's.
   const cpuRatios = (v: Variant): number[] => rounds.get(v)!.map((r, i) => bare[i]!.cpuUs / r.cpuUs);
-  console.log(`\n@obs/tracing HTTP (autocannon, 20 connections pipelining 4, ${ROUNDS} interleaved rounds of ${SECONDS}s)`);
+  console.log(
+    `\n@obs/tracing HTTP (autocannon, 20 connections pipelining 4, ${ROUNDS} interleaved rounds of ${SECONDS}s)`,
+  );
   console.log(
     `${'server'.padEnd(46)} ${'req/s'.padStart(7)}  ${'ratio'.padEnd(6)} target         ${'cpu/req'.padStart(8)}  req/cpu-s ratio  (per-round req/s ratios)`,
   );

@@ -1,26 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ObsConfigError, ObsError } from '@obs/core';
+import { testErrorCodes } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 import { traceApiCall, tracingErrorCodes, tracingPlugin, withSpan } from '../src/index.ts';
-
-const root = join(import.meta.dirname, '..');
-
-function documentedCodes(pkg: string): string[] {
-  const doc = readFileSync(join(root, '../../docs/errors.md'), 'utf8');
-  const section = doc.split(/^## /m).find((s) => s.startsWith(`${pkg}\n`)) ?? '';
-  return [...section.matchAll(/^\|\s*`(OBS_ERR_[A-Z_]+)`\s*\|/gm)].map((m) => m[1]!);
-}
-
-function codesUsedInSource(dir: string): Set<string> {
-  const used = new Set<string>();
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
-    const text = readFileSync(join(entry.parentPath, entry.name), 'utf8');
-    for (const m of text.matchAll(/'(OBS_ERR_[A-Z_]+)'/g)) used.add(m[1]!);
-  }
-  return used;
-}
 
 function thrown(run: () => unknown): unknown {
   try {
@@ -32,19 +14,8 @@ function thrown(run: () => unknown): unknown {
 }
 
 describe('error codes', () => {
-  test('docs/errors.md and the code list agree, both ways', () => {
-    expect(documentedCodes('@obs/tracing').sort()).toEqual(Object.keys(tracingErrorCodes).sort());
-  });
-
-  test('the source uses exactly the listed codes', () => {
-    const listed = Object.keys(tracingErrorCodes);
-    const used = codesUsedInSource(join(root, 'src'));
-    expect([...used].filter((c) => !listed.includes(c))).toEqual([]);
-    expect(listed.filter((c) => !used.has(c))).toEqual([]);
-  });
-
-  test('every code is namespaced to tracing', () => {
-    for (const code of Object.keys(tracingErrorCodes)) expect(code).toMatch(/^OBS_ERR_TRACING_[A-Z_]+$/);
+  testErrorCodes('@obs/tracing', tracingErrorCodes, join(import.meta.dirname, '../src'), {
+    prefix: 'OBS_ERR_TRACING_',
   });
 });
 

@@ -29,8 +29,15 @@ export function testErrorCodes(
   pkg: string,
   codes: Readonly<Record<string, string>>,
   srcDir: string,
-  borrowed: readonly string[] = [],
+  options: { readonly borrowed?: readonly string[]; readonly prefix?: string } = {},
 ): void {
+  const borrowed = options.borrowed ?? [];
+  const prefix = options.prefix;
+  if (prefix !== undefined) {
+    test(`every code of ${pkg} starts with ${prefix}`, () => {
+      expect(Object.keys(codes).filter((c) => !c.startsWith(prefix))).toEqual([]);
+    });
+  }
   test(`docs/errors.md lists exactly the codes of ${pkg}`, () => {
     expect(documented(pkg).sort()).toEqual(Object.keys(codes).sort());
   });

@@ -167,6 +167,33 @@ export abstract class Family<S extends { readonly labels: Record<string, string>
   }
 }
 
+/** A series with one value (counters and gauges). */
+interface ScalarSeries {
+  readonly labels: Record<string, string>;
+  readonly text: string;
+  value: number;
+}
+
+// Counters and gauges: one line per series, one sample per series.
+abstract class ScalarFamily<S extends ScalarSeries> extends Family<S> {
+  protected lines(sample: string, exemplar?: (s: S) => string): string {
+    let out = '';
+    for (const s of this.series.values()) {
+      out += `\n${sample}${s.text === '' ? '' : `{${s.text}}`} ${formatValue(s.value)}`;
+      if (exemplar !== undefined) out += exemplar(s);
+    }
+    return out;
+  }
+
+  samples(out: MetricSample[]): void {
+    for (const s of this.series.values()) out.push({ name: this.name, labels: s.labels, value: s.value });
+  }
+
+  values(): JsonValue[] {
+    return [...this.series.values()].map((s) => ({ value: s.value, labels: s.labels }));
+  }
+}
+
 /** A counter series: add to `value`. */
 export interface CounterSeries {
   readonly labels: Record<string, string>;
@@ -175,7 +202,7 @@ export interface CounterSeries {
   exemplar: Exemplar | undefined;
 }
 
-export class CounterFamily extends Family<CounterSeries> {
+export class CounterFamily extends ScalarFamily<CounterSeries> {
   readonly type = 'counter' as const;
 
   constructor(options: FamilyOptions) {
@@ -191,21 +218,8 @@ export class CounterFamily extends Family<CounterSeries> {
   render(format: Format, exemplars: boolean): string {
     const open = format === 'openmetrics';
     const base = open ? this.name.replace(/_total$/, '') : this.name;
-    const sample = open ? `${base}_total` : this.name;
-    let out = this.header(base);
-    for (const s of this.series.values()) {
-      out += `\n${sample}${s.text === '' ? '' : `{${s.text}}`} ${formatValue(s.value)}`;
-      if (open && exemplars) out += exemplarText(s.exemplar);
-    }
-    return out;
-  }
-
-  samples(out: MetricSample[]): void {
-    for (const s of this.series.values()) out.push({ name: this.name, labels: s.labels, value: s.value });
-  }
-
-  values(): JsonValue[] {
-    return [...this.series.values()].map((s) => ({ value: s.value, labels: s.labels }));
+    const withExemplars = open && exemplars ? (s: CounterSeries): string => exemplarText(s.exemplar) : undefined;
+    return this.header(base) + this.lines(open ? `${base}_total` : this.name, withExemplars);
   }
 }
 
@@ -216,7 +230,7 @@ export interface GaugeSeries {
   value: number;
 }
 
-export class GaugeFamily extends Family<GaugeSeries> {
+export class GaugeFamily extends ScalarFamily<GaugeSeries> {
   readonly type = 'gauge' as const;
   readonly #collect: ((family: GaugeFamily) => void) | undefined;
 
@@ -235,18 +249,7 @@ export class GaugeFamily extends Family<GaugeSeries> {
   }
 
   render(): string {
-    let out = this.header(this.name);
-    for (const s of this.series.values())
-      out += `\n${this.name}${s.text === '' ? '' : `{${s.text}}`} ${formatValue(s.value)}`;
-    return out;
-  }
-
-  samples(out: MetricSample[]): void {
-    for (const s of this.series.values()) out.push({ name: this.name, labels: s.labels, value: s.value });
-  }
-
-  values(): JsonValue[] {
-    return [...this.series.values()].map((s) => ({ value: s.value, labels: s.labels }));
+    return this.header(this.name) + this.lines(this.name);
   }
 }
 
@@ -343,7 +346,7 @@ export class HistogramFamily extends Family<HistogramSeries> {
 }
 
 /** A gauge whose series each carry their own label names (the ALERTS series). */
-export class FreeGaugeFamily extends Family<GaugeSeries> {
+export class FreeGaugeFamily extends ScalarFamily<GaugeSeries> {
   readonly type = 'gauge' as const;
 
   protected create(labels: Record<string, string>, text: string): GaugeSeries {
@@ -370,18 +373,7 @@ export class FreeGaugeFamily extends Family<GaugeSeries> {
   }
 
   render(): string {
-    let out = this.header(this.name);
-    for (const s of this.series.values())
-      out += `\n${this.name}${s.text === '' ? '' : `{${s.text}}`} ${formatValue(s.value)}`;
-    return out;
-  }
-
-  samples(out: MetricSample[]): void {
-    for (const s of this.series.values()) out.push({ name: this.name, labels: s.labels, value: s.value });
-  }
-
-  values(): JsonValue[] {
-    return [...this.series.values()].map((s) => ({ value: s.value, labels: s.labels }));
+    return this.header(this.name) + this.lines(this.name);
   }
 }
 
