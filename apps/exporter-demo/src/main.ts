@@ -14,6 +14,7 @@ import {
   ObsError,
   parseDuration,
 } from '@obs/core';
+import { dashboardsPlugin } from '@obs/dashboards';
 import {
   apiConnectivityCheck,
   authStatusCheck,
@@ -117,7 +118,18 @@ async function main(argv: string[]): Promise<number> {
   const logger = createConsoleLogger({ level: options.level });
   // Each @obs package wires its plugin in here as it lands (tracing, health, alerts, dashboards next).
   const health = healthPlugin();
-  const plugins = [metricsPlugin(), tracingPlugin(), health];
+  const plugins = [
+    metricsPlugin(),
+    tracingPlugin(),
+    health,
+    // Links for the compose stack (stack/): Jaeger's UI and Prometheus's alerts page.
+    dashboardsPlugin({
+      links: [
+        { title: 'Jaeger', url: 'http://localhost:16686' },
+        { title: 'Prometheus alerts', url: 'http://localhost:9090/alerts' },
+      ],
+    }),
+  ];
   const config = loadConfig({ file: options.config, plugins });
   const monitor = createMonitor({ config, logger, plugins });
 

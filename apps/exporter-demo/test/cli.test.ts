@@ -192,6 +192,8 @@ describe('exporter-demo CLI', () => {
     expect((await fetch(new URL('/livez', demo.health))).status).toBe(200);
     const metrics = await (await fetch(new URL('/metrics', demo.metrics))).text();
     expect(metrics).toMatch(/^trakt_health_status\{check="overall"\} (1|0\.5|0)$/m);
+    const index = (await (await fetch(new URL('/dashboards', demo.metrics))).json()) as unknown;
+    expect(JSON.stringify(index)).toContain('export-trakt-4-letterboxd');
   });
 
   test('traces every API call and export in memory, and /metrics carries them as exemplars', async () => {
