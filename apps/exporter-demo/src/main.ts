@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { alertsPlugin } from '@obs/alerts';
 import {
   createConsoleLogger,
   createMonitor,
@@ -122,6 +123,8 @@ async function main(argv: string[]): Promise<number> {
     metricsPlugin(),
     tracingPlugin(),
     health,
+    // The seed's three rules (or [monitoring.alerts] rules_file), over the samples metricsPlugin collects.
+    alertsPlugin(),
     // Links for the compose stack (stack/): Jaeger's UI and Prometheus's alerts page.
     dashboardsPlugin({
       links: [
@@ -132,6 +135,9 @@ async function main(argv: string[]): Promise<number> {
   ];
   const config = loadConfig({ file: options.config, plugins });
   const monitor = createMonitor({ config, logger, plugins });
+  monitor.bus.on('alert:changed', (a) => {
+    logger.warn(`exporter-demo: alert "${a.rule}" is ${a.state}`, { labels: a.labels, value: a.value });
+  });
 
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -214,6 +214,18 @@ describe('exporter-demo CLI', () => {
     );
   });
 
+  test("evaluates the seed's alert rules on its live metrics: ALERTS on /metrics", async () => {
+    await using demo = await runningDemo('alerts', ['--interval', '1h'], {
+      MONITORING_PROMETHEUS_COLLECT_INTERVAL: '100ms',
+      MONITORING_ALERTS_EVALUATION_INTERVAL: '100ms',
+    });
+    await demo.waitFor('export #1 done');
+    // One run, then nothing: every lookup so far was a miss, so "Cache Hit Ratio Low" (< 0.5 for 10m) is pending.
+    await demo.waitFor('alert "Cache Hit Ratio Low" is pending');
+    const text = await (await fetch(new URL('/metrics', demo.metrics))).text();
+    expect(text).toMatch(/^ALERTS\{alertname="Cache Hit Ratio Low",alertstate="pending",severity="info"\} 1$/m);
+  });
+
   test('without --once it keeps syncing until SIGTERM, then stops cleanly', async () => {
     const demo = await runningDemo('loop', ['--interval', '200ms']);
     await demo.waitFor('export #2 done');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { debianTool } from '@obs/testing';
@@ -7,7 +7,8 @@ import { describe, expect, test } from 'vitest';
 
 const app = join(import.meta.dirname, '..');
 const stack = join(app, 'stack');
-const cli = join(app, 'node_modules/.bin/obs-dashboards');
+const dashboards = join(app, 'node_modules/.bin/obs-dashboards');
+const alerts = join(app, 'node_modules/.bin/obs-alerts');
 
 function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -19,7 +20,12 @@ function files(dir: string): string[] {
 describe('the compose stack in stack/', () => {
   test('is what obs-dashboards generates from config.toml today (regenerate with pnpm stack)', () => {
     const fresh = mkdtempSync(join(tmpdir(), 'demo-stack-'));
-    execFileSync(cli, ['stack', '--config', join(app, 'config.toml'), '--out', fresh], { stdio: 'pipe' });
+    const rules = join(fresh, 'rules/obs.rules.yml');
+    mkdirSync(join(fresh, 'rules'));
+    execFileSync(alerts, ['export', '-o', rules], { stdio: 'pipe' });
+    execFileSync(dashboards, ['stack', '--config', join(app, 'config.toml'), '--out', fresh, '--rules', rules], {
+      stdio: 'pipe',
+    });
     expect(files(stack)).toEqual(files(fresh));
     for (const file of files(fresh))
       expect(readFileSync(join(stack, file), 'utf8'), file).toBe(readFileSync(join(fresh, file), 'utf8'));

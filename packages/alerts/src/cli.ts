@@ -1,0 +1,67 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ObsError } from '@obs/core';
+import { exportPrometheusRules } from './export.ts';
+import { runRuleTests } from './rule-tests.ts';
+import { loadRulesFile, seedRules } from './rules.ts';
+
+const USAGE = `Usage: obs-alerts <command> [options] [file...]
+
+Commands:
+  check <file>...          validate rule files (seed YAML or Prometheus rule groups)
+  export [file...] [-o f]  write the rules (default: the seed's) as a Prometheus rule file
+  test <file>...           run rule unit tests in promtool's "test rules" format
+`;
+
+/** Runs the command line; returns the exit code. */
+export function main(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): number {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, ...files] = positionals;
+  if (values.help || command === undefined) {
+    out(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  try {
+    switch (command) {
+      case 'check': {
+        let failed = 0;
+        for (const f of files) {
+          try {
+            out(`${f}: ${loadRulesFile(f).length} rule(s) OK\n`);
+          } catch (e) {
+            failed++;
+            err(`${f}: ${(e as Error).message}\n`);
+          }
+        }
+        return failed > 0 || files.length === 0 ? 1 : 0;
+      }
+      case 'export': {
+        const rules = files.length === 0 ? seedRules() : files.flatMap((f) => loadRulesFile(f));
+        const text = exportPrometheusRules(rules);
+        if (values.output === undefined) out(text);
+        else writeFileSync(values.output, text);
+        return 0;
+      }
+      case 'test': {
+        let failed = 0;
+        for (const f of files) {
+          const result = runRuleTests(f);
+          for (const failure of result.failures) err(`FAILED: ${failure}\n`);
+          out(`${f}: ${result.passed} passed, ${result.failures.length} failed\n`);
+          failed += result.failures.length;
+        }
+        return failed > 0 || files.length === 0 ? 1 : 0;
+      }
+      default:
+        err(`unknown command ${command}\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    err(`${e instanceof ObsError ? e.message : String(e)}\n`);
+    return 1;
+  }
+}

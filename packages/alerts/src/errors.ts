@@ -1,0 +1,12 @@
+import type { ObsErrorCode } from '@obs/core';
+
+/** Every error code that `@obs/alerts` throws or reports (kept in step with docs/errors.md). */
+export const alertsErrorCodes: Readonly<Record<ObsErrorCode, string>> = Object.freeze({
+  OBS_ERR_ALERTS_PARSE:
+    'A PromQL expression does not parse, or its types do not fit (the message gives line and column).',
+  OBS_ERR_ALERTS_UNSUPPORTED:
+    'A PromQL expression uses a function or construct outside the embedded engine (named, with its position).',
+  OBS_ERR_ALERTS_RULE_INVALID: 'An alert rule is malformed: no name, a bad duration, severity, label or template.',
+  OBS_ERR_ALERTS_RULES_FILE: 'A rule file cannot be read or is not valid YAML in either supported format.',
+  OBS_ERR_ALERTS_EVAL: 'Evaluating a rule failed at run time; the rule keeps its previous state.',
+});

@@ -1,0 +1,121 @@
+import type { AlertRuleDescriptor, ObsPlugin, PluginContext } from '@obs/core';
+import { type ConfigIssue, ObsConfigError, ObsError } from '@obs/core';
+import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
+import type { SampleSource } from './promql/engine.ts';
+import { createPrometheusQuery, type PrometheusQueryOptions } from './remote.ts';
+import { type AlertRule, type AlertRuleInput, compileRule, loadRulesFile, seedRules } from './rules.ts';
+
+/** Options of {@link alertsPlugin}; the rest comes from `[monitoring.alerts]`. */
+export interface AlertsPluginOptions {
+  /** Rules in code; they replace the rule file. @default the `rules_file` of the config, else the seed's rules */
+  readonly rules?: readonly (AlertRule | AlertRuleInput)[];
+  /** A rule file (seed YAML or Prometheus rule groups); wins over the config's `rules_file`. @default none */
+  readonly rulesFile?: string;
+  /** Where samples come from. @default a store fed by `metrics:collected` */
+  readonly source?: SampleSource;
+  /** Remote mode: evaluate the rules with this Prometheus server's query API instead of locally. @default none */
+  readonly remote?: PrometheusQueryOptions;
+}
+
+/** The alerts plugin, with its engine once set up. */
+export interface AlertsPlugin extends ObsPlugin {
+  readonly name: '@obs/alerts';
+  /** The rule evaluator. @throws ObsError `OBS_ERR_MONITOR_STATE` before setup */
+  readonly engine: AlertEngine;
+}
+
+function descriptor(r: AlertRule): AlertRuleDescriptor {
+  return {
+    name: r.name,
+    expr: r.expr,
+    threshold: r.threshold,
+    forMs: r.forMs,
+    severity: r.severity,
+    labels: r.labels,
+    annotations: r.annotations,
+  };
+}
+
+/**
+ * Embedded alerting: evaluates the rules every `[monitoring.alerts] evaluation_interval` over the
+ * app's own metrics (the samples of `metrics:collected`) and emits `alert:changed`.
+ * @throws ObsConfigError for bad options; ObsError `OBS_ERR_ALERTS_*` for bad rules given in options (a rule
+ * file from the config fails in setup)
+ */
+export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
+  const issues: ConfigIssue[] = [];
+  if (options.rules !== undefined && !Array.isArray(options.rules))
+    issues.push({ path: 'rules', message: 'must be an array of rules' });
+  if (options.rules !== undefined && options.rulesFile !== undefined)
+    issues.push({ path: 'rulesFile', message: 'cannot be combined with rules' });
+  if (options.rulesFile !== undefined && (typeof options.rulesFile !== 'string' || options.rulesFile === ''))
+    issues.push({ path: 'rulesFile', message: 'must be a non-empty path' });
+  if (options.source !== undefined && typeof options.source.select !== 'function')
+    issues.push({ path: 'source', message: 'must implement select(matchers, minT, maxT)' });
+  if (options.remote !== undefined) {
+    if (!URL.canParse(options.remote.url) || !/^https?:$/.test(new URL(options.remote.url).protocol))
+      issues.push({ path: 'remote.url', message: 'must be an http(s) URL' });
+    const timeout = options.remote.timeoutMs;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0))
+      issues.push({ path: 'remote.timeoutMs', message: 'must be a positive number of ms' });
+    if (options.source !== undefined) issues.push({ path: 'remote', message: 'cannot be combined with source' });
+  }
+  if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
+  // Rules given here are checked now, before any monitor exists.
+  const early =
+    options.rules !== undefined
+      ? options.rules.map((r) => ('ast' in r ? r : compileRule(r)))
+      : options.rulesFile !== undefined
+        ? loadRulesFile(options.rulesFile)
+        : undefined;
+  let engine: AlertEngine | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let ctx: PluginContext | undefined;
+  return {
+    name: '@obs/alerts',
+    section: 'alerts',
+    get engine(): AlertEngine {
+      if (engine === undefined)
+        throw new ObsError('OBS_ERR_MONITOR_STATE', '[@obs/alerts] the engine exists after setup');
+      return engine;
+    },
+    setup(context) {
+      ctx = context;
+      const file = context.config.alerts.rules_file;
+      const rules = early ?? (file !== '' ? loadRulesFile(file) : seedRules());
+      const made = createAlertEngine({
+        rules,
+        source: options.source,
+        query: options.remote === undefined ? undefined : createPrometheusQuery(options.remote),
+        onChange: (alert) => emitAlertChanged(context.bus, alert),
+        onError: (error) => context.reportError(error),
+      });
+      engine = made;
+      const store = made.store;
+      if (store !== undefined) context.bus.on('metrics:collected', (e) => store.ingest(e.at, e.samples));
+      const descriptors = Object.freeze(made.rules.map(descriptor));
+      context.provide('alerts.rules', () => descriptors);
+    },
+    async start() {
+      const context = ctx;
+      const e = engine;
+      if (context === undefined || e === undefined) return;
+      let running = false;
+      timer = setInterval(() => {
+        // A slow remote query must not pile up ticks.
+        if (running) return;
+        running = true;
+        e.evaluateAsync(Date.now())
+          .catch((err: unknown) => context.reportError(err))
+          .finally(() => {
+            running = false;
+          });
+      }, context.config.alerts.evaluation_interval);
+      timer.unref();
+    },
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,537 @@
+import { ObsError } from '@obs/core';
+import { parser } from '@prometheus-io/lezer-promql';
+import type { AggregateOp, BinaryOp, Expr, Matcher, ValueType, VectorMatching, VectorSelector } from './ast.ts';
+import { FUNCTIONS } from './functions.ts';
+
+/** A line and column in an expression, both 1-based. */
+export interface ExprPosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** A parsed expression with its result type. */
+export interface ParsedExpr {
+  readonly text: string;
+  readonly expr: Expr;
+  readonly type: ValueType;
+}
+
+// The part of @lezer/common's SyntaxNode that the conversion reads.
+interface SyntaxNode {
+  readonly type: { readonly name: string; readonly isError: boolean };
+  readonly from: number;
+  readonly to: number;
+  readonly firstChild: SyntaxNode | null;
+  readonly nextSibling: SyntaxNode | null;
+}
+
+const AGGREGATES: ReadonlySet<string> = new Set(['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk', 'quantile']);
+const BINARY: Readonly<Record<string, BinaryOp>> = {
+  Add: '+',
+  Sub: '-',
+  Mul: '*',
+  Div: '/',
+  Mod: '%',
+  Pow: '^',
+  Eql: '==',
+  Neq: '!=',
+  Gtr: '>',
+  Lss: '<',
+  Gte: '>=',
+  Lte: '<=',
+  And: 'and',
+  Or: 'or',
+  Unless: 'unless',
+};
+const COMPARISON: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '<', '>=', '<=']);
+const SET_OPS: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'unless']);
+const UNSUPPORTED_NODES: Readonly<Record<string, string>> = {
+  SubqueryExpr: 'subquery',
+  StepInvariantExpr: 'the @ modifier',
+  AnchoredExpr: 'the anchored modifier',
+  SmoothedExpr: 'the smoothed modifier',
+  FillModifier: 'fill modifiers',
+};
+const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+const DURATION_UNITS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
+
+/** The 1-based line and column of `offset` in `text`. */
+export function positionAt(text: string, offset: number): ExprPosition {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, column: offset - start + 1 };
+}
+
+function fail(
+  text: string,
+  offset: number,
+  code: 'OBS_ERR_ALERTS_PARSE' | 'OBS_ERR_ALERTS_UNSUPPORTED',
+  what: string,
+): never {
+  const { line, column } = positionAt(text, offset);
+  throw new ObsError(code, `[@obs/alerts] ${what} at line ${line}, column ${column} of ${JSON.stringify(text)}`);
+}
+
+/** A Go-style PromQL duration (`5m`, `1h30m`, or a number of seconds) in ms, or undefined. */
+export function parsePromDuration(text: string): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const m = DURATION.exec(text);
+  if (m === null || text === '') return undefined;
+  let ms = 0;
+  for (let i = 0; i < DURATION_UNITS.length; i++)
+    if (m[i + 1] !== undefined) ms += Number(m[i + 1]) * DURATION_UNITS[i]!;
+  return ms;
+}
+
+function parseNumber(raw: string): number | undefined {
+  const text = raw.replace(/_/g, '');
+  const sign = text.startsWith('-') ? -1 : 1;
+  const body = text.replace(/^[+-]/, '');
+  const lower = body.toLowerCase();
+  if (lower === 'inf' || lower === '+inf') return sign * Number.POSITIVE_INFINITY;
+  if (lower === 'nan') return Number.NaN;
+  if (/^0x[0-9a-f]+$/i.test(body)) return sign * Number.parseInt(body.slice(2), 16);
+  if (/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(body)) return sign * Number(body);
+  const ms = parsePromDuration(body);
+  return ms === undefined ? undefined : (sign * ms) / 1000;
+}
+
+/** Go's strconv.Unquote for the three PromQL quotes. */
+function unquote(raw: string): string {
+  if (raw.startsWith('`')) return raw.slice(1, -1);
+  const body = raw.slice(1, -1);
+  return body.replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[0-7]{3}|.)/g, (_, e: string) => {
+    switch (e[0]) {
+      case 'n':
+        return '\n';
+      case 't':
+        return '\t';
+      case 'r':
+        return '\r';
+      case 'a':
+        return '\x07';
+      case 'b':
+        return '\b';
+      case 'f':
+        return '\f';
+      case 'v':
+        return '\v';
+      case 'u':
+      case 'U':
+      case 'x':
+        return String.fromCodePoint(Number.parseInt(e.slice(1), 16));
+      default:
+        return /^[0-7]{3}$/.test(e) ? String.fromCharCode(Number.parseInt(e, 8)) : e;
+    }
+  });
+}
+
+/** A regex anchored at both ends, as Prometheus anchors label matchers (RE2 syntax is mostly JS syntax). */
+export function anchoredRegex(source: string): RegExp {
+  return new RegExp(`^(?:${source})$`, 's');
+}
+
+/**
+ * Parses a PromQL expression with the official grammar into the engine's AST, and checks its types.
+ * @throws ObsError `OBS_ERR_ALERTS_PARSE` for a syntax or type error; `OBS_ERR_ALERTS_UNSUPPORTED` for a
+ * function or construct outside the engine. Both name the line and column.
+ */
+export function parsePromQL(text: string): ParsedExpr {
+  const tree = parser.parse(text);
+  let errorAt: number | undefined;
+  tree.iterate({
+    enter(n) {
+      if (errorAt === undefined && n.type.isError) errorAt = n.from;
+      return errorAt === undefined;
+    },
+  });
+  if (errorAt !== undefined) {
+    const near = text.slice(errorAt, errorAt + 10);
+    fail(
+      text,
+      errorAt,
+      'OBS_ERR_ALERTS_PARSE',
+      `syntax error ${near === '' ? 'at the end' : `near ${JSON.stringify(near)}`}`,
+    );
+  }
+  const top = children(tree.topNode as SyntaxNode)[0];
+  if (top === undefined) fail(text, 0, 'OBS_ERR_ALERTS_PARSE', 'empty expression');
+  const expr = convert(text, top);
+  return { text, expr, type: typeOf(text, expr) };
+}
+
+function children(node: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) if (c.type.name !== 'LineComment') out.push(c);
+  return out;
+}
+
+function durationOf(text: string, node: SyntaxNode): number {
+  const kids = children(node);
+  const only = kids[0];
+  if (kids.length !== 1 || only === undefined || !only.type.name.startsWith('NumberDurationLiteral'))
+    fail(text, node.from, 'OBS_ERR_ALERTS_UNSUPPORTED', 'duration arithmetic');
+  const ms = parsePromDuration(text.slice(only.from, only.to));
+  if (ms === undefined) fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', `bad duration ${text.slice(only.from, only.to)}`);
+  return ms;
+}
+
+function labelNameOf(text: string, node: SyntaxNode): string {
+  const raw = text.slice(node.from, node.to);
+  return node.type.name === 'QuotedLabelName' ? unquote(raw) : raw;
+}
+
+function matchersOf(text: string, node: SyntaxNode): { name: string | undefined; matchers: Matcher[] } {
+  let name: string | undefined;
+  const matchers: Matcher[] = [];
+  for (const m of children(node)) {
+    if (m.type.name === 'QuotedLabelName') {
+      if (name !== undefined) fail(text, m.from, 'OBS_ERR_ALERTS_PARSE', 'metric name given twice');
+      name = labelNameOf(text, m);
+      continue;
+    }
+    const [label, opNode, value] = children(m);
+    if (label === undefined || opNode === undefined || value === undefined)
+      fail(text, m.from, 'OBS_ERR_ALERTS_PARSE', 'incomplete label matcher');
+    const op = text.slice(opNode.from, opNode.to) as Matcher['op'];
+    const v = unquote(text.slice(value.from, value.to));
+    let regex: RegExp | undefined;
+    if (op === '=~' || op === '!~') {
+      try {
+        regex = anchoredRegex(v);
+      } catch {
+        fail(text, value.from, 'OBS_ERR_ALERTS_PARSE', `invalid regular expression ${JSON.stringify(v)}`);
+      }
+    }
+    matchers.push({ name: labelNameOf(text, label), op, value: v, regex });
+  }
+  return { name, matchers };
+}
+
+function vectorSelector(text: string, node: SyntaxNode): VectorSelector {
+  let name: string | undefined;
+  let matchers: Matcher[] = [];
+  for (const c of children(node)) {
+    if (c.type.name === 'Identifier') name = text.slice(c.from, c.to);
+    else if (c.type.name === 'LabelMatchers') {
+      const found = matchersOf(text, c);
+      if (found.name !== undefined) {
+        if (name !== undefined) fail(text, c.from, 'OBS_ERR_ALERTS_PARSE', 'metric name given twice');
+        name = found.name;
+      }
+      matchers = found.matchers;
+    }
+  }
+  if (name !== undefined) {
+    if (matchers.some((m) => m.name === '__name__'))
+      fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'metric name given twice');
+    matchers = [{ name: '__name__', op: '=', value: name }, ...matchers];
+  }
+  return { kind: 'vector', name, matchers, offsetMs: 0, from: node.from, to: node.to };
+}
+
+function matchesEmpty(m: Matcher): boolean {
+  switch (m.op) {
+    case '=':
+      return m.value === '';
+    case '!=':
+      return m.value !== '';
+    default:
+      return (m.regex!.test('') ? 1 : 0) === (m.op === '=~' ? 1 : 0);
+  }
+}
+
+function convert(text: string, node: SyntaxNode): Expr {
+  const kind = node.type.name;
+  const span = { from: node.from, to: node.to };
+  const raw = text.slice(node.from, node.to);
+  switch (kind) {
+    case 'NumberDurationLiteral': {
+      const value = parseNumber(raw);
+      if (value === undefined) fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', `bad number ${raw}`);
+      return { kind: 'number', value, ...span };
+    }
+    case 'StringLiteral':
+      return { kind: 'string', value: unquote(raw), ...span };
+    case 'VectorSelector': {
+      const sel = vectorSelector(text, node);
+      // Prometheus refuses selectors that could match every series.
+      if (sel.matchers.every(matchesEmpty))
+        fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'a vector selector must contain at least one non-empty matcher');
+      return sel;
+    }
+    case 'MatrixSelector': {
+      const [inner, dur] = children(node);
+      if (inner === undefined || dur === undefined) fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'bad range selector');
+      const selector = convert(text, inner);
+      if (selector.kind !== 'vector')
+        fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'ranges only allowed for vector selectors');
+      const rangeMs = durationOf(text, dur);
+      if (rangeMs <= 0) fail(text, dur.from, 'OBS_ERR_ALERTS_PARSE', 'range must be positive');
+      return { kind: 'matrix', selector, rangeMs, ...span };
+    }
+    case 'OffsetExpr': {
+      const [inner, , dur] = children(node);
+      if (inner === undefined || dur === undefined) fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'bad offset');
+      let sign = 1;
+      let d = dur;
+      const parts = children(dur);
+      if (parts[0]?.type.name === 'UnaryOp') {
+        sign = text.slice(parts[0].from, parts[0].to) === '-' ? -1 : 1;
+        d = parts[1]!;
+      }
+      const offsetMs = sign * durationOf(text, d);
+      return withOffset(text, convert(text, inner), offsetMs, node.from, node.to);
+    }
+    case 'ParenExpr': {
+      const [inner] = children(node);
+      if (inner === undefined) fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'empty parentheses');
+      return { kind: 'paren', expr: convert(text, inner), ...span };
+    }
+    case 'UnaryExpr': {
+      const [op, inner] = children(node);
+      if (op === undefined || inner === undefined)
+        fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'bad unary expression');
+      return { kind: 'unary', op: text.slice(op.from, op.to) === '-' ? '-' : '+', expr: convert(text, inner), ...span };
+    }
+    case 'FunctionCall': {
+      const [id, body] = children(node);
+      const func = id === undefined ? '' : text.slice(id.from, id.to);
+      if (!Object.hasOwn(FUNCTIONS, func))
+        fail(
+          text,
+          node.from,
+          'OBS_ERR_ALERTS_UNSUPPORTED',
+          `function ${func}() is not supported by the embedded engine`,
+        );
+      const args = body === undefined ? [] : children(body).map((c) => convert(text, c));
+      return { kind: 'call', func, args, ...span };
+    }
+    case 'AggregateExpr':
+      return aggregate(text, node);
+    case 'BinaryExpr':
+      return binary(text, node);
+    default: {
+      const what = UNSUPPORTED_NODES[kind];
+      if (what !== undefined)
+        fail(text, node.from, 'OBS_ERR_ALERTS_UNSUPPORTED', `${what} is not supported by the embedded engine`);
+      return fail(text, node.from, 'OBS_ERR_ALERTS_UNSUPPORTED', `${kind} is not supported by the embedded engine`);
+    }
+  }
+}
+
+// The grammar attaches `offset` to a whole binary or unary expression (`a + b offset 1m`); in Prometheus it
+// binds to the selector just before it, so it is pushed down to the rightmost operand.
+function withOffset(text: string, e: Expr, offsetMs: number, at: number, to: number): Expr {
+  switch (e.kind) {
+    case 'vector':
+      if (e.offsetMs !== 0) fail(text, at, 'OBS_ERR_ALERTS_PARSE', 'offset may not be set multiple times');
+      return { ...e, offsetMs, to };
+    case 'matrix':
+      if (e.selector.offsetMs !== 0) fail(text, at, 'OBS_ERR_ALERTS_PARSE', 'offset may not be set multiple times');
+      return { ...e, selector: { ...e.selector, offsetMs }, to };
+    case 'binary':
+      return { ...e, rhs: withOffset(text, e.rhs, offsetMs, at, to), to };
+    case 'unary':
+      return { ...e, expr: withOffset(text, e.expr, offsetMs, at, to), to };
+    default:
+      return fail(
+        text,
+        e.from,
+        'OBS_ERR_ALERTS_PARSE',
+        'offset modifier must be preceded by an instant vector selector or range vector selector',
+      );
+  }
+}
+
+function aggregate(text: string, node: SyntaxNode): Expr {
+  let op = '';
+  let grouping: string[] = [];
+  let without = false;
+  let args: Expr[] = [];
+  for (const c of children(node)) {
+    if (c.type.name === 'AggregateOp') op = text.slice(c.from, c.to);
+    else if (c.type.name === 'AggregateModifier') {
+      for (const g of children(c)) {
+        if (g.type.name === 'Without') without = true;
+        if (g.type.name === 'GroupingLabels') grouping = children(g).map((l) => labelNameOf(text, l));
+      }
+    } else if (c.type.name === 'FunctionCallBody') args = children(c).map((a) => convert(text, a));
+  }
+  if (!AGGREGATES.has(op))
+    fail(text, node.from, 'OBS_ERR_ALERTS_UNSUPPORTED', `aggregation ${op} is not supported by the embedded engine`);
+  const needsParam = op === 'topk' || op === 'bottomk' || op === 'quantile';
+  if (args.length !== (needsParam ? 2 : 1))
+    fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', `wrong number of arguments for aggregate expression ${op}`);
+  const expr = args[needsParam ? 1 : 0]!;
+  return {
+    kind: 'aggregate',
+    op: op as AggregateOp,
+    param: needsParam ? args[0] : undefined,
+    expr,
+    grouping,
+    without,
+    from: node.from,
+    to: node.to,
+  };
+}
+
+function binary(text: string, node: SyntaxNode): Expr {
+  const kids = children(node);
+  const lhsNode = kids[0]!;
+  const rhsNode = kids[kids.length - 1]!;
+  let op: BinaryOp | undefined;
+  let opAt = node.from;
+  let bool = false;
+  let on = false;
+  let labels: string[] = [];
+  let include: string[] = [];
+  let card: VectorMatching['card'] = 'one-to-one';
+  let hasMatching = false;
+  for (const c of kids.slice(1, -1)) {
+    const name = c.type.name;
+    if (BINARY[name] !== undefined) {
+      op = BINARY[name];
+      opAt = c.from;
+    } else if (name === 'BoolModifier') bool = true;
+    else if (name === 'MatchingModifierClause') {
+      hasMatching = true;
+      let seenGroup = false;
+      for (const g of children(c)) {
+        if (g.type.name === 'On') on = true;
+        else if (g.type.name === 'GroupLeft' || g.type.name === 'GroupRight') {
+          card = g.type.name === 'GroupLeft' ? 'many-to-one' : 'one-to-many';
+          seenGroup = true;
+        } else if (g.type.name === 'GroupingLabels') {
+          const names = children(g).map((l) => labelNameOf(text, l));
+          if (seenGroup) include = names;
+          else labels = names;
+        } else if (UNSUPPORTED_NODES[g.type.name] !== undefined)
+          fail(
+            text,
+            g.from,
+            'OBS_ERR_ALERTS_UNSUPPORTED',
+            `${UNSUPPORTED_NODES[g.type.name]} is not supported by the embedded engine`,
+          );
+      }
+    } else if (UNSUPPORTED_NODES[name] !== undefined)
+      fail(
+        text,
+        c.from,
+        'OBS_ERR_ALERTS_UNSUPPORTED',
+        `${UNSUPPORTED_NODES[name]} is not supported by the embedded engine`,
+      );
+  }
+  if (op === undefined) return fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'unknown binary operator');
+  if (SET_OPS.has(op)) {
+    if (card !== 'one-to-one') fail(text, opAt, 'OBS_ERR_ALERTS_PARSE', `no grouping allowed for "${op}" operation`);
+    card = 'many-to-many';
+  }
+  if (bool && !COMPARISON.has(op))
+    fail(text, opAt, 'OBS_ERR_ALERTS_PARSE', 'bool modifier can only be used on comparison operators');
+  let lhs = convert(text, lhsNode);
+  const rhs = convert(text, rhsNode);
+  const span = { from: node.from, to: node.to };
+  const matching: VectorMatching = { card, on, labels, include };
+  // The grammar lexes "-2" as one literal, but in Prometheus unary minus binds looser than "^": -2^2 is -(2^2).
+  if (op === '^' && lhs.kind === 'number' && /^[+-]/.test(text.slice(lhs.from, lhs.to))) {
+    const sign = text[lhs.from] === '-' ? '-' : '+';
+    lhs = { ...lhs, value: Math.abs(lhs.value), from: lhs.from + 1 };
+    const inner: Expr = { kind: 'binary', op, lhs, rhs, bool, matching, from: lhs.from, to: node.to };
+    checkBinary(text, inner, opAt, hasMatching);
+    return { kind: 'unary', op: sign, expr: inner, ...span };
+  }
+  const out: Expr = { kind: 'binary', op, lhs, rhs, bool, matching, ...span };
+  checkBinary(text, out, opAt, hasMatching);
+  return out;
+}
+
+function checkBinary(text: string, e: Expr & { kind: 'binary' }, opAt: number, hasMatching: boolean): void {
+  const l = typeOf(text, e.lhs);
+  const r = typeOf(text, e.rhs);
+  for (const [t, side] of [
+    [l, e.lhs],
+    [r, e.rhs],
+  ] as const)
+    if (t !== 'scalar' && t !== 'vector')
+      fail(
+        text,
+        side.from,
+        'OBS_ERR_ALERTS_PARSE',
+        `binary expression must contain only scalar and instant vector types, got ${t}`,
+      );
+  if (COMPARISON.has(e.op) && !e.bool && l === 'scalar' && r === 'scalar')
+    fail(text, opAt, 'OBS_ERR_ALERTS_PARSE', 'comparisons between scalars must use BOOL modifier');
+  if (SET_OPS.has(e.op) && (l !== 'vector' || r !== 'vector'))
+    fail(text, opAt, 'OBS_ERR_ALERTS_PARSE', `set operator "${e.op}" not allowed in binary scalar expression`);
+  if (hasMatching && (l !== 'vector' || r !== 'vector'))
+    fail(text, opAt, 'OBS_ERR_ALERTS_PARSE', 'vector matching only allowed between instant vectors');
+  const { on, labels, include } = e.matching;
+  if (on || labels.length > 0)
+    for (const name of include)
+      if (labels.includes(name) === on)
+        fail(text, opAt, 'OBS_ERR_ALERTS_PARSE', `label "${name}" must not occur in ON and GROUP clause at once`);
+}
+
+function typeOf(text: string, e: Expr): ValueType {
+  switch (e.kind) {
+    case 'number':
+      return 'scalar';
+    case 'string':
+      return 'string';
+    case 'vector':
+      return 'vector';
+    case 'matrix':
+      return 'matrix';
+    case 'paren':
+      return typeOf(text, e.expr);
+    case 'unary': {
+      const t = typeOf(text, e.expr);
+      if (t !== 'scalar' && t !== 'vector')
+        fail(
+          text,
+          e.from,
+          'OBS_ERR_ALERTS_PARSE',
+          `unary expression only allowed on expressions of type scalar or instant vector, got ${t}`,
+        );
+      return t;
+    }
+    case 'binary':
+      return typeOf(text, e.lhs) === 'scalar' && typeOf(text, e.rhs) === 'scalar' ? 'scalar' : 'vector';
+    case 'aggregate': {
+      if (typeOf(text, e.expr) !== 'vector')
+        fail(text, e.expr.from, 'OBS_ERR_ALERTS_PARSE', `expected type instant vector in aggregation expression`);
+      if (e.param !== undefined && typeOf(text, e.param) !== 'scalar')
+        fail(text, e.param.from, 'OBS_ERR_ALERTS_PARSE', `expected type scalar in aggregation parameter`);
+      return 'vector';
+    }
+    case 'call': {
+      const sig = FUNCTIONS[e.func]!;
+      const n = e.args.length;
+      if (n > sig.args.length || n < sig.args.length - sig.optional)
+        fail(
+          text,
+          e.from,
+          'OBS_ERR_ALERTS_PARSE',
+          `expected ${sig.args.length} argument(s) in call to "${e.func}", got ${n}`,
+        );
+      e.args.forEach((a, i) => {
+        const t = typeOf(text, a);
+        if (t !== sig.args[i])
+          fail(
+            text,
+            a.from,
+            'OBS_ERR_ALERTS_PARSE',
+            `expected type ${sig.args[i]} in call to function "${e.func}", got ${t}`,
+          );
+      });
+      return sig.returns;
+    }
+  }
+}

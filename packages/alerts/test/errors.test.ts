@@ -1,0 +1,10 @@
+import { join } from 'node:path';
+import { testErrorCodes } from '@obs/testing';
+import { describe } from 'vitest';
+import { alertsErrorCodes } from '../src/index.ts';
+
+describe('error codes', () => {
+  testErrorCodes('@obs/alerts', alertsErrorCodes, join(import.meta.dirname, '../src'), {
+    borrowed: ['OBS_ERR_MONITOR_STATE'],
+  });
+});
