@@ -192,6 +192,11 @@ export function createEndpointHost(
   }
 
   async function bind(): Promise<void> {
+    if (config.headers_timeout > config.request_timeout) {
+      logger.warn(
+        `[@obs/core] headers_timeout (${config.headers_timeout}ms) is longer than request_timeout (${config.request_timeout}ms): using ${config.request_timeout}ms for both`,
+      );
+    }
     const groups = new Map<string, Mount[]>();
     for (const m of mounts) {
       const key = serverKey(config, m.listener);

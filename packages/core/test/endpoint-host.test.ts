@@ -181,6 +181,31 @@ describe('endpoint host', () => {
     expect(seen).toEqual({ request: 4_000, headers: 2_000 });
   });
 
+  test('a headers timeout longer than the request timeout is clamped, and said so', async () => {
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => void warnings.push(m) };
+    let seen: number | undefined;
+    const probe: ObsPlugin = {
+      name: 'probe',
+      setup(ctx) {
+        ctx.endpoints.mount('metrics', '/t', (req, res) => {
+          seen = (req.socket as unknown as { server: { headersTimeout: number } }).server.headersTimeout;
+          res.end();
+        });
+      },
+    };
+    const monitor = createMonitor({
+      logger,
+      config: { host: '127.0.0.1', metrics_port: 0, health_port: 0, request_timeout: '2s', headers_timeout: '5s' },
+      plugins: [probe],
+    });
+    await monitor.start();
+    await fetch(new URL('/t', monitor.url('metrics')));
+    await monitor.stop();
+    expect(seen).toBe(2_000);
+    expect(warnings.some((w) => w.includes('headers_timeout'))).toBe(true);
+  });
+
   test('stop closes keep-alive connections and frees the port', async () => {
     const port = await freePort();
     const monitor = await monitorWith({ metrics_port: port, health_port: 0 }).start();
