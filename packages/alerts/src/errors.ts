@@ -9,4 +9,7 @@ export const alertsErrorCodes: Readonly<Record<ObsErrorCode, string>> = Object.f
   OBS_ERR_ALERTS_RULE_INVALID: 'An alert rule is malformed: no name, a bad duration, severity, label or template.',
   OBS_ERR_ALERTS_RULES_FILE: 'A rule file cannot be read or is not valid YAML in either supported format.',
   OBS_ERR_ALERTS_EVAL: 'Evaluating a rule failed at run time; the rule keeps its previous state.',
+  OBS_ERR_ALERTS_NOTIFY:
+    'A notification could not be delivered to a channel (refused, timed out, an HTTP or SMTP error); retried, then dropped and counted.',
+  OBS_ERR_ALERTS_STATE: 'The notification state file cannot be read or written; the app goes on without it.',
 });

@@ -1,6 +1,14 @@
 import type { AlertRuleDescriptor, ObsPlugin, PluginContext } from '@obs/core';
 import { type ConfigIssue, ObsConfigError, ObsError } from '@obs/core';
 import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import { alertsRoutes } from './http.ts';
+import {
+  checkNotifications,
+  type NotificationPipeline,
+  type NotificationsOptions,
+  startNotifications,
+} from './notifications.ts';
 import type { SampleSource } from './promql/engine.ts';
 import { createPrometheusQuery, type PrometheusQueryOptions } from './remote.ts';
 import { type AlertRule, type AlertRuleInput, compileRule, loadRulesFile, seedRules } from './rules.ts';
@@ -15,6 +23,11 @@ export interface AlertsPluginOptions {
   readonly source?: SampleSource;
   /** Remote mode: evaluate the rules with this Prometheus server's query API instead of locally. @default none */
   readonly remote?: PrometheusQueryOptions;
+  /**
+   * Notifications of firing and resolved alerts (routing, grouping, silences, retries); `false` turns them
+   * off. @default the log channel plus the e-mail and webhook of `[monitoring.alerts]`, Alertmanager's timing
+   */
+  readonly notifications?: NotificationsOptions | false;
 }
 
 /** The alerts plugin, with its engine once set up. */
@@ -22,6 +35,8 @@ export interface AlertsPlugin extends ObsPlugin {
   readonly name: '@obs/alerts';
   /** The rule evaluator. @throws ObsError `OBS_ERR_MONITOR_STATE` before setup */
   readonly engine: AlertEngine;
+  /** Silences and the alerts being notified. @throws ObsError `OBS_ERR_MONITOR_STATE` outside start..stop or with notifications off */
+  readonly dispatcher: Dispatcher;
 }
 
 function descriptor(r: AlertRule): AlertRuleDescriptor {
@@ -61,6 +76,7 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
     if (options.source !== undefined) issues.push({ path: 'remote', message: 'cannot be combined with source' });
   }
   if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
+  if (options.notifications !== undefined && options.notifications !== false) checkNotifications(options.notifications);
   // Rules given here are checked now, before any monitor exists.
   const early =
     options.rules !== undefined
@@ -71,6 +87,8 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
   let engine: AlertEngine | undefined;
   let timer: NodeJS.Timeout | undefined;
   let ctx: PluginContext | undefined;
+  let pipeline: NotificationPipeline | undefined;
+  const notifications = options.notifications;
   return {
     name: '@obs/alerts',
     section: 'alerts',
@@ -78,6 +96,11 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       if (engine === undefined)
         throw new ObsError('OBS_ERR_MONITOR_STATE', '[@obs/alerts] the engine exists after setup');
       return engine;
+    },
+    get dispatcher(): Dispatcher {
+      if (pipeline === undefined)
+        throw new ObsError('OBS_ERR_MONITOR_STATE', '[@obs/alerts] the dispatcher exists while the monitor runs');
+      return pipeline.dispatcher;
     },
     setup(context) {
       ctx = context;
@@ -87,12 +110,23 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
         rules,
         source: options.source,
         query: options.remote === undefined ? undefined : createPrometheusQuery(options.remote),
-        onChange: (alert) => emitAlertChanged(context.bus, alert),
+        onChange: (alert) => {
+          emitAlertChanged(context.bus, alert);
+          pipeline?.receive(alert);
+        },
         onError: (error) => context.reportError(error),
       });
       engine = made;
       const store = made.store;
       if (store !== undefined) context.bus.on('metrics:collected', (e) => store.ingest(e.at, e.samples));
+      if (notifications !== false && notifications?.http !== false) {
+        const routes = alertsRoutes(
+          () => pipeline?.dispatcher,
+          () => pipeline?.persist(),
+        );
+        context.endpoints.mount('health', '/alerts', routes.alerts);
+        context.endpoints.mount('health', '/silences', routes.silences);
+      }
       const descriptors = Object.freeze(made.rules.map(descriptor));
       context.provide('alerts.rules', () => descriptors);
     },
@@ -100,6 +134,7 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       const context = ctx;
       const e = engine;
       if (context === undefined || e === undefined) return;
+      if (notifications !== false) pipeline = startNotifications(context, notifications ?? {});
       let running = false;
       timer = setInterval(() => {
         // A slow remote query must not pile up ticks.
@@ -116,6 +151,9 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
     async stop() {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
+      const p = pipeline;
+      pipeline = undefined;
+      await p?.close();
     },
   };
 }

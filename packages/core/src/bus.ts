@@ -35,6 +35,12 @@ export interface ObsEvents {
   };
   /** A snapshot of every sample, taken on @obs/metrics' collection tick (emitted only when someone listens). */
   'metrics:collected': { readonly at: number; readonly samples: readonly MetricSample[] };
+  /** A notification was sent, an attempt failed, or it was dropped, on one channel (emitted by @obs/alerts). */
+  'alert:notified': {
+    readonly channel: string;
+    readonly outcome: 'sent' | 'failed' | 'dropped';
+    readonly attempts: number;
+  };
   /** An alert changed state (emitted by @obs/alerts); `activeAt` is when it became pending, in ms. */
   'alert:changed': {
     readonly rule: string;

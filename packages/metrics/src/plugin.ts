@@ -122,6 +122,7 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
       bus.on('alert:changed', (e) => set.alertChanged(e.rule, e.state, e.labels));
       bus.on('obs:error', (e) => set.errorReported(e.plugin, (e.error as { code?: string }).code ?? e.error.name));
       bus.on('obs:dropped', (e) => set.dropped(e.plugin, e.what, e.count));
+      bus.on('alert:notified', (e) => set.notified(e.channel, e.outcome));
       if (mode !== 'worker') {
         const onError = (err: unknown): void => context.reportError(err);
         const handler =

@@ -116,6 +116,7 @@ describe('the seed metric set on /metrics', () => {
       error: new ObsError('OBS_ERR_TRACING_EXPORT', 'collector down'),
     });
     monitor.bus.emit('obs:dropped', { plugin: '@obs/tracing', what: 'spans', count: 12 });
+    monitor.bus.emit('alert:notified', { channel: 'slack', outcome: 'sent', attempts: 2 });
     text = (await scrape()).text;
     expect(text).not.toContain('alertstate="pending"');
     expect(text).toContain(
@@ -123,6 +124,7 @@ describe('the seed metric set on /metrics', () => {
     );
     expect(text).toContain('obs_errors_total{plugin="@obs/tracing",code="OBS_ERR_TRACING_EXPORT"} 1');
     expect(text).toContain('obs_dropped_total{plugin="@obs/tracing",what="spans"} 12');
+    expect(text).toContain('obs_alert_notifications_total{channel="slack",outcome="sent"} 1');
     monitor.bus.emit('alert:changed', {
       rule: 'APIErrorRateHigh',
       state: 'inactive',

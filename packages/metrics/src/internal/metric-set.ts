@@ -37,6 +37,7 @@ export interface MetricSet {
   alertChanged(rule: string, state: AlertState, labels: Readonly<Record<string, string>>): void;
   errorReported(plugin: string, code: string): void;
   dropped(plugin: string, what: string, count: number): void;
+  notified(channel: string, outcome: string): void;
   /** A family for the HTTP middleware and other in-package users, registered like the others. */
   register<F extends Family<{ labels: Record<string, string>; text: string }>>(family: F): F;
   overflowCounter: (family: string) => void;
@@ -166,6 +167,14 @@ export function createMetricSet(
       ...limited,
     }),
   );
+  const notifications = register(
+    new CounterFamily({
+      name: 'obs_alert_notifications_total',
+      help: 'Alert notifications by channel and outcome (sent, failed attempt, dropped)',
+      labelNames: ['channel', 'outcome'],
+      ...limited,
+    }),
+  );
   register(overflows);
 
   // Error series that alert rules watch exist at 0 from the start, so a first error is an increase.
@@ -257,6 +266,9 @@ export function createMetricSet(
     },
     dropped(plugin, what, count) {
       dropped.child([plugin, what]).value += count;
+    },
+    notified(channel, outcome) {
+      notifications.child([channel, outcome]).value++;
     },
   };
 }
