@@ -14,6 +14,7 @@ import {
   ObsConfigError,
   ObsError,
   parseDuration,
+  tryParseDuration,
 } from '@obs/core';
 import { dashboardsPlugin } from '@obs/dashboards';
 import {
@@ -43,6 +44,8 @@ Options:
   --export-dir <dir>   where the Letterboxd CSV files go (default: ./exports)
   --workers <n>        worker pool size (default: 4)
   --cache-ttl <dur>    how long API answers stay cached (default: 1m)
+  --api-outage <dur>   the simulated Trakt API answers 5xx to everything for this long, then
+                       recovers (to see the error-rate and export-failure alerts fire and resolve)
   --seed <n>           seed of the simulated data (default: 42)
   --log-level <level>  debug, info, warn or error (default: info)
   -h, --help           show this help
@@ -63,6 +66,7 @@ function parseOptions(argv: string[]) {
         'export-dir': { type: 'string', default: './exports' },
         workers: { type: 'string', default: '4' },
         'cache-ttl': { type: 'string', default: '1m' },
+        'api-outage': { type: 'string' },
         seed: { type: 'string', default: '42' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -87,6 +91,13 @@ function parseOptions(argv: string[]) {
     throw new UsageError(`--interval must be a duration like 30s or 5m (got ${values.interval})`);
   }
   if (intervalMs <= 0) throw new UsageError(`--interval must be positive (got ${values.interval})`);
+  let apiOutageMs: number | undefined;
+  if (values['api-outage'] !== undefined) {
+    apiOutageMs = tryParseDuration(values['api-outage']);
+    if (apiOutageMs === undefined || apiOutageMs <= 0) {
+      throw new UsageError(`--api-outage must be a positive duration like 5m (got ${values['api-outage']})`);
+    }
+  }
   let cacheTtlMs: number;
   try {
     cacheTtlMs = parseDuration(values['cache-ttl']);
@@ -105,6 +116,7 @@ function parseOptions(argv: string[]) {
     exportDir: resolve(values['export-dir']),
     workers,
     cacheTtlMs,
+    apiOutageMs,
     seed,
     level: level as LogLevel,
   };
@@ -157,6 +169,14 @@ async function main(argv: string[]): Promise<number> {
     historySize: 600,
     token,
   });
+  if (options.apiOutageMs !== undefined) {
+    api.setServerErrorRate(1);
+    logger.warn(`exporter-demo: the simulated Trakt API is down for ${formatDuration(options.apiOutageMs)}`);
+    setTimeout(() => {
+      api.setServerErrorRate(0.03);
+      logger.info('exporter-demo: the simulated Trakt API has recovered');
+    }, options.apiOutageMs).unref();
+  }
   const cache = createResponseCache({ ttlMs: options.cacheTtlMs, maxBytes: 8 * 1024 * 1024 });
   await mkdir(options.exportDir, { recursive: true });
   // The seed's six health checks, against the demo's own API, token, cache and export folder.

@@ -23,6 +23,8 @@ export interface TraktApi {
   readonly url: URL;
   /** New watches since the last sync: a running sync finds more history each time. */
   addActivity(watches: number): void;
+  /** Changes the share of requests answered 502/503/504 (1 is an outage). */
+  setServerErrorRate(rate: number): void;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startTraktApi(options: TraktApiOptions): Promise<TraktApi>
     .filter(() => random.chance(0.15))
     .map((movie, rank) => ({ rank: rank + 1, listed_at: new Date(start).toISOString(), type: 'movie', movie }));
 
+  let serverErrorRate = options.serverErrorRate;
   let tokens = options.rateLimitPerSecond;
   let refilled = Date.now();
   const controller = new AbortController();
@@ -107,7 +110,7 @@ export async function startTraktApi(options: TraktApiOptions): Promise<TraktApi>
       return;
     }
     tokens -= 1;
-    if (random.chance(options.serverErrorRate)) {
+    if (random.chance(serverErrorRate)) {
       const status = random.pick([502, 503, 504]);
       send(res, status, `<html><body><h1>${status} Bad Gateway</h1>cloudflare</body></html>`);
       return;
@@ -161,6 +164,9 @@ export async function startTraktApi(options: TraktApiOptions): Promise<TraktApi>
   return {
     url: new URL(`http://127.0.0.1:${port}/`),
     addActivity,
+    setServerErrorRate: (rate) => {
+      serverErrorRate = rate;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         controller.abort();

@@ -226,6 +226,27 @@ describe('exporter-demo CLI', () => {
     expect(text).toMatch(/^ALERTS\{alertname="Cache Hit Ratio Low",alertstate="pending",severity="info"\} 1$/m);
   });
 
+  test('--api-outage makes the simulated API fail for a while: errors and failed exports show, then it recovers', async () => {
+    await using demo = await runningDemo('outage', [
+      '--api-outage',
+      '3s',
+      '--interval',
+      '300ms',
+      '--cache-ttl',
+      '100ms',
+    ]);
+    await demo.waitFor('movies export failed');
+    await demo.waitFor('the simulated Trakt API has recovered');
+    const text = await (await fetch(new URL('/metrics', demo.metrics))).text();
+    expect(
+      Number(/^trakt_export_operations_total\{type="movies",status="error"\} (\d+)$/m.exec(text)?.[1]),
+    ).toBeGreaterThan(0);
+    expect(text).toMatch(/^trakt_api_requests_total\{endpoint="history",status="50[234]"\} [1-9]/m);
+    const done = (demo.stderr().match(/export #\d+ done/g) ?? []).length;
+    await demo.waitFor(`export #${done + 2} done`);
+    expect(demo.stderr().slice(demo.stderr().lastIndexOf('recovered'))).toMatch(/export #\d+ done .*"movies":\d{3}/);
+  });
+
   test('without --once it keeps syncing until SIGTERM, then stops cleanly', async () => {
     const demo = await runningDemo('loop', ['--interval', '200ms']);
     await demo.waitFor('export #2 done');
