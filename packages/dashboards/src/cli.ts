@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { alertmanagerConfig as AlertmanagerConfigFn } from '@obs/alerts';
 import {
   type AlertRuleDescriptor,
   type ConfigSection,
@@ -60,6 +61,19 @@ async function loadMetricsModule(): Promise<MetricsModule> {
     throw new ObsError(
       'OBS_ERR_DASHBOARDS_METRICS_MISSING',
       '[@obs/dashboards] obs-dashboards needs @obs/metrics to know the metric set: npm install @obs/metrics',
+      { cause: err },
+    );
+  }
+}
+
+async function loadAlertmanagerConfig(): Promise<typeof AlertmanagerConfigFn> {
+  try {
+    // An optional peer, like @obs/metrics: the Alertmanager config is @obs/alerts' own, written once there.
+    return (await import('@obs/alerts')).alertmanagerConfig;
+  } catch (err) {
+    throw new ObsError(
+      'OBS_ERR_DASHBOARDS_ALERTS_MISSING',
+      '[@obs/dashboards] obs-dashboards stack needs @obs/alerts for the Alertmanager config: npm install @obs/alerts',
       { cause: err },
     );
   }
@@ -196,9 +210,11 @@ export async function runCli(argv: readonly string[], io: CliIo = process): Prom
       );
       return 0;
     }
+    const alertmanagerConfig = await loadAlertmanagerConfig();
     const stack = composeStack({
       config,
       dashboards,
+      alertmanager: alertmanagerConfig({ config: config.alerts }),
       ...(values['rule-files'] === undefined ? {} : { ruleFiles: values['rule-files'] }),
       ...(values['app-image'] === undefined ? {} : { images: { app: values['app-image'] } }),
     });

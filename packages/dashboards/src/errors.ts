@@ -9,6 +9,8 @@ export const dashboardsErrorCodes: Readonly<Record<ObsErrorCode, string>> = Obje
   OBS_ERR_DASHBOARDS_USAGE: 'The obs-dashboards command line was used wrongly (unknown command, missing --out).',
   OBS_ERR_DASHBOARDS_METRICS_MISSING:
     'obs-dashboards needs @obs/metrics to build the metric set, and it is not installed.',
+  OBS_ERR_DASHBOARDS_ALERTS_MISSING:
+    'obs-dashboards stack needs @obs/alerts to generate the Alertmanager config, and it is not installed.',
 });
 
 /** A problem found in a dashboard: where (`panels[3].targets[0].expr`) and what. */

@@ -43,7 +43,7 @@ export { dashboardsPlugin, dashboardsSection } from './plugin.ts';
 export type { PromqlAnalysis } from './promql.ts';
 export { analyzePromql } from './promql.ts';
 export type { GeneratedFiles, ProvisioningOptions, Stack, StackImages, StackOptions } from './stack.ts';
-export { alertmanagerConfig, composeStack, grafanaProvisioning, prometheusConfig } from './stack.ts';
+export { composeStack, grafanaProvisioning, prometheusConfig } from './stack.ts';
 export type { ValidateOptions } from './validate.ts';
 export {
   assertValidDashboards,

@@ -93,6 +93,11 @@ export interface StackOptions {
   /** Name of the app's compose service (and Prometheus job). @default "export-trakt" */
   readonly appService?: string;
   readonly images?: StackImages;
+  /**
+   * The Alertmanager config, from @obs/alerts' `alertmanagerConfig()`: the same routes and receivers as
+   * its embedded pipeline, so that there is one generator of it.
+   */
+  readonly alertmanager: { readonly yaml: string; readonly secrets: Stack['secrets'] };
 }
 
 /** What {@link composeStack} wrote, and what the operator still has to provide. */
@@ -100,64 +105,6 @@ export interface Stack {
   readonly files: GeneratedFiles;
   /** Secret files the generated configs reference (never written): path relative to the stack, and what goes in it. */
   readonly secrets: readonly { readonly path: string; readonly content: string }[];
-}
-
-const isSlack = (url: string): boolean => {
-  try {
-    return new URL(url).hostname === 'hooks.slack.com';
-  } catch {
-    return false;
-  }
-};
-
-/** The Alertmanager config of the app's `[monitoring.alerts]` settings; secrets are read from files. */
-export function alertmanagerConfig(config: ObsConfig): { yaml: string; secrets: Stack['secrets'] } {
-  const a = config.alerts;
-  const secrets: { path: string; content: string }[] = [];
-  const receiver: Record<string, unknown> = { name: 'obs' };
-  const global: Record<string, unknown> = { resolve_timeout: '5m' };
-  if (a.smtp_host !== '' && a.email_to.length > 0) {
-    global['smtp_smarthost'] = `${a.smtp_host}:${a.smtp_port}`;
-    global['smtp_from'] = a.email_from === '' ? `alertmanager@${a.smtp_host}` : a.email_from;
-    global['smtp_require_tls'] = a.smtp_port !== 25;
-    if (a.smtp_user !== '') global['smtp_auth_username'] = a.smtp_user;
-    if (a.smtp_password !== '') {
-      global['smtp_auth_password_file'] = '/etc/alertmanager/secrets/smtp_password';
-      secrets.push({ path: 'secrets/smtp_password', content: '[monitoring.alerts] smtp_password' });
-    }
-    receiver['email_configs'] = a.email_to.map((to) => ({ to, send_resolved: true }));
-  }
-  if (a.webhook_url !== '') {
-    if (isSlack(a.webhook_url)) {
-      receiver['slack_configs'] = [
-        {
-          api_url_file: '/etc/alertmanager/secrets/webhook_url',
-          send_resolved: true,
-          title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}',
-          text: '{{ range .Alerts }}{{ .Annotations.summary }} ({{ .Labels.severity }})\n{{ end }}',
-        },
-      ];
-    } else {
-      receiver['webhook_configs'] = [{ url_file: '/etc/alertmanager/secrets/webhook_url', send_resolved: true }];
-    }
-    secrets.push({ path: 'secrets/webhook_url', content: '[monitoring.alerts] webhook_url' });
-  }
-  const doc = {
-    global,
-    route: {
-      receiver: 'obs',
-      group_by: ['alertname', 'severity'],
-      group_wait: '30s',
-      group_interval: '5m',
-      repeat_interval: '4h',
-      routes: [{ receiver: 'obs', matchers: ['severity="critical"'], repeat_interval: '1h' }],
-    },
-    inhibit_rules: [
-      { source_matchers: ['severity="critical"'], target_matchers: ['severity=~"warning|info"'], equal: ['alertname'] },
-    ],
-    receivers: [receiver],
-  };
-  return { yaml: HEADER + stringify(doc), secrets };
 }
 
 const seconds = (ms: number): string => `${Math.max(1, Math.round(ms / 1000))}s`;
@@ -203,7 +150,7 @@ export function composeStack(options: StackOptions): Stack {
   const images = options.images ?? {};
   const service = options.appService ?? 'export-trakt';
   const prometheus = prometheusConfig(options);
-  const alertmanager = alertmanagerConfig(c);
+  const { alertmanager } = options;
   const secretsMounted = prometheus.secrets.length > 0;
   const files: GeneratedFiles = {
     'prometheus.yml': prometheus.yaml,

@@ -2,7 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type ConfigInput, loadConfig, ObsError } from '@obs/core';
+import { alertmanagerConfig } from '@obs/alerts';
+import { type ConfigInput, loadConfig, type ObsConfig, ObsError } from '@obs/core';
 import { debianTool } from '@obs/testing';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
@@ -24,6 +25,8 @@ const write = (root: string, files: Record<string, string>): void => {
   }
 };
 const configOf = (overrides: ConfigInput) => loadConfig({ env: {}, overrides, sections: [dashboardsSection] });
+// The stack's Alertmanager config is the one @obs/alerts generates.
+const stackOf = (config: ObsConfig) => ({ config, alertmanager: alertmanagerConfig({ config: config.alerts }) });
 
 // What @obs/alerts will export (packages/alerts is not published yet): the seed's three rules.
 const RULES = `groups:
@@ -61,7 +64,7 @@ describe('the compose stack', () => {
   const dashboards: Dashboard[] = [seedDashboard()];
 
   test('writes no secret, and lists the secret files it references', () => {
-    const stack = composeStack({ config: configOf(full), dashboards });
+    const stack = composeStack({ ...stackOf(configOf(full)), dashboards });
     const all = Object.values(stack.files).join('\n');
     for (const secret of ['hunter2-secret', 'very-secret-token', 'scrape-secret-token'])
       expect(all).not.toContain(secret);
@@ -93,7 +96,7 @@ describe('the compose stack', () => {
     if (promtool === undefined) return ctx.skip();
     for (const overrides of [{}, full]) {
       const dir = tempDir();
-      const stack = composeStack({ config: configOf(overrides), dashboards, ruleFiles: ['rules/obs.rules.yml'] });
+      const stack = composeStack({ ...stackOf(configOf(overrides)), dashboards, ruleFiles: ['rules/obs.rules.yml'] });
       write(dir, stack.files);
       write(dir, { 'rules/obs.rules.yml': RULES });
       for (const s of stack.secrets) write(dir, { [s.path]: 'placeholder\n' });
@@ -107,7 +110,7 @@ describe('the compose stack', () => {
     const promtool = debianTool('promtool');
     if (promtool === undefined) return ctx.skip();
     const dir = tempDir();
-    write(dir, composeStack({ config: configOf({}), dashboards }).files);
+    write(dir, composeStack({ ...stackOf(configOf({})), dashboards }).files);
     write(dir, { 'rules/bad.yml': 'groups:\n  - name: x\n    rules:\n      - alert: X\n        expr: rate(\n' });
     expect(run(promtool, ['check', 'config', join(dir, 'prometheus.yml')]).status).not.toBe(0);
   });
@@ -122,7 +125,7 @@ describe('the compose stack', () => {
     ];
     for (const overrides of variants) {
       const dir = tempDir();
-      write(dir, composeStack({ config: configOf(overrides), dashboards }).files);
+      write(dir, composeStack({ ...stackOf(configOf(overrides)), dashboards }).files);
       const result = run(amtool, ['check-config', join(dir, 'alertmanager.yml')]);
       expect(result.status, result.stdout + result.stderr).toBe(0);
       expect(result.stdout).toContain('SUCCESS');
@@ -134,7 +137,7 @@ describe('the compose stack', () => {
     if (amtool === undefined) return ctx.skip();
     const dir = tempDir();
     const overrides = { alerts: { webhook_url: 'https://example.com/hook?token=secret' } } as ConfigInput;
-    write(dir, composeStack({ config: configOf(overrides), dashboards }).files);
+    write(dir, composeStack({ ...stackOf(configOf(overrides)), dashboards }).files);
     expect(readFileSync(join(dir, 'alertmanager.yml'), 'utf8')).not.toContain('token=secret');
     const result = run(amtool, ['check-config', join(dir, 'alertmanager.yml')]);
     const version = /version (\d+)\.(\d+)/.exec(run(amtool, ['--version']).stdout + run(amtool, ['--version']).stderr);
@@ -151,7 +154,7 @@ describe('the compose stack', () => {
       return ctx.skip();
     }
     const dir = tempDir();
-    write(dir, composeStack({ config: configOf(full), dashboards }).files);
+    write(dir, composeStack({ ...stackOf(configOf(full)), dashboards }).files);
     const result = run('docker', ['compose', '-f', join(dir, 'docker-compose.yml'), 'config', '--quiet']);
     expect(result.status, result.stderr).toBe(0);
   });
