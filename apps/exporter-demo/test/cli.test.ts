@@ -1,11 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from '@obs/testing';
-import { describe, expect, test } from 'vitest';
+import { dirname, join } from 'node:path';
+import { freePort, listenLoopback, readBody } from '@obs/testing';
+import { describe, expect, test, vi } from 'vitest';
+import { parse, stringify } from 'yaml';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
+const alertsDir = dirname(createRequire(import.meta.url).resolve('@obs/alerts/package.json'));
 const dir = mkdtempSync(join(tmpdir(), 'exporter-demo-'));
 const quietPorts = '[monitoring]\nmetrics_port = 0\nhealth_port = 0\nhost = "127.0.0.1"\n';
 
@@ -246,6 +249,43 @@ describe('exporter-demo CLI', () => {
     await demo.waitFor(`export #${done + 2} done`);
     expect(demo.stderr().slice(demo.stderr().lastIndexOf('recovered'))).toMatch(/export #\d+ done .*"movies":\d{3}/);
   });
+
+  test('an API outage fires the seed\'s "API Error Rate High", notifies the configured webhook, and resolves', async () => {
+    // The seed's rule as shipped, its windows scaled down (5m -> 10s, for 5m -> 2s) so the test takes seconds.
+    const seed = parse(readFileSync(join(alertsDir, 'rules/seed.yml'), 'utf8')) as {
+      alerts: { name: string; condition: string; duration?: string }[];
+    };
+    const rule = seed.alerts.find((r) => r.name === 'API Error Rate High');
+    expect(rule?.condition).toContain('[5m]');
+    const rules = configFile(
+      'fast-rules.yml',
+      stringify({ alerts: [{ ...rule, condition: rule!.condition.replace('[5m]', '[10s]'), duration: '2s' }] }),
+    );
+    const received: { status: string; alerts: { status: string; labels: Record<string, string> }[] }[] = [];
+    await using hook = await listenLoopback(async (req, res) => {
+      received.push(JSON.parse(await readBody(req)) as (typeof received)[number]);
+      res.writeHead(200).end();
+    });
+    await using demo = await runningDemo('alert-fires', ['--api-outage', '6s', '--interval', '500ms'], {
+      MONITORING_PROMETHEUS_COLLECT_INTERVAL: '500ms',
+      MONITORING_ALERTS_EVALUATION_INTERVAL: '500ms',
+      MONITORING_ALERTS_RULES_FILE: rules,
+      MONITORING_ALERTS_WEBHOOK_URL: hook.url.href,
+      MONITORING_ALERTS_GROUP_WAIT: '1s',
+      MONITORING_ALERTS_GROUP_INTERVAL: '2s',
+    });
+    await demo.waitFor('alert "API Error Rate High" is firing');
+    await vi.waitFor(() => expect(received.some((n) => n.status === 'firing')).toBe(true), { timeout: 10_000 });
+    const firing = received.find((n) => n.status === 'firing')!;
+    expect(firing.alerts[0]!.labels).toMatchObject({ alertname: 'API Error Rate High', severity: 'warning' });
+    await demo.waitFor('the simulated Trakt API has recovered');
+    await vi.waitFor(() => expect(received.some((n) => n.alerts.every((a) => a.status === 'resolved'))).toBe(true), {
+      timeout: 30_000,
+      interval: 200,
+    });
+    expect(demo.stderr()).toMatch(/alert "API Error Rate High" is inactive/);
+    expect(demo.stderr()).not.toContain(hook.url.href);
+  }, 60_000);
 
   test('without --once it keeps syncing until SIGTERM, then stops cleanly', async () => {
     const demo = await runningDemo('loop', ['--interval', '200ms']);

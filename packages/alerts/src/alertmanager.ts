@@ -1,12 +1,13 @@
 import type { AlertsConfig } from '@obs/core';
 import { stringify } from 'yaml';
-import { type InhibitRule, type LabelMatcher, ROUTE_DEFAULTS, type Route } from './dispatcher.ts';
+import { quietHoursFromConfig, routeDefaultsFromConfig, routesFromConfig } from './config.ts';
+import { type InhibitRule, type LabelMatcher, type QuietHours, ROUTE_DEFAULTS, type Route } from './dispatcher.ts';
 
 /** Options of {@link alertmanagerConfig}. */
 export interface AlertmanagerConfigOptions {
-  /** `[monitoring.alerts]`: e-mail and webhook settings. */
+  /** `[monitoring.alerts]`: e-mail and webhook settings, grouping and timing, routes, quiet hours. */
   readonly config: AlertsConfig;
-  /** The same routes, timing and inhibit rules as `alertsPlugin({ notifications })`. @default Alertmanager's */
+  /** The same routes as `alertsPlugin({ notifications })`. @default the config's `[[monitoring.alerts.routes]]` */
   readonly routes?: readonly Route[];
   /** @default a firing `severity="critical"` alert mutes `warning`/`info` of the same `alertname` */
   readonly inhibitRules?: readonly InhibitRule[];
@@ -33,12 +34,34 @@ function matcher(m: LabelMatcher): string {
   return `${m.name}${op}${JSON.stringify(m.value)}`;
 }
 
+const hhmm = (minutes: number): string =>
+  `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+
+// Quiet hours as an Alertmanager time interval, in UTC: the window shifted by the offset, split at midnight.
+function quietInterval(q: QuietHours): Record<string, unknown> {
+  const day = 1440;
+  const offset = q.utcOffsetMinutes ?? 0;
+  const start = (((q.startHour * 60 - offset) % day) + day) % day;
+  const length = ((((q.endHour - q.startHour) * 60) % day) + day) % day || day;
+  const end = start + length;
+  const times =
+    end <= day
+      ? [{ start_time: hhmm(start), end_time: hhmm(end) }]
+      : [
+          { start_time: hhmm(start), end_time: '24:00' },
+          { start_time: '00:00', end_time: hhmm(end - day) },
+        ];
+  return { name: 'quiet-hours', time_intervals: [{ times }] };
+}
+
 function duration(ms: number): string {
   return ms % 3_600_000 === 0 && ms > 0
     ? `${ms / 3_600_000}h`
     : ms % 60_000 === 0 && ms > 0
       ? `${ms / 60_000}m`
-      : `${ms / 1000}s`;
+      : ms % 1000 === 0
+        ? `${ms / 1000}s`
+        : `${ms}ms`;
 }
 
 /**
@@ -55,13 +78,27 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
   if (a.smtp_host !== '' && a.email_to.length > 0) {
     global.smtp_smarthost = `${a.smtp_host}:${a.smtp_port}`;
     global.smtp_from = a.email_from === '' ? `alertmanager@${a.smtp_host}` : a.email_from;
-    global.smtp_require_tls = a.smtp_port !== 25;
+    // Alertmanager speaks implicit TLS on 465 by itself; elsewhere it requires STARTTLS unless told not to.
+    const mode = (a as Partial<AlertsConfig>).smtp_tls ?? 'auto';
+    global.smtp_require_tls = mode === 'starttls' || (mode === 'auto' && a.smtp_port !== 25);
     if (a.smtp_user !== '') global.smtp_auth_username = a.smtp_user;
     if (a.smtp_password !== '') {
       global.smtp_auth_password_file = `${dir}/smtp_password`;
       secrets.push({ path: 'secrets/smtp_password', content: '[monitoring.alerts] smtp_password' });
     }
-    available.email = { email_configs: a.email_to.map((to) => ({ to, send_resolved: true })) };
+    const tls: Record<string, unknown> = {};
+    if ((a.smtp_ca_file ?? '') !== '') {
+      tls.ca_file = `${dir}/smtp_ca.pem`;
+      secrets.push({ path: 'secrets/smtp_ca.pem', content: '[monitoring.alerts] smtp_ca_file' });
+    }
+    if (a.smtp_insecure_skip_verify === true) tls.insecure_skip_verify = true;
+    available.email = {
+      email_configs: a.email_to.map((to) => ({
+        to,
+        send_resolved: true,
+        ...(Object.keys(tls).length === 0 ? {} : { tls_config: tls }),
+      })),
+    };
   }
   if (a.webhook_url !== '') {
     const slack = URL.canParse(a.webhook_url) && new URL(a.webhook_url).hostname === 'hooks.slack.com';
@@ -108,15 +145,31 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
       equal: ['alertname'],
     },
   ];
+  const d = routeDefaultsFromConfig(a);
+  const routes = options.routes ?? routesFromConfig(a);
+  const quiet = quietHoursFromConfig(a);
+  let children = routes?.map(child);
+  if (quiet !== undefined) {
+    // Alertmanager mutes by route: each route splits into one for the allowed severities and a muted one.
+    const allowed = `severity=~${JSON.stringify((quiet.allow ?? ['critical']).join('|'))}`;
+    const others = allowed.replace('=~', '!~');
+    children = (children ?? [{ receiver: root }]).flatMap((c) => {
+      const own = (c.matchers as string[] | undefined) ?? [];
+      return [
+        { ...c, matchers: [...own, allowed] },
+        { ...c, matchers: [...own, others], mute_time_intervals: ['quiet-hours'] },
+      ];
+    });
+  }
   const doc = {
     global,
     route: {
       receiver: root,
-      group_by: ['alertname'],
-      group_wait: duration(ROUTE_DEFAULTS.groupWaitMs),
-      group_interval: duration(ROUTE_DEFAULTS.groupIntervalMs),
-      repeat_interval: duration(ROUTE_DEFAULTS.repeatIntervalMs),
-      ...(options.routes === undefined ? {} : { routes: options.routes.map(child) }),
+      group_by: [...(d.groupBy ?? ['alertname'])],
+      group_wait: duration(d.groupWaitMs ?? ROUTE_DEFAULTS.groupWaitMs),
+      group_interval: duration(d.groupIntervalMs ?? ROUTE_DEFAULTS.groupIntervalMs),
+      repeat_interval: duration(d.repeatIntervalMs ?? ROUTE_DEFAULTS.repeatIntervalMs),
+      ...(children === undefined ? {} : { routes: children }),
     },
     inhibit_rules: inhibit.map((r) => ({
       source_matchers: r.source.map(matcher),
@@ -124,6 +177,7 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
       equal: [...r.equal],
     })),
     receivers: [...receivers.values()],
+    ...(quiet === undefined ? {} : { time_intervals: [quietInterval(quiet)] }),
   };
   return { yaml: HEADER + stringify(doc, { aliasDuplicateObjects: false }), secrets };
 }

@@ -59,8 +59,26 @@ export interface Notifier {
   stats(): Readonly<Record<string, ChannelStats>>;
   /** Resolves when every queue is empty (delivered or dropped). */
   idle(): Promise<void>;
-  /** Aborts attempts and waits, drops what is queued (counted), closes the channels. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Gives the queues up to `drainMs` to empty, then aborts attempts and waits and closes the channels. What was
+   * not delivered is dropped (counted), or with `keepUnsent` returned instead, to be sent after a restart.
+   * Idempotent: later calls return the first call's result.
+   */
+  close(options?: CloseOptions): Promise<readonly UnsentNotification[]>;
+}
+
+/** Options of {@link Notifier.close}. */
+export interface CloseOptions {
+  /** Longest wait for the queues to empty before aborting. @default 0 */
+  readonly drainMs?: number;
+  /** Return what was not delivered instead of dropping it. @default false */
+  readonly keepUnsent?: boolean;
+}
+
+/** A notification not delivered on one channel when the notifier closed. */
+export interface UnsentNotification {
+  readonly channel: string;
+  readonly notification: Notification;
 }
 
 type Resolved = Readonly<Required<RetryOptions>>;
@@ -147,7 +165,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const queueSize = options.queueSize ?? 100;
   const random = options.random ?? Math.random;
   const closing = new AbortController();
-  let closed: Promise<void> | undefined;
+  let closed: Promise<readonly UnsentNotification[]> | undefined;
+  let unsent: UnsentNotification[] | undefined;
 
   function report(event: DeliveryEvent): void {
     try {
@@ -188,16 +207,22 @@ export function createNotifier(options: NotifierOptions): Notifier {
     }
   }
 
+  // Closing: the notification is kept for after a restart when asked, else dropped.
+  function closedOn(lane: Lane, n: Notification, attempts: number): void {
+    if (unsent !== undefined) unsent.push({ channel: lane.channel.name, notification: n });
+    else drop(lane, attempts, 'closed');
+  }
+
   async function deliver(lane: Lane, n: Notification): Promise<void> {
     for (let attempts = 1; ; attempts++) {
-      if (closing.signal.aborted) return drop(lane, attempts - 1, 'closed');
+      if (closing.signal.aborted) return closedOn(lane, n, attempts - 1);
       try {
         await attempt(lane, n);
         lane.sent++;
         report({ channel: lane.channel.name, outcome: 'sent', attempts });
         return;
       } catch (caught) {
-        if (closing.signal.aborted) return drop(lane, attempts, 'closed');
+        if (closing.signal.aborted) return closedOn(lane, n, attempts);
         const error = asNotificationError(lane.channel.name, caught);
         lane.failed++;
         report({ channel: lane.channel.name, outcome: 'failed', attempts, error });
@@ -207,7 +232,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
         try {
           await sleep(wait, closing.signal);
         } catch {
-          return drop(lane, attempts, 'closed');
+          return closedOn(lane, n, attempts);
         }
       }
     }
@@ -221,6 +246,14 @@ export function createNotifier(options: NotifierOptions): Notifier {
       lane.inFlight = false;
     }
     lane.running = undefined;
+  }
+
+  async function idle(): Promise<void> {
+    for (;;) {
+      const running = [...lanes.values()].map((l) => l.running).filter((r) => r !== undefined);
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
   }
 
   return {
@@ -246,22 +279,30 @@ export function createNotifier(options: NotifierOptions): Notifier {
         out[name] = { sent: l.sent, failed: l.failed, dropped: l.dropped, queued: l.queue.length };
       return out;
     },
-    async idle() {
-      for (;;) {
-        const running = [...lanes.values()].map((l) => l.running).filter((r) => r !== undefined);
-        if (running.length === 0) return;
-        await Promise.all(running);
-      }
-    },
-    close() {
+    idle,
+    close(closeOptions = {}) {
       closed ??= (async () => {
+        const drainMs = closeOptions.drainMs ?? 0;
+        if (drainMs > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            idle(),
+            new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, drainMs);
+            }),
+          ]);
+          clearTimeout(timer);
+        }
+        if (closeOptions.keepUnsent === true) unsent = [];
         closing.abort(new NotificationError('*', 'notifier closed'));
         await Promise.all([...lanes.values()].map((l) => l.running));
         for (const lane of lanes.values()) {
-          for (const _ of lane.queue) drop(lane, 0, 'closed');
+          // The one in flight has been handled by its worker.
+          for (const n of lane.queue.slice(lane.inFlight ? 1 : 0)) closedOn(lane, n, 0);
           lane.queue.length = 0;
         }
         await Promise.all([...lanes.values()].map((l) => Promise.resolve(l.channel.close?.()).catch(() => undefined)));
+        return Object.freeze(unsent ?? []);
       })();
       return closed;
     },

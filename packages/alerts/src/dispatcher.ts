@@ -30,6 +30,9 @@ export interface Route {
   readonly continue?: boolean;
 }
 
+/** What every route inherits when it does not say (Alertmanager's root route). */
+export type RouteDefaults = Pick<Route, 'groupBy' | 'groupWaitMs' | 'groupIntervalMs' | 'repeatIntervalMs'>;
+
 /** A firing alert matching `source` mutes the alerts matching `target` that agree with it on `equal`. */
 export interface InhibitRule {
   readonly source: readonly LabelMatcher[];
@@ -78,6 +81,8 @@ export interface DispatcherOptions {
   readonly notify: (notification: Notification, channels: readonly string[] | undefined) => void;
   /** Tried in order; the first match wins unless it says `continue`. @default one route to every channel */
   readonly routes?: readonly Route[];
+  /** Grouping and timing for routes that do not set their own. @default `['alertname']` and {@link ROUTE_DEFAULTS} */
+  readonly defaults?: RouteDefaults;
   /** @default a firing `severity="critical"` alert mutes the `warning` and `info` alerts of the same `alertname` */
   readonly inhibitRules?: readonly InhibitRule[];
   /** @default none */
@@ -198,6 +203,10 @@ function durationIssue(issues: ConfigIssue[], path: string, v: number | undefine
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const issues: ConfigIssue[] = [];
   const now = options.now ?? Date.now;
+  const d = options.defaults ?? {};
+  durationIssue(issues, 'defaults.groupWaitMs', d.groupWaitMs);
+  durationIssue(issues, 'defaults.groupIntervalMs', d.groupIntervalMs);
+  durationIssue(issues, 'defaults.repeatIntervalMs', d.repeatIntervalMs);
   const routes: CompiledRoute[] = (options.routes ?? [{}]).map((route, i) => {
     durationIssue(issues, `routes.${i}.groupWaitMs`, route.groupWaitMs);
     durationIssue(issues, `routes.${i}.groupIntervalMs`, route.groupIntervalMs);
@@ -205,10 +214,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return {
       route,
       matchers: compileMatchers(route.matchers ?? [], `routes.${i}.matchers`, issues),
-      groupBy: route.groupBy ?? ['alertname'],
-      groupWaitMs: route.groupWaitMs ?? ROUTE_DEFAULTS.groupWaitMs,
-      groupIntervalMs: Math.max(1, route.groupIntervalMs ?? ROUTE_DEFAULTS.groupIntervalMs),
-      repeatIntervalMs: Math.max(1, route.repeatIntervalMs ?? ROUTE_DEFAULTS.repeatIntervalMs),
+      groupBy: route.groupBy ?? d.groupBy ?? ['alertname'],
+      groupWaitMs: route.groupWaitMs ?? d.groupWaitMs ?? ROUTE_DEFAULTS.groupWaitMs,
+      groupIntervalMs: Math.max(1, route.groupIntervalMs ?? d.groupIntervalMs ?? ROUTE_DEFAULTS.groupIntervalMs),
+      repeatIntervalMs: Math.max(1, route.repeatIntervalMs ?? d.repeatIntervalMs ?? ROUTE_DEFAULTS.repeatIntervalMs),
     };
   });
   const inhibit = (options.inhibitRules ?? DEFAULT_INHIBIT).map((r, i) => ({
@@ -298,6 +307,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const repeatDue = group.flushedAt !== undefined && at - group.flushedAt >= r.repeatIntervalMs;
     if (visible.length > 0 && (changed || (firing && repeatDue))) {
       const channels = r.route.channels;
+      // Recorded before notifying, so that a state file written by notify already holds this flush.
+      group.flushedAt = at;
+      group.sent = new Map([...next].filter(([, s]) => s === 'firing'));
       try {
         options.notify(
           {
@@ -314,8 +326,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       } catch {
         // notify is the notifier's, which never throws; a custom one must not stop the pipeline.
       }
-      group.flushedAt = at;
-      group.sent = new Map([...next].filter(([, s]) => s === 'firing'));
     }
     for (const [fp, t] of group.alerts) if (t.alert.status === 'resolved') group.alerts.delete(fp);
     if (group.alerts.size === 0) {

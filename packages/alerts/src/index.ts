@@ -5,8 +5,17 @@ export { createAlertmanagerClient } from './alertmanager-api.ts';
 export type { Alert, AlertEngine, AlertEngineOptions } from './alerts.ts';
 export { createAlertEngine } from './alerts.ts';
 export type { LogChannelOptions, WebhookChannelOptions } from './channels.ts';
+export type { AlertsQuietHoursConfig, AlertsRouteConfig } from './config.ts';
 export { createLogChannel, createWebhookChannel } from './channels.ts';
-export type { ChannelStats, DeliveryEvent, Notifier, NotifierOptions, RetryOptions } from './delivery.ts';
+export type {
+  ChannelStats,
+  CloseOptions,
+  DeliveryEvent,
+  Notifier,
+  NotifierOptions,
+  RetryOptions,
+  UnsentNotification,
+} from './delivery.ts';
 export { backoffDelay, createNotifier } from './delivery.ts';
 export type {
   DispatchedAlert,
@@ -17,6 +26,7 @@ export type {
   LabelMatcher,
   QuietHours,
   Route,
+  RouteDefaults,
   Silence,
 } from './dispatcher.ts';
 export { createDispatcher, ROUTE_DEFAULTS } from './dispatcher.ts';

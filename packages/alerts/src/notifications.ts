@@ -3,7 +3,14 @@ import { type AlertsConfig, type ConfigIssue, ObsConfigError, ObsError, type Plu
 import { type AlertmanagerClientOptions, createAlertmanagerClient } from './alertmanager-api.ts';
 import type { Alert } from './alerts.ts';
 import { createLogChannel, createWebhookChannel } from './channels.ts';
-import { createNotifier, type DeliveryEvent, type Notifier, type NotifierOptions } from './delivery.ts';
+import { quietHoursFromConfig, routeDefaultsFromConfig, routesFromConfig, smtpTlsFromConfig } from './config.ts';
+import {
+  createNotifier,
+  type DeliveryEvent,
+  type Notifier,
+  type NotifierOptions,
+  type UnsentNotification,
+} from './delivery.ts';
 import {
   createDispatcher,
   type DispatchedAlert,
@@ -15,26 +22,32 @@ import { createEmailChannel } from './email.ts';
 import { fingerprint, type NotificationChannel, NotificationError } from './notification.ts';
 import { createSlackChannel } from './slack.ts';
 
-/** The `notifications` option of `alertsPlugin()`; `[monitoring.alerts]` supplies e-mail and the webhook. */
+/**
+ * The `notifications` option of `alertsPlugin()`. `[monitoring.alerts]` supplies the e-mail and webhook channels,
+ * and the defaults of `routes`, `defaults`, `quietHours`, `stateFile` and `alertmanager`; a key given here wins.
+ */
 export interface NotificationsOptions
   extends Pick<NotifierOptions, 'retry' | 'timeoutMs' | 'queueSize'>,
-    Pick<DispatcherOptions, 'routes' | 'inhibitRules' | 'quietHours'> {
+    Pick<DispatcherOptions, 'routes' | 'defaults' | 'inhibitRules' | 'quietHours'> {
   /** Channels added to those of the config (names must differ). @default none */
   readonly channels?: readonly NotificationChannel[];
   /** Also log every notification through the monitor's logger (the embedded default channel, `log`). @default true */
   readonly log?: boolean;
   /** Serve `/alerts` and `/silences` on the `health` listener, behind its auth. @default true */
   readonly http?: boolean;
-  /** A JSON file keeping silences and what was notified across restarts (written atomically). @default none */
+  /** A JSON file keeping silences and what was notified across restarts (written atomically). @default `state_file` */
   readonly stateFile?: string;
   /**
    * Hand alerts to this Alertmanager (API v2) instead of notifying from the app: each change at once, and every
-   * firing alert again each `resendIntervalMs`, as Prometheus does. @default none
+   * firing alert again each `resendIntervalMs`, as Prometheus does. @default `alertmanager_url`, else none
    */
   readonly alertmanager?: AlertmanagerClientOptions & { readonly resendIntervalMs?: number };
 }
 
-/** The channels that `[monitoring.alerts]` describes: `email` when smtp_host and email_to are set; `slack` for a Slack webhook_url, `webhook` for any other. */
+/**
+ * The channels that `[monitoring.alerts]` describes: `email` when smtp_host and email_to are set; `slack` for a Slack
+ * webhook_url, `webhook` for any other. @throws ObsConfigError when `smtp_ca_file` cannot be read
+ */
 export function channelsFromConfig(config: AlertsConfig): NotificationChannel[] {
   const out: NotificationChannel[] = [];
   if (config.smtp_host !== '' && config.email_to.length > 0)
@@ -46,6 +59,7 @@ export function channelsFromConfig(config: AlertsConfig): NotificationChannel[] 
         password: config.smtp_password,
         from: config.email_from === '' ? `obs-alerts@${config.smtp_host}` : config.email_from,
         to: config.email_to,
+        ...smtpTlsFromConfig(config),
       }),
     );
   if (config.webhook_url !== '') {
@@ -62,7 +76,11 @@ export function checkNotifications(options: NotificationsOptions): void {
   const issues: ConfigIssue[] = [];
   for (const check of [
     () => createNotifier({ channels: options.channels ?? [], ...pick(options, ['retry', 'timeoutMs', 'queueSize']) }),
-    () => createDispatcher({ notify: () => {}, ...pick(options, ['routes', 'inhibitRules', 'quietHours']) }).close(),
+    () =>
+      createDispatcher({
+        notify: () => {},
+        ...pick(options, ['routes', 'defaults', 'inhibitRules', 'quietHours']),
+      }).close(),
   ]) {
     try {
       check();
@@ -84,11 +102,34 @@ export function checkNotifications(options: NotificationsOptions): void {
   if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
 }
 
+/** The options with what `[monitoring.alerts]` says filled in where the code did not say. */
+export function withConfig(config: AlertsConfig, options: NotificationsOptions): NotificationsOptions {
+  const routes = options.routes ?? routesFromConfig(config);
+  const quietHours = options.quietHours ?? quietHoursFromConfig(config);
+  const stateFile = options.stateFile ?? (config.state_file ? config.state_file : undefined);
+  const amUrl = (config as Partial<AlertsConfig>).alertmanager_url;
+  const alertmanager = options.alertmanager ?? (amUrl ? { url: amUrl } : undefined);
+  return {
+    ...options,
+    defaults: { ...routeDefaultsFromConfig(config), ...options.defaults },
+    ...(routes === undefined ? {} : { routes }),
+    ...(quietHours === undefined ? {} : { quietHours }),
+    ...(stateFile === undefined ? {} : { stateFile }),
+    ...(alertmanager === undefined ? {} : { alertmanager }),
+  };
+}
+
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
 }
+
+/** The state file: the dispatcher's state, and the notifications still undelivered when the app stopped. */
+type StateFile = DispatcherState & { readonly pending?: readonly UnsentNotification[] };
+
+/** How long stopping waits for queued notifications before keeping (or dropping) them. */
+const DRAIN_MS = 2_000;
 
 /** The running pipeline: engine alerts → dispatcher → notifier → channels. */
 export interface NotificationPipeline {
@@ -98,11 +139,13 @@ export interface NotificationPipeline {
   receive(alert: Alert): void;
   /** Writes the state file now, if there is one; a failure is reported, never thrown. */
   persist(): void;
+  /** Stops: a short drain of the queues, then what is still undelivered is kept in the state file (or dropped). */
   close(): Promise<void>;
 }
 
 /** Builds the pipeline; events and failures go to the bus. @throws ObsConfigError for bad options or duplicate channel names */
-export function startNotifications(ctx: PluginContext, options: NotificationsOptions): NotificationPipeline {
+export function startNotifications(ctx: PluginContext, given: NotificationsOptions): NotificationPipeline {
+  const options = withConfig(ctx.config.alerts, given);
   const channels = [
     ...(options.log === false ? [] : [createLogChannel({ logger: ctx.logger })]),
     ...channelsFromConfig(ctx.config.alerts),
@@ -122,11 +165,12 @@ export function startNotifications(ctx: PluginContext, options: NotificationsOpt
     ...(options.queueSize === undefined ? {} : { queueSize: options.queueSize }),
   });
   const stateFile = options.stateFile;
-  const persist = (): void => {
+  const persist = (pending: readonly UnsentNotification[] = []): void => {
     if (stateFile === undefined) return;
     try {
       const tmp = `${stateFile}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(dispatcher.snapshot()));
+      const state: StateFile = { ...dispatcher.snapshot(), pending };
+      writeFileSync(tmp, JSON.stringify(state));
       renameSync(tmp, stateFile);
     } catch (error) {
       ctx.reportError(
@@ -140,15 +184,20 @@ export function startNotifications(ctx: PluginContext, options: NotificationsOpt
       persist();
     },
     ...(options.routes === undefined ? {} : { routes: options.routes }),
+    ...(options.defaults === undefined ? {} : { defaults: options.defaults }),
     ...(options.inhibitRules === undefined ? {} : { inhibitRules: options.inhibitRules }),
     ...(options.quietHours === undefined ? {} : { quietHours: options.quietHours }),
   });
   const handoff = options.alertmanager === undefined ? undefined : startHandoff(ctx, options.alertmanager);
   if (stateFile !== undefined && existsSync(stateFile)) {
     try {
-      const state = JSON.parse(readFileSync(stateFile, 'utf8')) as DispatcherState;
+      const state = JSON.parse(readFileSync(stateFile, 'utf8')) as StateFile;
       if (state?.version !== 1) throw new TypeError(`unknown state version ${String(state?.version)}`);
       dispatcher.restore(state);
+      // What the last run could not deliver before it stopped goes out now.
+      for (const p of Array.isArray(state.pending) ? state.pending : [])
+        if (typeof p?.channel === 'string' && Array.isArray(p.notification?.alerts))
+          notifier.notify(p.notification, [p.channel]);
     } catch (error) {
       // A damaged state file costs its silences and may repeat notifications; it never stops the app.
       ctx.reportError(
@@ -176,10 +225,11 @@ export function startNotifications(ctx: PluginContext, options: NotificationsOpt
       else handoff.receive(dispatched);
     },
     async close() {
-      persist();
       dispatcher.close();
       await handoff?.close();
-      await notifier.close();
+      // Queued notifications get a moment to go out; with a state file, the rest wait there for the next start.
+      const unsent = await notifier.close({ drainMs: DRAIN_MS, keepUnsent: stateFile !== undefined });
+      persist(unsent);
     },
   };
 }

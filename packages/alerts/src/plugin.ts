@@ -1,6 +1,7 @@
 import type { AlertRuleDescriptor, ObsPlugin, PluginContext } from '@obs/core';
 import { type ConfigIssue, ObsConfigError, ObsError } from '@obs/core';
 import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
+import { alertsConfigSection, smtpTlsFromConfig } from './config.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { alertsRoutes } from './http.ts';
 import {
@@ -92,6 +93,7 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
   return {
     name: '@obs/alerts',
     section: 'alerts',
+    configSection: alertsConfigSection,
     get engine(): AlertEngine {
       if (engine === undefined)
         throw new ObsError('OBS_ERR_MONITOR_STATE', '[@obs/alerts] the engine exists after setup');
@@ -106,6 +108,8 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       ctx = context;
       const file = context.config.alerts.rules_file;
       const rules = early ?? (file !== '' ? loadRulesFile(file) : seedRules());
+      // A CA file that cannot be read fails here, naming the key, not at the first e-mail.
+      if (notifications !== false) smtpTlsFromConfig(context.config.alerts);
       const made = createAlertEngine({
         rules,
         source: options.source,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type AlertsConfig, createMonitor, silentLogger } from '@obs/core';
 import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { parse } from 'yaml';
 import {
   alertmanagerConfig,
   alertsPlugin,
@@ -13,9 +14,9 @@ import {
   type WebhookPayload,
 } from '../src/index.ts';
 import { type Recorder, scriptedServer } from './fixtures/http.ts';
+import { alertsConfig } from './fixtures/notifications.ts';
 
-const base: AlertsConfig = {
-  enabled: true,
+const baseKeys = {
   smtp_host: 'mail.example.test',
   smtp_port: 587,
   smtp_user: 'alerts',
@@ -23,9 +24,24 @@ const base: AlertsConfig = {
   email_from: 'alerts@example.test',
   email_to: ['oncall@example.test'],
   webhook_url: 'https://hooks.slack.com/services/T0/B0/slack-secret',
-  rules_file: '',
-  evaluation_interval: 15_000,
 };
+const base: AlertsConfig = alertsConfig(baseKeys);
+// The same settings written as [monitoring.alerts] keys: timing, routes, quiet hours, SMTP TLS.
+const fromToml: AlertsConfig = alertsConfig({
+  ...baseKeys,
+  group_by: ['alertname', 'endpoint'],
+  group_wait: '10s',
+  group_interval: '1m',
+  repeat_interval: '2h',
+  routes: [
+    { matchers: ['severity="critical"'], channels: ['email', 'slack'], continue: true, repeat_interval: '1h' },
+    { matchers: ['team!~"web|api"'], channels: ['log'], group_wait: '1500ms' },
+  ],
+  quiet_hours: { start_hour: 22, end_hour: 7, utc_offset_minutes: 60 },
+  smtp_tls: 'starttls',
+  smtp_ca_file: '/etc/ssl/certs/ca-certificates.crt',
+  smtp_insecure_skip_verify: true,
+});
 const routes = [
   {
     matchers: [{ name: 'severity', value: 'critical' }],
@@ -53,6 +69,63 @@ describe('alertmanagerConfig', () => {
     expect(secrets.map((s) => s.path)).toEqual(['secrets/smtp_password', 'secrets/webhook_url']);
   });
 
+  test('from [monitoring.alerts] keys: root timing, routes, quiet hours as a mute interval, SMTP TLS', () => {
+    const { yaml, secrets } = alertmanagerConfig({ config: fromToml });
+    const doc = parse(yaml) as {
+      route: Record<string, unknown> & { routes: Record<string, unknown>[] };
+      time_intervals: unknown[];
+      global: Record<string, unknown>;
+      receivers: { name: string; email_configs?: Record<string, unknown>[] }[];
+    };
+    expect(doc.route).toMatchObject({
+      group_by: ['alertname', 'endpoint'],
+      group_wait: '10s',
+      group_interval: '1m',
+      repeat_interval: '2h',
+    });
+    // Each route splits in two: the allowed severities, and the rest muted during quiet hours.
+    expect(doc.route.routes).toEqual([
+      {
+        receiver: 'email+slack',
+        matchers: ['severity="critical"', 'severity=~"critical"'],
+        repeat_interval: '1h',
+        continue: true,
+      },
+      {
+        receiver: 'email+slack',
+        matchers: ['severity="critical"', 'severity!~"critical"'],
+        repeat_interval: '1h',
+        continue: true,
+        mute_time_intervals: ['quiet-hours'],
+      },
+      { receiver: 'none', matchers: ['team!~"web|api"', 'severity=~"critical"'], group_wait: '1500ms' },
+      {
+        receiver: 'none',
+        matchers: ['team!~"web|api"', 'severity!~"critical"'],
+        group_wait: '1500ms',
+        mute_time_intervals: ['quiet-hours'],
+      },
+    ]);
+    // 22:00-07:00 at UTC+1 is 21:00-06:00 UTC.
+    expect(doc.time_intervals).toEqual([
+      {
+        name: 'quiet-hours',
+        time_intervals: [
+          {
+            times: [
+              { start_time: '21:00', end_time: '24:00' },
+              { start_time: '00:00', end_time: '06:00' },
+            ],
+          },
+        ],
+      },
+    ]);
+    expect(doc.global.smtp_require_tls).toBe(true);
+    const email = doc.receivers.find((r) => r.email_configs !== undefined)?.email_configs?.[0];
+    expect(email?.tls_config).toEqual({ ca_file: '/etc/alertmanager/secrets/smtp_ca.pem', insecure_skip_verify: true });
+    expect(secrets.map((s) => s.path)).toContain('secrets/smtp_ca.pem');
+  });
+
   const amtool = debianTool('amtool');
   test.skipIf(amtool === undefined)('amtool check-config accepts it (Slack + e-mail, and a generic webhook)', () => {
     const d = dir();
@@ -63,6 +136,7 @@ describe('alertmanagerConfig', () => {
         { config: { ...base, webhook_url: 'http://127.0.0.1:9/hook' }, routes, webhookUrl: 'inline' as const },
       ],
       ['empty.yml', { config: { ...base, smtp_host: '', webhook_url: '' } }],
+      ['from-toml.yml', { config: fromToml }],
     ] as const) {
       writeFileSync(join(d, name), alertmanagerConfig(options).yaml);
       const out = execFileSync(amtool!, ['check-config', join(d, name)], { encoding: 'utf8' });

@@ -238,6 +238,35 @@ describe('notifier against loopback servers', () => {
     await notifier.close();
   });
 
+  test('close({ drainMs }) lets queued notifications go out first; keepUnsent returns what is left, not dropped', async () => {
+    const slow = await server('hang');
+    const later = await server();
+    const events: DeliveryEvent[] = [];
+    const notifier = createNotifier({
+      channels: [
+        createWebhookChannel({ url: slow.url.href, name: 'slow' }),
+        createWebhookChannel({ url: later.url.href, name: 'later' }),
+      ],
+      timeoutMs: 60_000,
+      onDelivery: (e) => {
+        events.push(e);
+      },
+    });
+    const first = notification();
+    notifier.notify(first);
+    notifier.notify(first, ['slow']);
+    const unsent = await notifier.close({ drainMs: 200, keepUnsent: true });
+    // `later` delivered within the drain; `slow` hung on its first and never started its second.
+    expect(later.delivered).toHaveLength(1);
+    expect(unsent).toEqual([
+      { channel: 'slow', notification: first },
+      { channel: 'slow', notification: first },
+    ]);
+    expect(events.filter((e) => e.outcome === 'dropped')).toEqual([]);
+    expect(notifier.stats().slow).toMatchObject({ sent: 0, dropped: 0, queued: 0 });
+    expect(await notifier.close()).toBe(unsent);
+  });
+
   test('routes to the named channels only; after close() nothing is sent and drops are counted', async () => {
     const a = await server();
     const b = await server();

@@ -3,6 +3,7 @@ import { testPluginContract } from '@obs/testing';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { alertsPlugin, channelsFromConfig, createWebhookChannel, type WebhookPayload } from '../src/index.ts';
 import { type Recorder, scriptedServer } from './fixtures/http.ts';
+import { alertsConfig } from './fixtures/notifications.ts';
 
 const open: Recorder[] = [];
 afterEach(async () => {
@@ -119,18 +120,7 @@ describe('alertsPlugin notifications', () => {
   });
 
   test('channels from [monitoring.alerts]: e-mail, Slack for hooks.slack.com, a generic webhook otherwise', () => {
-    const base = {
-      enabled: true,
-      smtp_host: '',
-      smtp_port: 587,
-      smtp_user: '',
-      smtp_password: '',
-      email_from: '',
-      email_to: [],
-      webhook_url: '',
-      rules_file: '',
-      evaluation_interval: 15_000,
-    };
+    const base = alertsConfig();
     expect(channelsFromConfig(base)).toEqual([]);
     const names = (c: ReturnType<typeof channelsFromConfig>): string[] => c.map((x) => x.name);
     const withSlack = channelsFromConfig({ ...base, webhook_url: 'https://hooks.slack.com/services/T/B/x' });

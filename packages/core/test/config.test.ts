@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { type ConfigIssue, loadConfig, ObsConfigError, z } from '../src/index.ts';
+import { type ConfigIssue, configDuration, loadConfig, ObsConfigError, z } from '../src/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'obs-config-'));
 let n = 0;
@@ -266,6 +266,33 @@ describe('loadConfig', () => {
     expect(loose['prometheus']!['buckets']).toEqual([0.1, 0.5]);
     expect(loose['prometheus']!['namespace']).toBe('trakt');
     expect(loose['dashboards']).toEqual({ title: 'Mine', refresh: '30s' });
+  });
+
+  test('a problem inside an array of tables points at its line; unknown keys there list their siblings', () => {
+    const path = file(`[monitoring.jobs]
+[[monitoring.jobs.list]]
+name = "a"
+
+[[monitoring.jobs.list]]
+name = "b"
+every = "soon"
+nmae = "c"
+`);
+    const section = {
+      name: 'jobs',
+      schema: z.strictObject({
+        list: z.array(z.strictObject({ name: z.string(), every: configDuration('1m') })).default([]),
+      }),
+    };
+    const issues = issuesOf(() => loadConfig({ file: path, env: {}, sections: [section] }));
+    expect(issues).toEqual([
+      expect.objectContaining({ path: 'monitoring.jobs.list.1.every', line: 7, column: 1 }),
+      expect.objectContaining({
+        path: 'monitoring.jobs.list.1.nmae',
+        line: 8,
+        message: 'unknown key; did you mean "name"?',
+      }),
+    ]);
   });
 
   test("a plugin's section is validated when the plugin is given", () => {

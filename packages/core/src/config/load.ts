@@ -238,6 +238,10 @@ function shapeAt(schema: z.ZodObject, path: readonly PropertyKey[]): string[] {
   let current: z.ZodType = schema;
   for (const key of path) {
     const base = unwrap(current);
+    if (base._zod.def.type === 'array' && typeof key === 'number') {
+      current = (base as z.ZodArray).element as z.ZodType;
+      continue;
+    }
     if (base._zod.def.type !== 'object') return [];
     const child = (base as z.ZodObject).shape[String(key)];
     if (child === undefined) return [];

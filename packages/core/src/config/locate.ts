@@ -17,13 +17,14 @@ function splitKey(dotted: string): string[] {
 
 /**
  * Maps each table header and key of a TOML document to where it is written, keyed by its dotted path
- * (`monitoring.tracing.sample_rate`). Only the first occurrence counts; keys inside inline tables and
+ * (`monitoring.tracing.sample_rate`; the keys of the second `[[a.routes]]` table are under `a.routes.1`). Only the first occurrence counts; keys inside inline tables and
  * multi-line strings are not indexed (their nearest indexed parent is used instead).
  */
 export function locateKeys(text: string): Map<string, Position> {
   const positions = new Map<string, Position>();
   let table: string[] = [];
   let inMultiline: string | undefined;
+  const arrays = new Map<string, number>();
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -34,8 +35,16 @@ export function locateKeys(text: string): Map<string, Position> {
     const header = HEADER.exec(line);
     if (header !== null) {
       table = splitKey(header[1]!);
+      const at = { line: i + 1, column: line.indexOf('[') + 1 };
       const path = table.join('.');
-      if (!positions.has(path)) positions.set(path, { line: i + 1, column: line.indexOf('[') + 1 });
+      if (!positions.has(path)) positions.set(path, at);
+      if (line.trimStart().startsWith('[[')) {
+        // An array of tables: each `[[a.b]]` is element a.b.<n> of the array.
+        const n = arrays.get(path) ?? 0;
+        arrays.set(path, n + 1);
+        table = [...table, String(n)];
+        positions.set(table.join('.'), at);
+      }
       continue;
     }
     const kv = KEY_VALUE.exec(line);

@@ -129,35 +129,38 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 /**
  * A config value written as a Go-style duration (`"30s"`), validated and turned into milliseconds,
- * for plugins' config sections.
+ * for plugins' config sections. Without a default (`undefined`), the key is optional.
  */
+export function configDuration(defaultText: string, options?: { allowZero?: boolean }): z.ZodType<number>;
 export function configDuration(
-  defaultText: string,
+  defaultText: undefined,
+  options?: { allowZero?: boolean },
+): z.ZodType<number | undefined>;
+export function configDuration(
+  defaultText: string | undefined,
   { allowZero = false }: { allowZero?: boolean } = {},
-): z.ZodType<number> {
-  return z
-    .string()
-    .transform((text, ctx) => {
-      const ms = tryParseDuration(text);
-      if (ms === undefined) {
-        ctx.issues.push({
-          code: 'custom',
-          input: text,
-          message: `must be a duration like "30s", "5m" or "2h34m12s" (got ${JSON.stringify(text)})`,
-        });
-        return z.NEVER;
-      }
-      if (ms < 0 || (!allowZero && ms === 0)) {
-        ctx.issues.push({
-          code: 'custom',
-          input: text,
-          message: `must be ${allowZero ? 'zero or positive' : 'positive'} (got ${JSON.stringify(text)})`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .prefault(defaultText);
+): z.ZodType<number | undefined> {
+  const schema = z.string().transform((text, ctx) => {
+    const ms = tryParseDuration(text);
+    if (ms === undefined) {
+      ctx.issues.push({
+        code: 'custom',
+        input: text,
+        message: `must be a duration like "30s", "5m" or "2h34m12s" (got ${JSON.stringify(text)})`,
+      });
+      return z.NEVER;
+    }
+    if (ms < 0 || (!allowZero && ms === 0)) {
+      ctx.issues.push({
+        code: 'custom',
+        input: text,
+        message: `must be ${allowZero ? 'zero or positive' : 'positive'} (got ${JSON.stringify(text)})`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+  return defaultText === undefined ? schema.optional() : schema.prefault(defaultText);
 }
 
 const port = (defaultPort: number) => z.number().int().min(0).max(65_535).default(defaultPort);

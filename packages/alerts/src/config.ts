@@ -1,0 +1,204 @@
+// The keys @obs/alerts adds to `[monitoring.alerts]`, and what they mean for the notification pipeline and
+// the generated Alertmanager config: one reading of the settings for both.
+import { readFileSync } from 'node:fs';
+import { type AlertsConfig, type ConfigSection, configDuration, ObsConfigError, z } from '@obs/core';
+import type { LabelMatcher, QuietHours, Route, RouteDefaults } from './dispatcher.ts';
+import type { EmailChannelOptions } from './email.ts';
+
+/** One `[[monitoring.alerts.routes]]` table. Durations are in ms. */
+export interface AlertsRouteConfig {
+  /** Alertmanager matchers: `severity="critical"`, `endpoint=~"sync.*"`, `team!=ops`. @default [] (every alert) */
+  readonly matchers: readonly string[];
+  /** Channel names (`log`, `email`, `slack`, `webhook`, or one added in code). @default every channel */
+  readonly channels?: readonly string[] | undefined;
+  readonly group_by?: readonly string[] | undefined;
+  readonly group_wait?: number | undefined;
+  readonly group_interval?: number | undefined;
+  readonly repeat_interval?: number | undefined;
+  /** Keep matching the following routes. @default false */
+  readonly continue: boolean;
+}
+
+/** `[monitoring.alerts.quiet_hours]`. */
+export interface AlertsQuietHoursConfig {
+  readonly start_hour: number;
+  readonly end_hour: number;
+  /** @default 0 (UTC) */
+  readonly utc_offset_minutes: number;
+  /** Severities still notified. @default ["critical"] */
+  readonly allow: readonly string[];
+}
+
+declare module '@obs/core' {
+  interface AlertsConfig {
+    /** Labels that group alerts into one notification; `["..."]` groups by all. @default ["alertname"] */
+    readonly group_by: readonly string[];
+    /** Wait before the first notification of a new group. @default "30s" */
+    readonly group_wait: number;
+    /** Wait before notifying about changes in a group. @default "5m" */
+    readonly group_interval: number;
+    /** Wait before repeating a notification that still holds. @default "4h" */
+    readonly repeat_interval: number;
+    /** Routes tried in order (`[[monitoring.alerts.routes]]`); none sends every alert to every channel. @default [] */
+    readonly routes: readonly AlertsRouteConfig[];
+    /** Only alerts whose severity is allowed are notified in this daily window. @default none */
+    readonly quiet_hours?: AlertsQuietHoursConfig | undefined;
+    /** `auto`: STARTTLS when offered (implicit TLS on 465); `starttls`: refuse without it; `tls`: implicit TLS. @default "auto" */
+    readonly smtp_tls: 'auto' | 'starttls' | 'tls';
+    /** PEM file of the CA that signed the SMTP server's certificate. @default "" (Node's CAs) */
+    readonly smtp_ca_file: string;
+    /** Accept any SMTP server certificate (testing only). @default false */
+    readonly smtp_insecure_skip_verify: boolean;
+    /** Hand alerts to this Alertmanager (API v2) instead of notifying from the app. @default "" */
+    readonly alertmanager_url: string;
+    /** JSON file keeping silences and what was notified across restarts. @default "" (none) */
+    readonly state_file: string;
+  }
+}
+
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const MATCHER = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/;
+
+/**
+ * Parses one Alertmanager matcher (`name="value"`, `name=~"regex"`, `name!=value`, `name!~"regex"`).
+ * @returns the matcher, or a message saying what is wrong
+ */
+export function parseMatcher(text: string): LabelMatcher | string {
+  const m = MATCHER.exec(text);
+  if (m === null) return `must be a matcher like severity="critical" (got ${JSON.stringify(text)})`;
+  const [, name, op, raw] = m as unknown as [string, string, string, string];
+  let value = raw;
+  if (raw.startsWith('"')) {
+    try {
+      value = JSON.parse(raw) as string;
+    } catch {
+      return `has a badly quoted value (got ${JSON.stringify(text)})`;
+    }
+  } else if (/[\s"'=~!,{}]/.test(raw)) {
+    // As Alertmanager: an unquoted value is one plain word.
+    return `must be a matcher like severity="critical" (got ${JSON.stringify(text)})`;
+  }
+  const isRegex = op === '=~' || op === '!~';
+  if (isRegex) {
+    try {
+      new RegExp(`^(?:${value})$`);
+    } catch {
+      return `has an invalid regular expression ${JSON.stringify(value)}`;
+    }
+  }
+  return { name, value, isRegex, isEqual: op === '=' || op === '=~' };
+}
+
+const labelNames = z.array(
+  z.string().refine((s) => s === '...' || LABEL.test(s), { message: 'must be a label name or "..."' }),
+);
+const matcher = z.string().superRefine((text, ctx) => {
+  const parsed = parseMatcher(text);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+const hour = z.number().int().min(0).max(23);
+
+/** The keys `@obs/alerts` adds to `[monitoring.alerts]`: grouping and timing, routes, quiet hours, SMTP TLS, Alertmanager, state. */
+export const alertsConfigSection: ConfigSection = {
+  name: 'alerts',
+  schema: z.object({
+    group_by: labelNames.default(['alertname']),
+    group_wait: configDuration('30s', { allowZero: true }),
+    group_interval: configDuration('5m'),
+    repeat_interval: configDuration('4h'),
+    routes: z
+      .array(
+        z.strictObject({
+          matchers: z.array(matcher).default([]),
+          channels: z.array(z.string().min(1)).optional(),
+          group_by: labelNames.optional(),
+          group_wait: configDuration(undefined, { allowZero: true }),
+          group_interval: configDuration(undefined),
+          repeat_interval: configDuration(undefined),
+          continue: z.boolean().default(false),
+        }),
+      )
+      .default([]),
+    quiet_hours: z
+      .strictObject({
+        start_hour: hour,
+        end_hour: hour,
+        utc_offset_minutes: z.number().int().min(-840).max(840).default(0),
+        allow: z.array(z.string()).default(['critical']),
+      })
+      .optional(),
+    smtp_tls: z.enum(['auto', 'starttls', 'tls']).default('auto'),
+    smtp_ca_file: z.string().default(''),
+    smtp_insecure_skip_verify: z.boolean().default(false),
+    alertmanager_url: z
+      .string()
+      .refine((s) => s === '' || (URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)), {
+        message: 'must be an http:// or https:// URL, or empty',
+      })
+      .default(''),
+    state_file: z.string().default(''),
+  }),
+};
+
+// A config built without this section (core alone) lacks the keys: fall back to the defaults above.
+type Partial_ = Partial<AlertsConfig> & Pick<AlertsConfig, 'smtp_host'>;
+
+/** The root route of `[monitoring.alerts]`: what every route inherits. */
+export function routeDefaultsFromConfig(config: AlertsConfig): RouteDefaults {
+  const c = config as Partial_;
+  return {
+    ...(c.group_by === undefined ? {} : { groupBy: c.group_by }),
+    ...(c.group_wait === undefined ? {} : { groupWaitMs: c.group_wait }),
+    ...(c.group_interval === undefined ? {} : { groupIntervalMs: c.group_interval }),
+    ...(c.repeat_interval === undefined ? {} : { repeatIntervalMs: c.repeat_interval }),
+  };
+}
+
+/** The `[[monitoring.alerts.routes]]` as dispatcher routes; what a route leaves out it inherits. */
+export function routesFromConfig(config: AlertsConfig): Route[] | undefined {
+  const routes = (config as Partial_).routes;
+  if (routes === undefined || routes.length === 0) return undefined;
+  return routes.map((r) => ({
+    matchers: r.matchers.map((m) => parseMatcher(m) as LabelMatcher),
+    ...(r.channels === undefined ? {} : { channels: r.channels }),
+    ...(r.group_by === undefined ? {} : { groupBy: r.group_by }),
+    ...(r.group_wait === undefined ? {} : { groupWaitMs: r.group_wait }),
+    ...(r.group_interval === undefined ? {} : { groupIntervalMs: r.group_interval }),
+    ...(r.repeat_interval === undefined ? {} : { repeatIntervalMs: r.repeat_interval }),
+    ...(r.continue ? { continue: true } : {}),
+  }));
+}
+
+/** `[monitoring.alerts.quiet_hours]` as the dispatcher's quiet hours. */
+export function quietHoursFromConfig(config: AlertsConfig): QuietHours | undefined {
+  const q = (config as Partial_).quiet_hours;
+  return q === undefined
+    ? undefined
+    : { startHour: q.start_hour, endHour: q.end_hour, utcOffsetMinutes: q.utc_offset_minutes, allow: q.allow };
+}
+
+/**
+ * The TLS part of the e-mail channel's options. @throws ObsConfigError naming `alerts.smtp_ca_file` when the CA
+ * file cannot be read
+ */
+export function smtpTlsFromConfig(config: AlertsConfig): Pick<EmailChannelOptions, 'secure' | 'requireTLS' | 'tls'> {
+  const c = config as Partial_;
+  const mode = c.smtp_tls ?? 'auto';
+  const tls: { ca?: string; rejectUnauthorized?: boolean } = {};
+  if (c.smtp_ca_file !== undefined && c.smtp_ca_file !== '') {
+    try {
+      tls.ca = readFileSync(c.smtp_ca_file, 'utf8');
+    } catch (error) {
+      const why = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ObsConfigError('@obs/alerts', [
+        { path: 'alerts.smtp_ca_file', message: `cannot read ${JSON.stringify(c.smtp_ca_file)} (${why})` },
+      ]);
+    }
+  }
+  if (c.smtp_insecure_skip_verify === true) tls.rejectUnauthorized = false;
+  return {
+    ...(mode === 'tls' ? { secure: true } : {}),
+    ...(mode === 'starttls' ? { secure: false, requireTLS: true } : {}),
+    ...(Object.keys(tls).length === 0 ? {} : { tls }),
+  };
+}
