@@ -1,10 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMonitor, loadConfig, ObsConfigError, type ObsEvents, silentLogger } from '@obs/core';
+import { createMonitor, loadConfig, ObsConfigError, silentLogger } from '@obs/core';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { alertsPlugin, type WebhookPayload } from '../src/index.ts';
 import { type Recorder, scriptedServer } from './fixtures/http.ts';
+import { waitFor } from './fixtures/notifications.ts';
 
 const open: Recorder[] = [];
 afterEach(async () => {
@@ -128,20 +129,6 @@ end_hour = 7
 });
 
 describe('the notification pipeline follows [monitoring.alerts]', () => {
-  function waitFor<K extends keyof ObsEvents>(
-    bus: { on: (t: K, l: (e: ObsEvents[K]) => void) => () => void },
-    type: K,
-    pred: (e: ObsEvents[K]) => boolean,
-  ): Promise<ObsEvents[K]> {
-    return new Promise((resolve) => {
-      const off = bus.on(type, (e) => {
-        if (!pred(e)) return;
-        off();
-        resolve(e);
-      });
-    });
-  }
-
   test('routes by severity to the webhook, with the configured group_wait, and keeps state in state_file', async () => {
     const hook = await scriptedServer();
     open.push(hook);

@@ -3,27 +3,13 @@ import { testPluginContract } from '@obs/testing';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { alertsPlugin, channelsFromConfig, createWebhookChannel, type WebhookPayload } from '../src/index.ts';
 import { type Recorder, scriptedServer } from './fixtures/http.ts';
-import { alertsConfig } from './fixtures/notifications.ts';
+import { alertsConfig, waitFor } from './fixtures/notifications.ts';
 
 const open: Recorder[] = [];
 afterEach(async () => {
   vi.useRealTimers();
   for (const s of open.splice(0)) await s.close();
 });
-
-function waitFor<K extends keyof ObsEvents>(
-  bus: { on: (t: K, l: (e: ObsEvents[K]) => void) => () => void },
-  type: K,
-  pred: (e: ObsEvents[K]) => boolean,
-): Promise<ObsEvents[K]> {
-  return new Promise((resolve) => {
-    const off = bus.on(type, (e) => {
-      if (!pred(e)) return;
-      off();
-      resolve(e);
-    });
-  });
-}
 
 describe('alertsPlugin notifications', () => {
   testPluginContract(() =>

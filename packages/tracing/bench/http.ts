@@ -3,9 +3,12 @@
 // variants take turns round by round, so machine noise hits them alike; the median of the per-round
 // ratios counts. Besides req/s, the server's own CPU time per request is read from /proc: on a
 // machine whose cores are shared, it is the steadier measure of what tracing costs.
-import { type ChildProcess, spawn } from 'node:child_process';
+// With two or more CPUs and `taskset`, the load generator (this process) runs on CPU 0 and each server on
+// CPU 1, so that they do not take turns on one core (OBS_BENCH_PIN=0 turns that off).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 
@@ -14,6 +17,17 @@ type Variant = (typeof VARIANTS)[number];
 const ROUNDS = Number(process.env['OBS_BENCH_HTTP_ROUNDS'] ?? 9);
 const SECONDS = Number(process.env['OBS_BENCH_HTTP_SECONDS'] ?? 3);
 const TARGET = 0.9;
+
+function canPin(): boolean {
+  if (process.env['OBS_BENCH_PIN'] === '0' || process.platform !== 'linux' || availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const PINNED = canPin();
 
 interface Server {
   readonly child: ChildProcess;
@@ -27,11 +41,11 @@ interface Round {
 }
 
 async function startServer(variant: Variant): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@obs/source', join(import.meta.dirname, 'http-server.ts'), variant],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const args = ['--import', 'tsx', '--conditions=@obs/source', join(import.meta.dirname, 'http-server.ts'), variant];
+  // taskset execs node in place: the pid read for CPU time stays the server's.
+  const child = PINNED
+    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   return { child, url: `http://127.0.0.1:${chunk.toString().trim()}/users/7` };
 }
@@ -73,7 +87,7 @@ try {
   // Requests per server CPU-second, relative to bare: bare's CPU per request over the variant's.
   const cpuRatios = (v: Variant): number[] => rounds.get(v)!.map((r, i) => bare[i]!.cpuUs / r.cpuUs);
   console.log(
-    `\n@obs/tracing HTTP (autocannon, 20 connections pipelining 4, ${ROUNDS} interleaved rounds of ${SECONDS}s)`,
+    `\n@obs/tracing HTTP (autocannon, 20 connections pipelining 4, ${ROUNDS} interleaved rounds of ${SECONDS}s${PINNED ? ', load generator on CPU 0, servers on CPU 1' : ''})`,
   );
   console.log(
     `${'server'.padEnd(46)} ${'req/s'.padStart(7)}  ${'ratio'.padEnd(6)} target         ${'cpu/req'.padStart(8)}  req/cpu-s ratio  (per-round req/s ratios)`,
