@@ -1,7 +1,15 @@
 // The keys @obs/alerts adds to `[monitoring.alerts]`, and what they mean for the notification pipeline and
 // the generated Alertmanager config: one reading of the settings for both.
 import { readFileSync } from 'node:fs';
-import { type AlertsConfig, type ConfigSection, configDuration, ObsConfigError, z } from '@obs/core';
+import {
+  type AlertsConfig,
+  type ConfigSection,
+  configDuration,
+  type ObsConfig,
+  ObsConfigError,
+  resolveConfigPath,
+  z,
+} from '@obs/core';
 import type { LabelMatcher, QuietHours, Route, RouteDefaults } from './dispatcher.ts';
 import type { EmailChannelOptions } from './email.ts';
 
@@ -139,6 +147,19 @@ export const alertsConfigSection: ConfigSection = {
     state_file: z.string().default(''),
   }),
 };
+
+/**
+ * `[monitoring.alerts]` with its file paths (`rules_file`, `state_file`, `smtp_ca_file`) made absolute: relative
+ * to the TOML file that sets them, as Prometheus resolves `rule_files`, else to the working directory.
+ */
+export function alertsSection(config: ObsConfig): AlertsConfig {
+  return {
+    ...config.alerts,
+    rules_file: resolveConfigPath(config, 'alerts.rules_file'),
+    state_file: resolveConfigPath(config, 'alerts.state_file'),
+    smtp_ca_file: resolveConfigPath(config, 'alerts.smtp_ca_file'),
+  };
+}
 
 // A config built without this section (core alone) lacks the keys: fall back to the defaults above.
 type Partial_ = Partial<AlertsConfig> & Pick<AlertsConfig, 'smtp_host'>;

@@ -5,8 +5,8 @@ export { createAlertmanagerClient } from './alertmanager-api.ts';
 export type { Alert, AlertEngine, AlertEngineOptions } from './alerts.ts';
 export { createAlertEngine } from './alerts.ts';
 export type { LogChannelOptions, WebhookChannelOptions } from './channels.ts';
-export type { AlertsQuietHoursConfig, AlertsRouteConfig } from './config.ts';
 export { createLogChannel, createWebhookChannel } from './channels.ts';
+export type { AlertsQuietHoursConfig, AlertsRouteConfig } from './config.ts';
 export type {
   ChannelStats,
   CloseOptions,

@@ -144,11 +144,15 @@ export interface NotificationPipeline {
 }
 
 /** Builds the pipeline; events and failures go to the bus. @throws ObsConfigError for bad options or duplicate channel names */
-export function startNotifications(ctx: PluginContext, given: NotificationsOptions): NotificationPipeline {
-  const options = withConfig(ctx.config.alerts, given);
+export function startNotifications(
+  ctx: PluginContext,
+  given: NotificationsOptions,
+  alerts: AlertsConfig = ctx.config.alerts,
+): NotificationPipeline {
+  const options = withConfig(alerts, given);
   const channels = [
     ...(options.log === false ? [] : [createLogChannel({ logger: ctx.logger })]),
-    ...channelsFromConfig(ctx.config.alerts),
+    ...channelsFromConfig(alerts),
     ...(options.channels ?? []),
   ];
   const onDelivery = (e: DeliveryEvent): void => {

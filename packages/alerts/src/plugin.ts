@@ -1,7 +1,7 @@
-import type { AlertRuleDescriptor, ObsPlugin, PluginContext } from '@obs/core';
+import type { AlertRuleDescriptor, AlertsConfig, ObsPlugin, PluginContext } from '@obs/core';
 import { type ConfigIssue, ObsConfigError, ObsError } from '@obs/core';
 import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
-import { alertsConfigSection, smtpTlsFromConfig } from './config.ts';
+import { alertsConfigSection, alertsSection, smtpTlsFromConfig } from './config.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { alertsRoutes } from './http.ts';
 import {
@@ -89,6 +89,7 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
   let timer: NodeJS.Timeout | undefined;
   let ctx: PluginContext | undefined;
   let pipeline: NotificationPipeline | undefined;
+  let alerts: AlertsConfig | undefined;
   const notifications = options.notifications;
   return {
     name: '@obs/alerts',
@@ -106,10 +107,11 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
     },
     setup(context) {
       ctx = context;
-      const file = context.config.alerts.rules_file;
+      alerts = alertsSection(context.config);
+      const file = alerts.rules_file;
       const rules = early ?? (file !== '' ? loadRulesFile(file) : seedRules());
       // A CA file that cannot be read fails here, naming the key, not at the first e-mail.
-      if (notifications !== false) smtpTlsFromConfig(context.config.alerts);
+      if (notifications !== false) smtpTlsFromConfig(alerts);
       const made = createAlertEngine({
         rules,
         source: options.source,
@@ -138,7 +140,7 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       const context = ctx;
       const e = engine;
       if (context === undefined || e === undefined) return;
-      if (notifications !== false) pipeline = startNotifications(context, notifications ?? {});
+      if (notifications !== false) pipeline = startNotifications(context, notifications ?? {}, alerts);
       let running = false;
       timer = setInterval(() => {
         // A slow remote query must not pile up ticks.

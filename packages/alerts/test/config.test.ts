@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMonitor, loadConfig, ObsConfigError, silentLogger } from '@obs/core';
@@ -89,6 +89,29 @@ end_hour = 7
       state_file: '',
     });
     expect(alerts.quiet_hours).toBeUndefined();
+  });
+
+  test('rules_file and state_file are relative to the TOML file that names them', async () => {
+    const file = tomlFile(
+      '[monitoring]\nmetrics_port = 0\nhealth_port = 0\nhost = "127.0.0.1"\n' +
+        '[monitoring.alerts]\nrules_file = "rules/app.yml"\nstate_file = "alerts-state.json"\n',
+    );
+    const dir = join(file, '..');
+    mkdirSync(join(dir, 'rules'));
+    writeFileSync(
+      join(dir, 'rules/app.yml'),
+      'alerts:\n  - name: "Queue Stuck"\n    condition: "stuck > 0"\n    severity: "critical"\n',
+    );
+    const plugin = alertsPlugin();
+    const monitor = createMonitor({
+      config: loadConfig({ file, env: {}, plugins: [plugin] }),
+      plugins: [plugin],
+      logger: silentLogger,
+    });
+    await monitor.start();
+    await monitor.stop();
+    expect(plugin.engine.rules.map((r) => r.name)).toEqual(['Queue Stuck']);
+    expect(existsSync(join(dir, 'alerts-state.json'))).toBe(true);
   });
 
   test('every mistake is reported at once with its file, line and key', () => {

@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { type ConfigIssue, configDuration, loadConfig, ObsConfigError, z } from '../src/index.ts';
+import { type ConfigIssue, configDuration, loadConfig, ObsConfigError, resolveConfigPath, z } from '../src/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'obs-config-'));
 let n = 0;
@@ -293,6 +293,17 @@ nmae = "c"
         message: 'unknown key; did you mean "name"?',
       }),
     ]);
+  });
+
+  test('resolveConfigPath: relative to the TOML file when written there, else to the working directory', () => {
+    const path = file(`[monitoring.alerts]\nrules_file = "rules/app.yml"\n`);
+    const fromFile = loadConfig({ file: path, env: {} });
+    expect(resolveConfigPath(fromFile, 'alerts.rules_file')).toBe(join(dirname(path), 'rules/app.yml'));
+    const fromEnv = loadConfig({ file: path, env: { MONITORING_ALERTS_RULES_FILE: 'env.yml' } });
+    expect(resolveConfigPath(fromEnv, 'alerts.rules_file')).toBe(join(process.cwd(), 'env.yml'));
+    const absolute = loadConfig({ env: {}, overrides: { alerts: { rules_file: '/etc/app/rules.yml' } } });
+    expect(resolveConfigPath(absolute, 'alerts.rules_file')).toBe('/etc/app/rules.yml');
+    expect(resolveConfigPath(loadConfig({ env: {} }), 'alerts.rules_file')).toBe('');
   });
 
   test("a plugin's section is validated when the plugin is given", () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
@@ -73,6 +74,24 @@ export function loadConfig(options: LoadConfigOptions = {}): ObsConfig {
   const envIssues = applyEnv(raw, sources, schema, options.env ?? process.env);
   if (options.overrides !== undefined) mergeInto(raw, options.overrides, [], sources);
   return validate({ raw, sources, file, positions, sections }, schema, envIssues);
+}
+
+/**
+ * A file path from the config, made absolute: relative to the folder of the TOML file when the key is written
+ * there (as Prometheus resolves `rule_files`), else to the working directory (environment, overrides,
+ * defaults). An empty value stays empty. `keyPath` is below `[monitoring]`: `"alerts.rules_file"`.
+ */
+export function resolveConfigPath(config: ObsConfig, keyPath: string): string {
+  let value: unknown = config;
+  for (const key of keyPath.split('.'))
+    value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  if (typeof value !== 'string' || value === '') return '';
+  const meta = metas.get(config);
+  const inFile =
+    meta?.file !== undefined &&
+    findSource(meta.sources, keyPath) === undefined &&
+    meta.positions.has(`${ROOT}.${keyPath}`);
+  return resolve(inFile ? dirname(meta.file!) : process.cwd(), value);
 }
 
 /** @internal Validates a loaded config again with more sections (those of the plugins of a monitor). */

@@ -108,7 +108,7 @@ export interface AlertsConfig {
   readonly email_to: readonly string[];
   /** Slack incoming webhook (or any Alertmanager-style webhook); empty disables it. @default "" */
   readonly webhook_url: string;
-  /** Rule file (seed YAML or Prometheus rule groups); empty uses the shipped rules. @default "" */
+  /** Rule file (seed YAML or Prometheus rule groups), relative to the TOML file; empty uses the shipped rules. @default "" */
   readonly rules_file: string;
   /** @default "15s" */
   readonly evaluation_interval: number;
