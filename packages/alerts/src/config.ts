@@ -61,6 +61,8 @@ declare module '@obs/core' {
     readonly alertmanager_url: string;
     /** JSON file keeping silences and what was notified across restarts. @default "" (none) */
     readonly state_file: string;
+    /** Where people reach this app's health listener; notifications link to its `/alerts`. @default "" */
+    readonly external_url: string;
   }
 }
 
@@ -105,6 +107,13 @@ const matcher = z.string().superRefine((text, ctx) => {
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
 });
 const hour = z.number().int().min(0).max(23);
+const httpUrl = () =>
+  z
+    .string()
+    .refine((s) => s === '' || (URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)), {
+      message: 'must be an http:// or https:// URL, or empty',
+    })
+    .default('');
 
 /** The keys `@obs/alerts` adds to `[monitoring.alerts]`: grouping and timing, routes, quiet hours, SMTP TLS, Alertmanager, state. */
 export const alertsConfigSection: ConfigSection = {
@@ -138,12 +147,8 @@ export const alertsConfigSection: ConfigSection = {
     smtp_tls: z.enum(['auto', 'starttls', 'tls']).default('auto'),
     smtp_ca_file: z.string().default(''),
     smtp_insecure_skip_verify: z.boolean().default(false),
-    alertmanager_url: z
-      .string()
-      .refine((s) => s === '' || (URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)), {
-        message: 'must be an http:// or https:// URL, or empty',
-      })
-      .default(''),
+    alertmanager_url: httpUrl(),
+    external_url: httpUrl(),
     state_file: z.string().default(''),
   }),
 };

@@ -87,6 +87,8 @@ export interface DispatcherOptions {
   readonly inhibitRules?: readonly InhibitRule[];
   /** @default none */
   readonly quietHours?: QuietHours;
+  /** Where people see these alerts: each notification's `externalURL`, and `<it>/alerts` as each alert's `generatorURL`. @default "" */
+  readonly externalURL?: string;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -226,6 +228,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     equal: r.equal,
   }));
   const quiet = options.quietHours;
+  const externalURL = options.externalURL || undefined;
+  const generatorURL = externalURL === undefined ? undefined : `${externalURL.replace(/\/+$/, '')}/alerts`;
+  if (externalURL !== undefined && !(URL.canParse(externalURL) && /^https?:$/.test(new URL(externalURL).protocol)))
+    issues.push({ path: 'externalURL', message: 'must be an http(s) URL' });
   if (quiet !== undefined)
     for (const key of ['startHour', 'endHour'] as const)
       if (!(Number.isInteger(quiet[key]) && quiet[key] >= 0 && quiet[key] <= 23))
@@ -299,6 +305,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         value: alert.value,
         startsAt: alert.startsAt,
         endsAt: alert.endsAt,
+        ...(generatorURL === undefined ? {} : { generatorURL }),
       });
     }
     const next = new Map(visible.map((a) => [fingerprint(a.labels), a.status] as const));
@@ -320,6 +327,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
               .join(',')}}`,
             groupLabels: group.labels,
             alerts: visible,
+            ...(externalURL === undefined ? {} : { externalURL }),
           },
           channels,
         );

@@ -28,7 +28,7 @@ import { createSlackChannel } from './slack.ts';
  */
 export interface NotificationsOptions
   extends Pick<NotifierOptions, 'retry' | 'timeoutMs' | 'queueSize'>,
-    Pick<DispatcherOptions, 'routes' | 'defaults' | 'inhibitRules' | 'quietHours'> {
+    Pick<DispatcherOptions, 'routes' | 'defaults' | 'inhibitRules' | 'quietHours' | 'externalURL'> {
   /** Channels added to those of the config (names must differ). @default none */
   readonly channels?: readonly NotificationChannel[];
   /** Also log every notification through the monitor's logger (the embedded default channel, `log`). @default true */
@@ -79,7 +79,7 @@ export function checkNotifications(options: NotificationsOptions): void {
     () =>
       createDispatcher({
         notify: () => {},
-        ...pick(options, ['routes', 'defaults', 'inhibitRules', 'quietHours']),
+        ...pick(options, ['routes', 'defaults', 'inhibitRules', 'quietHours', 'externalURL']),
       }).close(),
   ]) {
     try {
@@ -108,7 +108,11 @@ export function withConfig(config: AlertsConfig, options: NotificationsOptions):
   const quietHours = options.quietHours ?? quietHoursFromConfig(config);
   const stateFile = options.stateFile ?? (config.state_file ? config.state_file : undefined);
   const amUrl = (config as Partial<AlertsConfig>).alertmanager_url;
-  const alertmanager = options.alertmanager ?? (amUrl ? { url: amUrl } : undefined);
+  const externalURL = options.externalURL ?? ((config as Partial<AlertsConfig>).external_url || undefined);
+  const generatorURL = externalURL === undefined ? undefined : `${externalURL.replace(/\/+$/, '')}/alerts`;
+  const alertmanager =
+    options.alertmanager ??
+    (amUrl ? { url: amUrl, ...(generatorURL === undefined ? {} : { generatorURL }) } : undefined);
   return {
     ...options,
     defaults: { ...routeDefaultsFromConfig(config), ...options.defaults },
@@ -116,6 +120,7 @@ export function withConfig(config: AlertsConfig, options: NotificationsOptions):
     ...(quietHours === undefined ? {} : { quietHours }),
     ...(stateFile === undefined ? {} : { stateFile }),
     ...(alertmanager === undefined ? {} : { alertmanager }),
+    ...(externalURL === undefined ? {} : { externalURL }),
   };
 }
 
@@ -191,6 +196,7 @@ export function startNotifications(
     ...(options.defaults === undefined ? {} : { defaults: options.defaults }),
     ...(options.inhibitRules === undefined ? {} : { inhibitRules: options.inhibitRules }),
     ...(options.quietHours === undefined ? {} : { quietHours: options.quietHours }),
+    ...(options.externalURL === undefined ? {} : { externalURL: options.externalURL }),
   });
   const handoff = options.alertmanager === undefined ? undefined : startHandoff(ctx, options.alertmanager);
   if (stateFile !== undefined && existsSync(stateFile)) {

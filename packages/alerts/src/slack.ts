@@ -61,6 +61,7 @@ export function slackMessage(n: Notification): IncomingWebhookSendArguments {
         color,
         fallback: describeAlert(a),
         title: `[${a.status.toUpperCase()}] ${a.labels.alertname ?? 'alert'}`,
+        ...(a.generatorURL ? { title_link: a.generatorURL } : {}),
         ...(text === '' ? {} : { text }),
         fields,
         ...(runbook === undefined ? {} : { actions: [{ type: 'button', text: 'Runbook', url: runbook }] }),

@@ -171,6 +171,14 @@ describe('Slack channel (@slack/webhook) against a loopback server', () => {
     expect(att?.actions[0]?.url).toBe('https://runbooks.example/api-errors');
   });
 
+  test('the title links to the alert when it has a generatorURL', async () => {
+    const s = await server();
+    const alert = { ...firingAlert(), generatorURL: 'https://app.example.test:8082/alerts' };
+    await createSlackChannel({ url: s.url.href, minIntervalMs: 0 }).send(notification([alert]), live());
+    const message = s.delivered[0] as { attachments: { title_link?: string }[] };
+    expect(message.attachments[0]?.title_link).toBe('https://app.example.test:8082/alerts');
+  });
+
   test('critical is red, resolved is green and says how long it lasted', async () => {
     const s = await server();
     const channel = createSlackChannel({ url: s.url.href, minIntervalMs: 0 });

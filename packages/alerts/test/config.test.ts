@@ -176,6 +176,7 @@ describe('the notification pipeline follows [monitoring.alerts]', () => {
           webhook_url: hook.url.href,
           group_wait: '0s',
           state_file: stateFile,
+          external_url: 'https://app.example.test:8082/',
           routes: [{ matchers: ['severity="critical"'], channels: ['webhook'] }, { channels: ['log'] }],
         },
       },
@@ -198,6 +199,8 @@ describe('the notification pipeline follows [monitoring.alerts]', () => {
       expect(hook.delivered).toHaveLength(1);
       const payload = hook.delivered[0] as WebhookPayload;
       expect(payload.alerts.map((a) => a.labels.alertname)).toEqual(['Queue Stuck']);
+      expect(payload.externalURL).toBe('https://app.example.test:8082/');
+      expect(payload.alerts[0]?.generatorURL).toBe('https://app.example.test:8082/alerts');
       expect(existsSync(stateFile)).toBe(true);
       const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { groups: unknown[] };
       expect(state.groups).toHaveLength(2);
