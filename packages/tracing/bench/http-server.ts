@@ -1,5 +1,5 @@
 // One server of the HTTP benchmark, in its own process: `bare` express, `ctx` (see below), express with our
-// `tracingMiddleware` at sample_rate 0.1, or express under OpenTelemetry's auto-instrumentation
+// `tracingMiddleware` at sample_rate 0.1 (OBS_BENCH_SAMPLE_RATE sets another), or express under OpenTelemetry's auto-instrumentation
 // (instrumentation-http + instrumentation-express) with the same provider and sampler.
 // Prints the bound port on stdout.
 import { createRequire } from 'node:module';
@@ -11,7 +11,7 @@ import { initTracing, tracingMiddleware } from '../src/index.ts';
 const variant = process.argv[2] ?? 'bare';
 const require = createRequire(import.meta.url);
 
-if (variant !== 'bare') await initTracing({ sample_rate: 0.1 });
+if (variant !== 'bare') await initTracing({ sample_rate: Number(process.env['OBS_BENCH_SAMPLE_RATE'] ?? 0.1) });
 // `ctx`: the context manager alone, its AsyncLocalStorage switched on (node 20 enables its async
 // hooks on first use), no spans: the share of the cost that any context propagation pays.
 if (variant === 'ctx') context.with(ROOT_CONTEXT, () => {});

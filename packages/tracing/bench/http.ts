@@ -17,6 +17,8 @@ type Variant = (typeof VARIANTS)[number];
 const ROUNDS = Number(process.env['OBS_BENCH_HTTP_ROUNDS'] ?? 9);
 const SECONDS = Number(process.env['OBS_BENCH_HTTP_SECONDS'] ?? 3);
 const TARGET = 0.9;
+// The target is for 0.1; another rate (OBS_BENCH_SAMPLE_RATE, read by the servers) is for exploring.
+const RATE = Number(process.env['OBS_BENCH_SAMPLE_RATE'] ?? 0.1);
 
 function canPin(): boolean {
   if (process.env['OBS_BENCH_PIN'] === '0' || process.platform !== 'linux' || availableParallelism() < 2) return false;
@@ -95,16 +97,16 @@ try {
   const label: Record<Variant, string> = {
     bare: 'bare express 5',
     ctx: 'express + AsyncLocalStorage context manager only',
-    obs: 'express + tracingMiddleware @0.1',
-    otel: 'express + instrumentation-http/express @0.1',
+    obs: `express + tracingMiddleware @${RATE}`,
+    otel: `express + instrumentation-http/express @${RATE}`,
   };
   for (const variant of VARIANTS) {
     const rps = median(rounds.get(variant)!.map((r) => r.rps));
     const ratio = median(rpsRatios(variant));
     const cpu = median(rounds.get(variant)!.map((r) => r.cpuUs));
     const cpuRatio = median(cpuRatios(variant));
-    const target = variant === 'obs' ? `>= ${TARGET}x ${ratio >= TARGET ? 'ok' : 'MISSED'}` : '';
-    if (variant === 'obs' && ratio < TARGET) process.exitCode = 1;
+    const target = variant === 'obs' && RATE === 0.1 ? `>= ${TARGET}x ${ratio >= TARGET ? 'ok' : 'MISSED'}` : '';
+    if (target.endsWith('MISSED')) process.exitCode = 1;
     const each =
       variant === 'bare'
         ? ''

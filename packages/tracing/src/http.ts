@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { redact } from '@obs/core';
 import {
+  type Attributes,
   type Context,
   context,
   propagation,
@@ -53,11 +54,16 @@ function routeOf(req: TracedRequest): string | undefined {
   return full === '' ? '/' : full;
 }
 
+// `host[:port]`, `[v6]:port`; parsed by hand: it runs for every sampled request.
 function hostParts(host: string | undefined): { address?: string; port?: number } {
   if (host === undefined || host === '') return {};
-  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
-  if (match === null) return {};
-  return { address: match[1]!, ...(match[2] === undefined ? {} : { port: Number(match[2]) }) };
+  const close = host.startsWith('[') ? host.indexOf(']') : -1;
+  const colon = host.indexOf(':', close === -1 ? 0 : close);
+  // An IPv6 address is reported without its brackets.
+  const address = close === -1 ? (colon === -1 ? host : host.slice(0, colon)) : host.slice(1, close);
+  if (colon === -1) return { address };
+  const port = Number(host.slice(colon + 1));
+  return Number.isInteger(port) && port > 0 && port < 65_536 ? { address, port } : { address };
 }
 
 function endServerSpan(span: Span, req: TracedRequest, res: ServerResponse, method: string): void {
@@ -99,17 +105,21 @@ export function tracingMiddleware(options: TracingMiddlewareOptions = {}): Traci
       const { address, port } = hostParts(headers.host);
       const url = req.url ?? '/';
       const query = url.indexOf('?');
-      span.setAttributes({
+      const attributes: Attributes = {
         [ATTR_HTTP_REQUEST_METHOD]: method,
         [ATTR_URL_PATH]: query === -1 ? url : url.slice(0, query),
         [ATTR_URL_SCHEME]: (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
         [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
-      });
-      if (address !== undefined) span.setAttribute(ATTR_SERVER_ADDRESS, address);
-      if (port !== undefined) span.setAttribute(ATTR_SERVER_PORT, port);
-      if (headers['user-agent'] !== undefined) span.setAttribute(ATTR_USER_AGENT_ORIGINAL, headers['user-agent']);
-      if (req.socket.remoteAddress !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, req.socket.remoteAddress);
-      res.once('close', () => endServerSpan(span, req, res, method));
+      };
+      if (address !== undefined) attributes[ATTR_SERVER_ADDRESS] = address;
+      if (port !== undefined) attributes[ATTR_SERVER_PORT] = port;
+      if (headers['user-agent'] !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = headers['user-agent'];
+      const client = req.socket.remoteAddress;
+      if (client !== undefined) attributes[ATTR_CLIENT_ADDRESS] = client;
+      // One call: the SDK checks limits and values per call.
+      span.setAttributes(attributes);
+      // A response closes once; a plain listener spares once()'s wrapper and its removal.
+      res.on('close', () => endServerSpan(span, req, res, method));
     }
     context.with(trace.setSpan(parent, span), next);
   };

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listenLoopback, readBody } from '@obs/testing';
 import { context, trace } from '@opentelemetry/api';
@@ -30,6 +31,35 @@ async function withApp(configure: (app: express.Express) => void, run: (base: UR
 const serverSpans = (spans: readonly SpanRecord[]): SpanRecord[] => spans.filter((s) => s.kind === 'SERVER');
 
 describe('tracingMiddleware', () => {
+  test('server.address and server.port come from the Host header, IPv6 without brackets', async () => {
+    const plugin = tracingPlugin();
+    const { monitor } = await startMonitor([plugin], { sample_rate: 1 });
+    try {
+      await withApp(
+        (app) => app.get('/', (_req, res) => res.end('ok')),
+        async (base) => {
+          for (const host of ['[::1]:8443', 'example.test', 'example.test:99999'])
+            await new Promise<void>((resolve, reject) =>
+              request(base, { headers: { host } }, (res) => res.resume().on('end', resolve))
+                .on('error', reject)
+                .end(),
+            );
+          await eventually(() => serverSpans(plugin.tracing!.spans!.query()).length === 3);
+          const attrs = serverSpans(plugin.tracing!.spans!.query())
+            .reverse()
+            .map((s) => [s.attributes['server.address'], s.attributes['server.port']]);
+          expect(attrs).toEqual([
+            ['::1', 8443],
+            ['example.test', undefined],
+            ['example.test', undefined],
+          ]);
+        },
+      );
+    } finally {
+      await monitor.stop();
+    }
+  });
+
   test('a SERVER span per request with the HTTP semantic conventions and the route template', async () => {
     const plugin = tracingPlugin();
     const { monitor } = await startMonitor([plugin], { sample_rate: 1 });
