@@ -11,5 +11,7 @@ export const alertsErrorCodes: Readonly<Record<ObsErrorCode, string>> = Object.f
   OBS_ERR_ALERTS_EVAL: 'Evaluating a rule failed at run time; the rule keeps its previous state.',
   OBS_ERR_ALERTS_NOTIFY:
     'A notification could not be delivered to a channel (refused, timed out, an HTTP or SMTP error); retried, then dropped and counted.',
+  OBS_ERR_ALERTS_TEST_SCRIPT:
+    'A PromQL test script (`obs-alerts promqltest`) is malformed: an unknown command, a bad time, series or expect line (named as file:line).',
   OBS_ERR_ALERTS_STATE: 'The notification state file cannot be read or written; the app goes on without it.',
 });

@@ -1,6 +1,6 @@
 import { ObsError } from '@obs/core';
 import { describe, expect, test } from 'vitest';
-import { evaluate } from '../src/promql/engine.ts';
+import { evaluate, evaluateQuery, historyNeeded } from '../src/promql/engine.ts';
 import { parsePromQL } from '../src/promql/parse.ts';
 import { load } from './load.ts';
 
@@ -225,11 +225,31 @@ describe('parser', () => {
     expect((thrown as Error).message).toContain(`line ${line}, column ${column}`);
   };
   test('rejects what the engine does not support, naming the construct and its position', () => {
-    rejects('predict_linear(x[5m], 60) > 0', 'OBS_ERR_ALERTS_UNSUPPORTED', 1, 1);
-    rejects('sum(rate(x[5m:1m]))', 'OBS_ERR_ALERTS_UNSUPPORTED', 1, 10);
-    rejects('x @ 100', 'OBS_ERR_ALERTS_UNSUPPORTED', 1, 1);
-    rejects('stddev(x)', 'OBS_ERR_ALERTS_UNSUPPORTED', 1, 1);
-    expect(() => parsePromQL('stddev(x)')).toThrow(/stddev/);
+    rejects('info(x) > 0', 'OBS_ERR_ALERTS_UNSUPPORTED', 1, 1);
+    rejects('sum(rate(x[5m] smoothed))', 'OBS_ERR_ALERTS_UNSUPPORTED', 1, 10);
+    rejects('x[5m] anchored', 'OBS_ERR_ALERTS_UNSUPPORTED', 1, 1);
+    expect(() => parsePromQL('info(x)')).toThrow(/info/);
+  });
+  test('subqueries, @ and the functions of issue 9 parse', () => {
+    for (const q of [
+      'predict_linear(x[5m], 60) > 0',
+      'max_over_time(rate(x[5m])[30m:1m] offset 1m @ end())',
+      'x @ 100 + y @ start()',
+      'stddev(x) + stdvar(x) + group(x)',
+      'count_values("v", x)',
+      'limitk(2, x) or limit_ratio(0.5, x)',
+      'label_join(x, "d", ",", "a", "b")',
+      'sort_by_label(x, "a", "b")',
+      'SUM(x)',
+      'x atan2 y',
+      '2. + 1./6.',
+      'min_of(1, 2)',
+    ])
+      expect(() => parsePromQL(q), q).not.toThrow();
+  });
+  test('@ and offset may each be set once', () => {
+    rejects('x @ 1 @ 2', 'OBS_ERR_ALERTS_PARSE', 1, 1);
+    rejects('x offset 1m offset 2m', 'OBS_ERR_ALERTS_PARSE', 1, 1);
   });
   test('rejects syntax and type errors with their position', () => {
     rejects('rate(x[5m]\n  > 1', 'OBS_ERR_ALERTS_PARSE', 2, 6);
@@ -238,6 +258,27 @@ describe('parser', () => {
     rejects('{job=~".*"}', 'OBS_ERR_ALERTS_PARSE', 1, 1);
     rejects('x and 1', 'OBS_ERR_ALERTS_PARSE', 1, 3);
     rejects('x + 1 bool', 'OBS_ERR_ALERTS_PARSE', 1, 7);
+  });
+});
+
+describe('regular expressions and label names as RE2 and Go see them', () => {
+  const store = load(`
+    load 1m
+      x{group="production"} 1
+      x{group="canary"} 2
+  `);
+  test("RE2's inline flags work on Node 20", () => {
+    expect(query(store, 'x{group=~"(?i:PRO).*"}', 0)).toEqual([[{ __name__: 'x', group: 'production' }, 1]]);
+    expect(query(store, 'x{group=~".*((?i)ANAR)y"}', 0)).toEqual([[{ __name__: 'x', group: 'canary' }, 2]]);
+    expect(query(store, 'x{group=~"(?i)[C]ANARY"}', 0)).toEqual([[{ __name__: 'x', group: 'canary' }, 2]]);
+    expect(query(store, 'x{group=~"PRO.*"}', 0)).toEqual([]);
+  });
+  test('a label name that is not valid UTF-8 is refused, and printed as Go prints it', () => {
+    expect(() => query(store, 'count_values("a\\xc5z", x)', 0)).toThrow('invalid label name "a\\xc5z"');
+    expect(query(store, 'count_values("\\xc3\\xa9", x)', 0)).toEqual([
+      [{ é: '1' }, 1],
+      [{ é: '2' }, 1],
+    ]);
   });
 });
 
@@ -262,5 +303,48 @@ describe('parentheses around a range selector', () => {
   test('are accepted as in Prometheus', () => {
     expect(query(store, 'rate((c[5m]))', m(10))).toEqual([[{}, 1]]);
     expect(query(store, 'absent_over_time((nope{a="b"}[5m]))', m(10))).toEqual([[{ a: 'b' }, 1]]);
+  });
+});
+
+describe('subqueries, @ and range queries', () => {
+  const store = load(`
+    load 1m
+      c 0+10x20
+      g{a="1"} 5 3 8 8 1 4
+  `);
+  test('a subquery evaluates its expression at every step inside its window', () => {
+    // rate(c[2m]) is 1/6 at every step; max_over_time over 5 steps of 1m keeps it.
+    expect(query(store, 'max_over_time(rate(c[2m])[5m:1m])', m(10))).toEqual([[{}, 1 / 6]]);
+    expect(query(store, 'count_over_time(c[5m:1m])', m(10))).toEqual([[{}, 5]]);
+    expect(query(store, 'count_over_time(c[5m:])', m(10))).toEqual([[{}, 5]]);
+    expect(query(store, 'min_over_time(g[10m:2m])', m(5))).toEqual([[{ a: '1' }, 1]]);
+  });
+  test('@ pins a selector to a time, or to the query start or end', () => {
+    expect(query(store, 'c @ 120', m(10))).toEqual([[{ __name__: 'c' }, 20]]);
+    expect(query(store, 'c @ 120 offset 1m', m(10))).toEqual([[{ __name__: 'c' }, 10]]);
+    const r = evaluateQuery(parsePromQL('c @ start()').expr, store, { startMs: m(1), endMs: m(3), stepMs: m(1) });
+    expect(r.value).toEqual({
+      type: 'matrix',
+      series: [{ labels: { __name__: 'c' }, t: [m(1), m(2), m(3)], v: [10, 10, 10] }],
+    });
+  });
+  test('a range query evaluates at every step; names removed at the end may merge series', () => {
+    const r = evaluateQuery(parsePromQL('-g or vector(0)').expr, store, { startMs: m(4), endMs: m(6), stepMs: m(1) });
+    expect(r.value).toEqual({
+      type: 'matrix',
+      series: [
+        { labels: {}, t: [m(4), m(5), m(6)], v: [0, 0, 0] },
+        { labels: { a: '1' }, t: [m(4), m(5), m(6)], v: [-1, -4, -4] },
+      ],
+    });
+  });
+  test('annotations: a rate over a gauge name is an info note, with its position', () => {
+    const r = evaluateQuery(parsePromQL('rate(g[5m])').expr, store, { startMs: m(5) });
+    expect(r.annotations).toEqual([
+      { level: 'info', message: expect.stringContaining('metric might not be a counter') as unknown as string, at: 5 },
+    ]);
+  });
+  test('historyNeeded counts a subquery window on top of what its expression reads', () => {
+    expect(historyNeeded(parsePromQL('max_over_time(rate(c[2m])[30m:1m] offset 5m)').expr)).toBe(37 * 60_000);
   });
 });

@@ -25,23 +25,50 @@ export interface StringLiteral extends Span {
   readonly kind: 'string';
   readonly value: string;
 }
+/** The `@` modifier: a fixed time (ms), or the query's `start()` or `end()`. */
+export type AtModifier = number | 'start' | 'end';
+
 export interface VectorSelector extends Span {
   readonly kind: 'vector';
   readonly name: string | undefined;
   readonly matchers: readonly Matcher[];
   readonly offsetMs: number;
+  readonly at?: AtModifier | undefined;
 }
 export interface MatrixSelector extends Span {
   readonly kind: 'matrix';
   readonly selector: VectorSelector;
   readonly rangeMs: number;
 }
+export interface Subquery extends Span {
+  readonly kind: 'subquery';
+  readonly expr: Expr;
+  readonly rangeMs: number;
+  /** 0 when the subquery gives no step (`[5m:]`): the engine's default subquery step applies. */
+  readonly stepMs: number;
+  readonly offsetMs: number;
+  readonly at?: AtModifier | undefined;
+}
 export interface Call extends Span {
   readonly kind: 'call';
   readonly func: string;
   readonly args: readonly Expr[];
 }
-export type AggregateOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'topk' | 'bottomk' | 'quantile';
+export type AggregateOp =
+  | 'sum'
+  | 'avg'
+  | 'min'
+  | 'max'
+  | 'count'
+  | 'group'
+  | 'stddev'
+  | 'stdvar'
+  | 'topk'
+  | 'bottomk'
+  | 'quantile'
+  | 'count_values'
+  | 'limitk'
+  | 'limit_ratio';
 export interface Aggregate extends Span {
   readonly kind: 'aggregate';
   readonly op: AggregateOp;
@@ -50,7 +77,7 @@ export interface Aggregate extends Span {
   readonly grouping: readonly string[];
   readonly without: boolean;
 }
-export type ArithmeticOp = '+' | '-' | '*' | '/' | '%' | '^';
+export type ArithmeticOp = '+' | '-' | '*' | '/' | '%' | '^' | 'atan2';
 export type ComparisonOp = '==' | '!=' | '>' | '<' | '>=' | '<=';
 export type SetOp = 'and' | 'or' | 'unless';
 export type BinaryOp = ArithmeticOp | ComparisonOp | SetOp;
@@ -84,6 +111,7 @@ export type Expr =
   | StringLiteral
   | VectorSelector
   | MatrixSelector
+  | Subquery
   | Call
   | Aggregate
   | Binary

@@ -21,3 +21,19 @@ export function dropName(labels: Labels): Labels {
   const { __name__: _, ...rest } = labels;
   return rest;
 }
+
+/** Prometheus' labels.Compare: names and values pairwise in name order, then the shorter set first. */
+export function compareLabels(a: Labels, b: Labels): number {
+  const an = Object.keys(a).sort();
+  const bn = Object.keys(b).sort();
+  const n = Math.min(an.length, bn.length);
+  for (let i = 0; i < n; i++) {
+    const x = an[i]!;
+    const y = bn[i]!;
+    if (x !== y) return x < y ? -1 : 1;
+    const xv = a[x]!;
+    const yv = b[y]!;
+    if (xv !== yv) return xv < yv ? -1 : 1;
+  }
+  return an.length - bn.length;
+}

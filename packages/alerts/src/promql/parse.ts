@@ -1,7 +1,18 @@
 import { ObsError } from '@obs/core';
 import { parser } from '@prometheus-io/lezer-promql';
-import type { AggregateOp, BinaryOp, Expr, Matcher, ValueType, VectorMatching, VectorSelector } from './ast.ts';
+import type {
+  AggregateOp,
+  AtModifier,
+  BinaryOp,
+  Expr,
+  Matcher,
+  Subquery,
+  ValueType,
+  VectorMatching,
+  VectorSelector,
+} from './ast.ts';
 import { FUNCTIONS } from './functions.ts';
+import { re2ToJs } from './re2.ts';
 
 /** A line and column in an expression, both 1-based. */
 export interface ExprPosition {
@@ -25,7 +36,30 @@ interface SyntaxNode {
   readonly nextSibling: SyntaxNode | null;
 }
 
-const AGGREGATES: ReadonlySet<string> = new Set(['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk', 'quantile']);
+const AGGREGATES: ReadonlySet<string> = new Set([
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'group',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+  'limitk',
+  'limit_ratio',
+]);
+const WITH_PARAM: ReadonlySet<string> = new Set([
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+  'limitk',
+  'limit_ratio',
+]);
 const BINARY: Readonly<Record<string, BinaryOp>> = {
   Add: '+',
   Sub: '-',
@@ -33,6 +67,7 @@ const BINARY: Readonly<Record<string, BinaryOp>> = {
   Div: '/',
   Mod: '%',
   Pow: '^',
+  Atan2: 'atan2',
   Eql: '==',
   Neq: '!=',
   Gtr: '>',
@@ -46,8 +81,6 @@ const BINARY: Readonly<Record<string, BinaryOp>> = {
 const COMPARISON: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '<', '>=', '<=']);
 const SET_OPS: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'unless']);
 const UNSUPPORTED_NODES: Readonly<Record<string, string>> = {
-  SubqueryExpr: 'subquery',
-  StepInvariantExpr: 'the @ modifier',
   AnchoredExpr: 'the anchored modifier',
   SmoothedExpr: 'the smoothed modifier',
   FillModifier: 'fill modifiers',
@@ -90,7 +123,7 @@ export function parsePromDuration(text: string): number | undefined {
 }
 
 function parseNumber(raw: string): number | undefined {
-  const text = raw.replace(/_/g, '');
+  const text = raw.replace(/[_\s]/g, '');
   const sign = text.startsWith('-') ? -1 : 1;
   const body = text.replace(/^[+-]/, '');
   const lower = body.toLowerCase();
@@ -106,7 +139,7 @@ function parseNumber(raw: string): number | undefined {
 function unquote(raw: string): string {
   if (raw.startsWith('`')) return raw.slice(1, -1);
   const body = raw.slice(1, -1);
-  return body.replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[0-7]{3}|.)/g, (_, e: string) => {
+  const out = body.replace(/\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[0-7]{3}|.)/g, (_, e: string) => {
     switch (e[0]) {
       case 'n':
         return '\n';
@@ -124,17 +157,72 @@ function unquote(raw: string): string {
         return '\v';
       case 'u':
       case 'U':
-      case 'x':
         return String.fromCodePoint(Number.parseInt(e.slice(1), 16));
+      case 'x':
+        return byteChar(Number.parseInt(e.slice(1), 16));
       default:
-        return /^[0-7]{3}$/.test(e) ? String.fromCharCode(Number.parseInt(e, 8)) : e;
+        return /^[0-7]{3}$/.test(e) ? byteChar(Number.parseInt(e, 8)) : e;
     }
   });
+  return /[\udc80-\udcff]/.test(out) ? decodeBytes(out) : out;
+}
+
+// \x and octal escapes are bytes in Go strings. A byte of 0x80 or more is held as U+DC80..U+DCFF (Python's
+// "surrogateescape") until the bytes are decoded as UTF-8; a byte that is not valid UTF-8 stays so, which
+// marks the string invalid for a label name (as Prometheus finds it) and lets errors print it as \xNN.
+function byteChar(b: number): string {
+  return b < 0x80 ? String.fromCharCode(b) : String.fromCharCode(0xdc00 + b);
+}
+
+function decodeBytes(text: string): string {
+  const bytes: number[] = [];
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (cp >= 0xdc80 && cp <= 0xdcff) bytes.push(cp - 0xdc00);
+    else bytes.push(...new TextEncoder().encode(ch));
+  }
+  let out = '';
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    const n = b < 0x80 ? 0 : b >= 0xc2 && b < 0xe0 ? 1 : b >= 0xe0 && b < 0xf0 ? 2 : b >= 0xf0 && b < 0xf5 ? 3 : -1;
+    let cp = n === 1 ? b & 0x1f : n === 2 ? b & 0x0f : b & 0x07;
+    let ok = n > 0;
+    for (let k = 1; ok && k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) ok = false;
+      else cp = (cp << 6) | (c & 0x3f);
+    }
+    if (n === 0) {
+      out += String.fromCharCode(b);
+      i++;
+    } else if (
+      ok &&
+      !(n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
+      !(n === 3 && (cp < 0x10000 || cp > 0x10ffff))
+    ) {
+      out += String.fromCodePoint(cp);
+      i += n + 1;
+    } else {
+      out += String.fromCharCode(0xdc00 + b);
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Go's %q of a string: JSON-like, with invalid UTF-8 bytes as \xNN. */
+export function goQuote(text: string): string {
+  return JSON.stringify(text).replace(/\\udc([89a-f][0-9a-f])/g, '\\x$1');
+}
+
+/** Whether a string is a valid label name (Prometheus 3 accepts any valid UTF-8 but the empty string). */
+export function validLabelName(name: string): boolean {
+  return name !== '' && !/[\udc80-\udcff]/.test(name.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''));
 }
 
 /** A regex anchored at both ends, as Prometheus anchors label matchers (RE2 syntax is mostly JS syntax). */
 export function anchoredRegex(source: string): RegExp {
-  return new RegExp(`^(?:${source})$`, 's');
+  return new RegExp(`^(?:${re2ToJs(source)})$`, 's');
 }
 
 /**
@@ -143,7 +231,8 @@ export function anchoredRegex(source: string): RegExp {
  * function or construct outside the engine. Both name the line and column.
  */
 export function parsePromQL(text: string): ParsedExpr {
-  const tree = parser.parse(text);
+  const { text: grammarText, renamed } = bridgeGrammarGaps(text);
+  const tree = parser.parse(grammarText);
   let errorAt: number | undefined;
   tree.iterate({
     enter(n) {
@@ -162,8 +251,67 @@ export function parsePromQL(text: string): ParsedExpr {
   }
   const top = children(tree.topNode as SyntaxNode)[0];
   if (top === undefined) fail(text, 0, 'OBS_ERR_ALERTS_PARSE', 'empty expression');
-  const expr = convert(text, top);
+  const expr = renamed.size === 0 ? convert(text, top) : withRenames(renamed, () => convert(text, top));
   return { text, expr, type: typeOf(text, expr) };
+}
+
+// Functions newer than @prometheus-io/lezer-promql's grammar, each parsed as a grammar-known function of the
+// same length (so every offset stays right) and renamed back when the tree is converted.
+const NEWER_FUNCTIONS: Readonly<Record<string, string>> = { min_of: 'scalar', max_of: 'scalar' };
+let currentRenames: ReadonlyMap<number, string> | undefined;
+
+function withRenames<T>(renamed: ReadonlyMap<number, string>, f: () => T): T {
+  currentRenames = renamed;
+  try {
+    return f();
+  } finally {
+    currentRenames = undefined;
+  }
+}
+
+// Rewrites, outside string literals and without moving any offset: a number with a trailing dot (`2.`,
+// which Prometheus' lexer takes and the grammar does not) loses the dot; newer function names are swapped.
+function bridgeGrammarGaps(text: string): { text: string; renamed: Map<number, string> } {
+  const renamed = new Map<number, string>();
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += text[j] === '\\' && c !== '`' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if (c === '#') {
+      const end = text.indexOf('\n', i);
+      const j = end === -1 ? text.length : end;
+      out += text.slice(i, j);
+      i = j;
+      continue;
+    }
+    const word = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(text.slice(i));
+    if (word !== null && (i === 0 || !/[a-zA-Z0-9_:.]/.test(text[i - 1]!))) {
+      const name = word[0];
+      const stand = NEWER_FUNCTIONS[name];
+      if (stand !== undefined && /^\s*\(/.test(text.slice(i + name.length))) {
+        renamed.set(i, name);
+        out += stand;
+      } else out += name;
+      i += name.length;
+      continue;
+    }
+    const number = /^\d+\.(?![\d.eE])/.exec(text.slice(i));
+    if (number !== null && (i === 0 || !/[a-zA-Z0-9_.]/.test(text[i - 1]!))) {
+      out += `${number[0].slice(0, -1)} `;
+      i += number[0].length;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return { text: out, renamed };
 }
 
 function children(node: SyntaxNode): SyntaxNode[] {
@@ -287,7 +435,35 @@ function convert(text: string, node: SyntaxNode): Expr {
         d = parts[1]!;
       }
       const offsetMs = sign * durationOf(text, d);
-      return withOffset(text, convert(text, inner), offsetMs, node.from, node.to);
+      return withModifier(text, convert(text, inner), { name: 'offset', ms: offsetMs }, node.from, node.to);
+    }
+    case 'SubqueryExpr': {
+      const kids = children(node);
+      const [inner, range, step] = kids;
+      if (inner === undefined || range === undefined) fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'bad subquery');
+      const expr = convert(text, inner);
+      const t = typeOf(text, expr);
+      if (t !== 'vector')
+        fail(text, inner.from, 'OBS_ERR_ALERTS_PARSE', `subquery is only allowed on instant vector, got ${t}`);
+      const rangeMs = durationOf(text, range);
+      const stepMs = step === undefined ? 0 : durationOf(text, step);
+      if (rangeMs <= 0) fail(text, range.from, 'OBS_ERR_ALERTS_PARSE', 'range must be positive');
+      return { kind: 'subquery', expr, rangeMs, stepMs, offsetMs: 0, ...span };
+    }
+    case 'StepInvariantExpr': {
+      const [inner, atNode] = children(node);
+      if (inner === undefined || atNode === undefined) fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', 'bad @ modifier');
+      const what = text.slice(atNode.to, node.to).trim();
+      let at: AtModifier;
+      if (/^start\s*\(\s*\)$/.test(what)) at = 'start';
+      else if (/^end\s*\(\s*\)$/.test(what)) at = 'end';
+      else {
+        const seconds = parseNumber(what);
+        if (seconds === undefined || !Number.isFinite(seconds))
+          fail(text, atNode.to, 'OBS_ERR_ALERTS_PARSE', `invalid @ timestamp ${JSON.stringify(what)}`);
+        at = Math.round(seconds * 1000);
+      }
+      return withModifier(text, convert(text, inner), { name: '@', at }, node.from, node.to);
     }
     case 'ParenExpr': {
       const [inner] = children(node);
@@ -302,7 +478,7 @@ function convert(text: string, node: SyntaxNode): Expr {
     }
     case 'FunctionCall': {
       const [id, body] = children(node);
-      const func = id === undefined ? '' : text.slice(id.from, id.to);
+      const func = id === undefined ? '' : (currentRenames?.get(id.from) ?? text.slice(id.from, id.to));
       if (!Object.hasOwn(FUNCTIONS, func))
         fail(
           text,
@@ -326,26 +502,39 @@ function convert(text: string, node: SyntaxNode): Expr {
   }
 }
 
-// The grammar attaches `offset` to a whole binary or unary expression (`a + b offset 1m`); in Prometheus it
-// binds to the selector just before it, so it is pushed down to the rightmost operand.
-function withOffset(text: string, e: Expr, offsetMs: number, at: number, to: number): Expr {
+/** An `offset` or `@` modifier, as written after an expression. */
+type Modifier = { readonly name: 'offset'; readonly ms: number } | { readonly name: '@'; readonly at: AtModifier };
+
+// `offset` and `@` bind to the selector or subquery just before them, whatever the grammar attached them to:
+// through a binary expression to its rightmost operand, through a unary one to its operand.
+function withModifier(text: string, e: Expr, m: Modifier, from: number, to: number): Expr {
+  const apply = <T extends VectorSelector | Subquery>(target: T): T => {
+    const already = m.name === 'offset' ? target.offsetMs !== 0 : target.at !== undefined;
+    if (already)
+      fail(
+        text,
+        from,
+        'OBS_ERR_ALERTS_PARSE',
+        m.name === 'offset' ? 'offset may not be set multiple times' : '@ <timestamp> may not be set multiple times',
+      );
+    return m.name === 'offset' ? { ...target, offsetMs: m.ms } : { ...target, at: m.at };
+  };
   switch (e.kind) {
     case 'vector':
-      if (e.offsetMs !== 0) fail(text, at, 'OBS_ERR_ALERTS_PARSE', 'offset may not be set multiple times');
-      return { ...e, offsetMs, to };
+    case 'subquery':
+      return { ...apply(e), to };
     case 'matrix':
-      if (e.selector.offsetMs !== 0) fail(text, at, 'OBS_ERR_ALERTS_PARSE', 'offset may not be set multiple times');
-      return { ...e, selector: { ...e.selector, offsetMs }, to };
+      return { ...e, selector: apply(e.selector), to };
     case 'binary':
-      return { ...e, rhs: withOffset(text, e.rhs, offsetMs, at, to), to };
+      return { ...e, rhs: withModifier(text, e.rhs, m, from, to), to };
     case 'unary':
-      return { ...e, expr: withOffset(text, e.expr, offsetMs, at, to), to };
+      return { ...e, expr: withModifier(text, e.expr, m, from, to), to };
     default:
       return fail(
         text,
         e.from,
         'OBS_ERR_ALERTS_PARSE',
-        'offset modifier must be preceded by an instant vector selector or range vector selector',
+        `${m.name === 'offset' ? 'offset' : '@'} modifier must be preceded by an instant vector selector or range vector selector or a subquery`,
       );
   }
 }
@@ -356,7 +545,8 @@ function aggregate(text: string, node: SyntaxNode): Expr {
   let without = false;
   let args: Expr[] = [];
   for (const c of children(node)) {
-    if (c.type.name === 'AggregateOp') op = text.slice(c.from, c.to);
+    // Aggregation keywords are case-insensitive (`SUM(x)`).
+    if (c.type.name === 'AggregateOp') op = text.slice(c.from, c.to).toLowerCase();
     else if (c.type.name === 'AggregateModifier') {
       for (const g of children(c)) {
         if (g.type.name === 'Without') without = true;
@@ -366,7 +556,7 @@ function aggregate(text: string, node: SyntaxNode): Expr {
   }
   if (!AGGREGATES.has(op))
     fail(text, node.from, 'OBS_ERR_ALERTS_UNSUPPORTED', `aggregation ${op} is not supported by the embedded engine`);
-  const needsParam = op === 'topk' || op === 'bottomk' || op === 'quantile';
+  const needsParam = WITH_PARAM.has(op);
   if (args.length !== (needsParam ? 2 : 1))
     fail(text, node.from, 'OBS_ERR_ALERTS_PARSE', `wrong number of arguments for aggregate expression ${op}`);
   const expr = args[needsParam ? 1 : 0]!;
@@ -473,9 +663,9 @@ function checkBinary(text: string, e: Expr & { kind: 'binary' }, opAt: number, h
   if (hasMatching && (l !== 'vector' || r !== 'vector'))
     fail(text, opAt, 'OBS_ERR_ALERTS_PARSE', 'vector matching only allowed between instant vectors');
   const { on, labels, include } = e.matching;
-  if (on || labels.length > 0)
+  if (on)
     for (const name of include)
-      if (labels.includes(name) === on)
+      if (labels.includes(name))
         fail(text, opAt, 'OBS_ERR_ALERTS_PARSE', `label "${name}" must not occur in ON and GROUP clause at once`);
 }
 
@@ -488,6 +678,7 @@ function typeOf(text: string, e: Expr): ValueType {
     case 'vector':
       return 'vector';
     case 'matrix':
+    case 'subquery':
       return 'matrix';
     case 'paren':
       return typeOf(text, e.expr);
@@ -507,14 +698,20 @@ function typeOf(text: string, e: Expr): ValueType {
     case 'aggregate': {
       if (typeOf(text, e.expr) !== 'vector')
         fail(text, e.expr.from, 'OBS_ERR_ALERTS_PARSE', `expected type instant vector in aggregation expression`);
-      if (e.param !== undefined && typeOf(text, e.param) !== 'scalar')
-        fail(text, e.param.from, 'OBS_ERR_ALERTS_PARSE', `expected type scalar in aggregation parameter`);
+      const paramType = e.op === 'count_values' ? 'string' : 'scalar';
+      if (e.param !== undefined && typeOf(text, e.param) !== paramType)
+        fail(
+          text,
+          e.param.from,
+          'OBS_ERR_ALERTS_PARSE',
+          `expected type ${paramType === 'string' ? 'string' : 'scalar'} in aggregation parameter, got ${typeOf(text, e.param)}`,
+        );
       return 'vector';
     }
     case 'call': {
       const sig = FUNCTIONS[e.func]!;
       const n = e.args.length;
-      if (n > sig.args.length || n < sig.args.length - sig.optional)
+      if ((n > sig.args.length && sig.variadic !== true) || n < sig.args.length - sig.optional)
         fail(
           text,
           e.from,
@@ -523,13 +720,9 @@ function typeOf(text: string, e: Expr): ValueType {
         );
       e.args.forEach((a, i) => {
         const t = typeOf(text, a);
-        if (t !== sig.args[i])
-          fail(
-            text,
-            a.from,
-            'OBS_ERR_ALERTS_PARSE',
-            `expected type ${sig.args[i]} in call to function "${e.func}", got ${t}`,
-          );
+        const want = sig.args[Math.min(i, sig.args.length - 1)];
+        if (t !== want)
+          fail(text, a.from, 'OBS_ERR_ALERTS_PARSE', `expected type ${want} in call to function "${e.func}", got ${t}`);
       });
       return sig.returns;
     }
