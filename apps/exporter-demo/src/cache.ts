@@ -1,8 +1,10 @@
-/** Hit ratio, size and entries, as `monitor.updateCacheStats` takes them. */
+/** Hit ratio, size, entries and lookups, as `monitor.updateCacheStats` takes them. */
 export interface CacheStats {
   readonly hitRatio: number;
   readonly sizeBytes: number;
   readonly entries: number;
+  /** Hits and misses since the start: what the ratio is taken over. */
+  readonly lookups: number;
 }
 
 /** A TTL cache of response bodies, bounded in bytes, evicting the least recently used. */
@@ -52,6 +54,7 @@ export function createResponseCache({ ttlMs, maxBytes }: { ttlMs: number; maxByt
       hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
       sizeBytes: size,
       entries: entries.size,
+      lookups: hits + misses,
     }),
   };
 }

@@ -194,6 +194,12 @@ async function main(argv: string[]): Promise<number> {
     health.checker.register(check);
   }
   await monitor.start();
+  if (config.enabled) {
+    // Where to look (with port 0, where the system put it).
+    const metrics = new URL(config.prometheus.endpoint.slice(1), monitor.url('metrics'));
+    const health = new URL(config.health.endpoint.slice(1), monitor.url('health'));
+    logger.info(`exporter-demo: metrics on ${metrics.href}, health on ${health.href}`);
+  }
   logger.info(`exporter-demo: simulated Trakt API on ${api.url.href}; exports go to ${options.exportDir}`);
   const trakt = createTraktClient({ baseUrl: api.url, token, cache, monitor, signal: controller.signal });
   // Every call is a span api.<endpoint>. The client records each HTTP attempt with monitor.recordApiCall,

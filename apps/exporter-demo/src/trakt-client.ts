@@ -40,8 +40,8 @@ export function createTraktClient(options: TraktClientOptions): TraktClient {
   const timeoutMs = options.timeoutMs ?? 10_000;
 
   const reportCache = (): void => {
-    const { hitRatio, sizeBytes, entries } = cache.stats();
-    monitor.updateCacheStats(hitRatio, sizeBytes, entries);
+    const { hitRatio, sizeBytes, entries, lookups } = cache.stats();
+    monitor.updateCacheStats(hitRatio, sizeBytes, entries, lookups);
   };
 
   async function get<T>(endpoint: string, path: string): Promise<TraktPage<T>> {

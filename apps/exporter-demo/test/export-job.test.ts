@@ -153,6 +153,6 @@ describe('response cache', () => {
     cache.set('c', '1234');
     expect(cache.get('b')).toBeUndefined();
     expect(cache.get('a')).toBe('1234');
-    expect(cache.stats()).toEqual({ hitRatio: 2 / 3, sizeBytes: 8, entries: 2 });
+    expect(cache.stats()).toEqual({ hitRatio: 2 / 3, sizeBytes: 8, entries: 2, lookups: 3 });
   });
 });

@@ -16,7 +16,13 @@ export interface ObsEvents {
     readonly method: string;
   };
   /** The cache statistics changed (emitted by `monitor.updateCacheStats`). */
-  'cache:updated': { readonly hitRatio: number; readonly sizeBytes: number; readonly entries: number | undefined };
+  'cache:updated': {
+    readonly hitRatio: number;
+    readonly sizeBytes: number;
+    readonly entries: number | undefined;
+    /** Lookups (hits and misses) the ratio is taken over, when the cache counts them. */
+    readonly lookups?: number | undefined;
+  };
   /** Items were exported, or an export failed (emitted by `monitor.recordExport`). */
   'export:recorded': { readonly kind: string; readonly status: string; readonly count: number };
   /** The number of busy workers changed (emitted by `monitor.setActiveWorkers`). */

@@ -43,8 +43,11 @@ export interface Monitor extends AsyncDisposable {
   service<K extends keyof ObsServices>(key: K): ObsServices[K];
   /** Records one upstream API call: emits `api:called`. */
   recordApiCall(endpoint: string, status: number, durationMs: number, method?: string): void;
-  /** Records the cache's state: hit ratio 0..1, size in bytes, entry count; emits `cache:updated`. */
-  updateCacheStats(hitRatio: number, sizeBytes: number, entries?: number): void;
+  /**
+   * Records the cache's state: hit ratio 0..1, size in bytes, entry count, and the lookups (hits + misses) the
+   * ratio is taken over, so that a check does not judge a ratio of three lookups; emits `cache:updated`.
+   */
+  updateCacheStats(hitRatio: number, sizeBytes: number, entries?: number, lookups?: number): void;
   /** Records exported items (or a failed export, status `error`): emits `export:recorded`. */
   recordExport(kind: string, status: string, count: number): void;
   /** Records how many workers are busy: emits `workers:changed`. */
@@ -335,12 +338,19 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
     else bus.emit('api:called', { endpoint, status, durationMs, method });
   }
 
-  function cacheUpdated(hitRatio: number, sizeBytes: number, entries: number | undefined): void {
+  function cacheUpdated(
+    hitRatio: number,
+    sizeBytes: number,
+    entries: number | undefined,
+    lookups: number | undefined,
+  ): void {
     if (!(hitRatio >= 0 && hitRatio <= 1)) invalid('updateCacheStats: hitRatio must be in 0..1', hitRatio);
     else if (!isAmount(sizeBytes)) invalid('updateCacheStats: sizeBytes must be a number >= 0', sizeBytes);
     else if (entries !== undefined && !isCount(entries))
       invalid('updateCacheStats: entries must be an integer >= 0', entries);
-    else bus.emit('cache:updated', { hitRatio, sizeBytes, entries });
+    else if (lookups !== undefined && !isCount(lookups))
+      invalid('updateCacheStats: lookups must be an integer >= 0', lookups);
+    else bus.emit('cache:updated', { hitRatio, sizeBytes, entries, ...(lookups === undefined ? {} : { lookups }) });
   }
 
   function exportRecorded(kind: string, status: string, count: number): void {
@@ -370,8 +380,8 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
     recordApiCall(endpoint, status, durationMs, method = 'GET') {
       if (bus.listenerCount('api:called') !== 0) apiCalled(endpoint, status, durationMs, method);
     },
-    updateCacheStats(hitRatio, sizeBytes, entries) {
-      if (bus.listenerCount('cache:updated') !== 0) cacheUpdated(hitRatio, sizeBytes, entries);
+    updateCacheStats(hitRatio, sizeBytes, entries, lookups) {
+      if (bus.listenerCount('cache:updated') !== 0) cacheUpdated(hitRatio, sizeBytes, entries, lookups);
     },
     recordExport(kind, status, count) {
       if (bus.listenerCount('export:recorded') !== 0) exportRecorded(kind, status, count);

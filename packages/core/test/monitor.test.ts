@@ -334,6 +334,7 @@ describe("the seed's recorders emit bus events", () => {
     monitor.recordApiCall('ratings', 429, 12.5, 'POST');
     monitor.updateCacheStats(0.85, 1024 * 1024);
     monitor.updateCacheStats(0.5, 10, 4);
+    monitor.updateCacheStats(0.25, 10, 4, 8);
     monitor.recordExport('movies', 'success', 150);
     monitor.setActiveWorkers(4);
     expect(events).toEqual([
@@ -341,6 +342,7 @@ describe("the seed's recorders emit bus events", () => {
       { type: 'api:called', endpoint: 'ratings', status: 429, durationMs: 12.5, method: 'POST' },
       { type: 'cache:updated', hitRatio: 0.85, sizeBytes: 1_048_576, entries: undefined },
       { type: 'cache:updated', hitRatio: 0.5, sizeBytes: 10, entries: 4 },
+      { type: 'cache:updated', hitRatio: 0.25, sizeBytes: 10, entries: 4, lookups: 8 },
       { type: 'export:recorded', kind: 'movies', status: 'success', count: 150 },
       { type: 'workers:changed', active: 4 },
     ]);
@@ -354,11 +356,12 @@ describe("the seed's recorders emit bus events", () => {
       monitor.recordApiCall('x', 200, Number.NaN);
       monitor.recordApiCall('x', 200.5, 1);
       monitor.updateCacheStats(1.5, 1);
+      monitor.updateCacheStats(0.5, 1, 1, 2.5);
       monitor.recordExport('movies', 'success', -1);
       monitor.setActiveWorkers(1.5);
     }).not.toThrow();
     expect(events).toEqual([]);
-    expect(errors).toEqual(Array(6).fill('OBS_ERR_RECORD_INVALID'));
+    expect(errors).toEqual(Array(7).fill('OBS_ERR_RECORD_INVALID'));
     await monitor.stop();
   });
 

@@ -275,6 +275,20 @@ describe('in the monitor', () => {
     expect(low.status).toBe('degraded');
   });
 
+  test('a cold cache is not judged before minLookups lookups', async () => {
+    await using monitor = await started({ checks: [cacheCheck({ minHitRatio: 0.5, minLookups: 20 })] });
+    monitor.updateCacheStats(0, 2048, 3, 3);
+    const cold = (await (await get(monitor, '/health?refresh')).json()) as SeedHealthJson;
+    expect(cold.checks['cache']).toMatchObject({
+      status: 'healthy',
+      message: 'cache hit ratio 0.0% over 3 lookups, judged from 20',
+      details: { hit_ratio: 0, lookups: 3 },
+    });
+    monitor.updateCacheStats(0.1, 2048, 3, 20);
+    const judged = (await (await get(monitor, '/health?refresh')).json()) as SeedHealthJson;
+    expect(judged.checks['cache']!.status).toBe('degraded');
+  });
+
   test('disabled by [monitoring.health] enabled = false: nothing mounted', async () => {
     await using monitor = await started({ checks: [] }, { health: { enabled: false } });
     expect(() => monitor.url('health')).toThrow();
