@@ -306,6 +306,31 @@ nmae = "c"
     expect(resolveConfigPath(loadConfig({ env: {} }), 'alerts.rules_file')).toBe('');
   });
 
+  test("a plugin's check across its keys still runs when its keys join a core section", () => {
+    const plugin = {
+      configSection: {
+        name: 'tracing',
+        schema: z
+          .object({ batch_size: z.number().default(512), queue_size: z.number().default(2048) })
+          .refine((v) => v.batch_size <= v.queue_size, {
+            message: 'must not exceed queue_size',
+            path: ['batch_size'],
+          }),
+      },
+    };
+    const path = file('[monitoring.tracing]\nqueue_size = 100\nbatch_size = 512\n');
+    const issues = issuesOf(() => loadConfig({ file: path, env: {}, plugins: [plugin] }));
+    expect(issues).toEqual([
+      expect.objectContaining({
+        path: 'monitoring.tracing.batch_size',
+        line: 3,
+        message: 'must not exceed queue_size (got 512)',
+      }),
+    ]);
+    const ok = loadConfig({ env: {}, plugins: [plugin] }) as unknown as Record<string, Record<string, unknown>>;
+    expect(ok['tracing']).toMatchObject({ batch_size: 512, queue_size: 2048, sample_rate: 0.1 });
+  });
+
   test("a plugin's section is validated when the plugin is given", () => {
     const plugin = {
       configSection: { name: 'tracing', schema: z.object({ headers: z.record(z.string(), z.string()).default({}) }) },

@@ -269,7 +269,15 @@ export function buildConfigSchema(extra: readonly ConfigSection[]): z.ZodObject 
   const sections = new Map<string, z.ZodObject>(coreSections.map((s) => [s.name, s.schema]));
   for (const section of extra) {
     const existing = sections.get(section.name);
-    sections.set(section.name, existing === undefined ? section.schema : existing.extend(section.schema.shape));
+    if (existing === undefined) {
+      sections.set(section.name, section.schema);
+      continue;
+    }
+    // The section's own keys join the existing ones; its object-level refinements (a check across its keys)
+    // come along, which spreading its shape alone would lose.
+    const merged = existing.safeExtend(section.schema.shape);
+    const checks = (section.schema._zod.def.checks ?? []) as z.core.$ZodCheck<Record<string, unknown>>[];
+    sections.set(section.name, checks.length === 0 ? merged : merged.check(...checks));
   }
   const shape: Record<string, z.ZodType> = { ...monitoringShape };
   for (const [name, schema] of sections) shape[name] = schema.prefault({});
