@@ -307,6 +307,12 @@ describe('exporter-demo CLI', () => {
     await vi.waitFor(() => expect(received.some((n) => n.status === 'firing')).toBe(true), { timeout: 10_000 });
     const firing = received.find((n) => n.status === 'firing')!;
     expect(firing.alerts[0]!.labels).toMatchObject({ alertname: 'API Error Rate High', severity: 'warning' });
+    // The health listener lists what is being notified.
+    const listed = (await (await fetch(new URL('/alerts', demo.health))).json()) as {
+      labels: Record<string, string>;
+      status: { state: string };
+    }[];
+    expect(listed.some((a) => a.labels.alertname === 'API Error Rate High' && a.status.state === 'active')).toBe(true);
     await demo.waitFor('the simulated Trakt API has recovered');
     await vi.waitFor(() => expect(received.some((n) => n.alerts.every((a) => a.status === 'resolved'))).toBe(true), {
       timeout: 30_000,
