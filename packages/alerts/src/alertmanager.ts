@@ -37,10 +37,11 @@ function matcher(m: LabelMatcher): string {
 const hhmm = (minutes: number): string =>
   `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 
-// Quiet hours as an Alertmanager time interval, in UTC: the window shifted by the offset, split at midnight.
+// Quiet hours as an Alertmanager time interval: in the time zone's own clock (`location`), or in UTC with the
+// window shifted by the offset; split at midnight.
 function quietInterval(q: QuietHours): Record<string, unknown> {
   const day = 1440;
-  const offset = q.utcOffsetMinutes ?? 0;
+  const offset = q.timeZone === undefined ? (q.utcOffsetMinutes ?? 0) : 0;
   const start = (((q.startHour * 60 - offset) % day) + day) % day;
   const length = ((((q.endHour - q.startHour) * 60) % day) + day) % day || day;
   const end = start + length;
@@ -51,7 +52,10 @@ function quietInterval(q: QuietHours): Record<string, unknown> {
           { start_time: hhmm(start), end_time: '24:00' },
           { start_time: '00:00', end_time: hhmm(end - day) },
         ];
-  return { name: 'quiet-hours', time_intervals: [{ times }] };
+  return {
+    name: 'quiet-hours',
+    time_intervals: [{ times, ...(q.timeZone === undefined ? {} : { location: q.timeZone }) }],
+  };
 }
 
 function duration(ms: number): string {

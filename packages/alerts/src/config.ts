@@ -31,6 +31,8 @@ export interface AlertsRouteConfig {
 export interface AlertsQuietHoursConfig {
   readonly start_hour: number;
   readonly end_hour: number;
+  /** An IANA time zone (`Europe/Paris`), daylight saving included; wins over `utc_offset_minutes`. @default "" */
+  readonly time_zone: string;
   /** @default 0 (UTC) */
   readonly utc_offset_minutes: number;
   /** Severities still notified. @default ["critical"] */
@@ -107,6 +109,14 @@ const matcher = z.string().superRefine((text, ctx) => {
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
 });
 const hour = z.number().int().min(0).max(23);
+const knownTimeZone = (timeZone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+};
 const httpUrl = () =>
   z
     .string()
@@ -140,6 +150,10 @@ export const alertsConfigSection: ConfigSection = {
       .strictObject({
         start_hour: hour,
         end_hour: hour,
+        time_zone: z
+          .string()
+          .refine((tz) => tz === '' || knownTimeZone(tz), { message: 'must be an IANA time zone like "Europe/Paris"' })
+          .default(''),
         utc_offset_minutes: z.number().int().min(-840).max(840).default(0),
         allow: z.array(z.string()).default(['critical']),
       })
@@ -200,7 +214,12 @@ export function quietHoursFromConfig(config: AlertsConfig): QuietHours | undefin
   const q = (config as Partial_).quiet_hours;
   return q === undefined
     ? undefined
-    : { startHour: q.start_hour, endHour: q.end_hour, utcOffsetMinutes: q.utc_offset_minutes, allow: q.allow };
+    : {
+        startHour: q.start_hour,
+        endHour: q.end_hour,
+        ...(q.time_zone ? { timeZone: q.time_zone } : { utcOffsetMinutes: q.utc_offset_minutes }),
+        allow: q.allow,
+      };
 }
 
 /**

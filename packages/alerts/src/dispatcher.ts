@@ -65,11 +65,13 @@ export interface DispatchedAlert {
 
 /** Quiet hours: in this daily window only alerts with a `severity` in `allow` are notified. */
 export interface QuietHours {
-  /** Hour of the day (0-23, UTC unless `utcOffsetMinutes`) when quiet begins. */
+  /** Hour of the day (0-23, in `timeZone`, else UTC shifted by `utcOffsetMinutes`) when quiet begins. */
   readonly startHour: number;
   /** Hour when quiet ends; may be lower than `startHour` (a window across midnight). */
   readonly endHour: number;
-  /** @default 0 */
+  /** An IANA time zone (`Europe/Paris`): the hours follow its clock, daylight saving included. @default none */
+  readonly timeZone?: string;
+  /** Used without `timeZone`. @default 0 */
   readonly utcOffsetMinutes?: number;
   /** @default ['critical'] */
   readonly allow?: readonly string[];
@@ -163,6 +165,17 @@ function compileMatchers(ms: readonly LabelMatcher[], path: string, issues: Conf
   return out;
 }
 
+/** The hour of the day (0-23) in an IANA time zone, or null for a zone Intl does not know. */
+function hourIn(timeZone: string): ((at: number) => number) | null {
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' });
+  } catch {
+    return null;
+  }
+  return (at) => Number(format.format(at));
+}
+
 function matchAll(ms: readonly Compiled[], labels: Labels): boolean {
   return ms.every((m) => m.test(labels[m.name] ?? '') === m.isEqual);
 }
@@ -236,6 +249,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     for (const key of ['startHour', 'endHour'] as const)
       if (!(Number.isInteger(quiet[key]) && quiet[key] >= 0 && quiet[key] <= 23))
         issues.push({ path: `quietHours.${key}`, message: 'must be an hour 0..23' });
+  const zoneHour = quiet?.timeZone === undefined ? undefined : hourIn(quiet.timeZone);
+  if (zoneHour === null)
+    issues.push({ path: 'quietHours.timeZone', message: 'must be an IANA time zone like "Europe/Paris"' });
   if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
 
   const current = new Map<string, Tracked>();
@@ -265,7 +281,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   function inQuietHours(labels: Labels, at: number): boolean {
     if (quiet === undefined) return false;
     if ((quiet.allow ?? ['critical']).includes(labels.severity ?? '')) return false;
-    const hour = new Date(at + (quiet.utcOffsetMinutes ?? 0) * 60_000).getUTCHours();
+    const hour = zoneHour ? zoneHour(at) : new Date(at + (quiet.utcOffsetMinutes ?? 0) * 60_000).getUTCHours();
     return quiet.startHour <= quiet.endHour
       ? hour >= quiet.startHour && hour < quiet.endHour
       : hour >= quiet.startHour || hour < quiet.endHour;

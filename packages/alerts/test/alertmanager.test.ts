@@ -121,6 +121,25 @@ describe('alertmanagerConfig', () => {
       },
     ]);
     expect(doc.global.smtp_require_tls).toBe(true);
+    const zoned = parse(
+      alertmanagerConfig({
+        config: alertsConfig({ ...baseKeys, quiet_hours: { start_hour: 22, end_hour: 7, time_zone: 'Europe/Paris' } }),
+      }).yaml,
+    ) as { time_intervals: unknown[] };
+    expect(zoned.time_intervals).toEqual([
+      {
+        name: 'quiet-hours',
+        time_intervals: [
+          {
+            times: [
+              { start_time: '22:00', end_time: '24:00' },
+              { start_time: '00:00', end_time: '07:00' },
+            ],
+            location: 'Europe/Paris',
+          },
+        ],
+      },
+    ]);
     const email = doc.receivers.find((r) => r.email_configs !== undefined)?.email_configs?.[0];
     expect(email?.tls_config).toEqual({ ca_file: '/etc/alertmanager/secrets/smtp_ca.pem', insecure_skip_verify: true });
     expect(secrets.map((s) => s.path)).toContain('secrets/smtp_ca.pem');
@@ -137,6 +156,15 @@ describe('alertmanagerConfig', () => {
       ],
       ['empty.yml', { config: { ...base, smtp_host: '', webhook_url: '' } }],
       ['from-toml.yml', { config: fromToml }],
+      [
+        'time-zone.yml',
+        {
+          config: alertsConfig({
+            ...baseKeys,
+            quiet_hours: { start_hour: 22, end_hour: 7, time_zone: 'Europe/Paris' },
+          }),
+        },
+      ],
     ] as const) {
       writeFileSync(join(d, name), alertmanagerConfig(options).yaml);
       const out = execFileSync(amtool!, ['check-config', join(d, name)], { encoding: 'utf8' });

@@ -63,7 +63,7 @@ end_hour = 7
       smtp_tls: 'starttls',
       alertmanager_url: 'http://am.internal:9093',
       state_file: '/var/lib/app/alerts.json',
-      quiet_hours: { start_hour: 22, end_hour: 7, utc_offset_minutes: 0, allow: ['critical'] },
+      quiet_hours: { start_hour: 22, end_hour: 7, time_zone: '', utc_offset_minutes: 0, allow: ['critical'] },
     });
     expect(alerts.routes).toEqual([
       {
@@ -127,6 +127,7 @@ chanels = ["email"]
 [monitoring.alerts.quiet_hours]
 start_hour = 25
 end_hour = 7
+time_zone = "Mars/Base"
 `);
     const error = configError(() => loadConfig({ file, env: {}, plugins: [alertsPlugin()] }));
     const lines = error.message.split('\n').slice(1);
@@ -141,6 +142,7 @@ end_hour = 7
       [':7:', 'alerts.routes.0.group_interval: must be positive'],
       [':8:', 'chanels'],
       [':11:', 'alerts.quiet_hours.start_hour'],
+      [':13:', 'alerts.quiet_hours.time_zone: must be an IANA time zone like "Europe/Paris"'],
     ];
     for (const [where, what] of expected)
       expect(

@@ -220,6 +220,29 @@ describe('dispatcher: routing, inhibition, silences, quiet hours', () => {
     d.close();
   });
 
+  test('quiet hours in a time zone follow its clock', async () => {
+    // 21:30 UTC is 22:30 in Paris in November (UTC+1): quiet from 22:00 there, not yet in UTC.
+    vi.setSystemTime(Date.UTC(2026, 10, 28, 21, 30, 0));
+    const r = recorder();
+    const d = createDispatcher({
+      notify: r.notify,
+      routes: [{ groupBy: ['...'], groupWaitMs: 0 }],
+      inhibitRules: [],
+      quietHours: { startHour: 22, endHour: 7, timeZone: 'Europe/Paris' },
+    });
+    d.receive(firing({ alertname: 'W', severity: 'warning' }));
+    await vi.advanceTimersByTimeAsync(S);
+    expect(r.sent).toHaveLength(0);
+    d.close();
+    expect(() =>
+      createDispatcher({ notify: () => {}, quietHours: { startHour: 1, endHour: 2, timeZone: 'Mars/Base' } }),
+    ).toThrow(
+      expect.objectContaining({
+        issues: [expect.objectContaining({ path: 'quietHours.timeZone' })],
+      }) as unknown as Error,
+    );
+  });
+
   test('bad silences and routes throw ObsConfigError', () => {
     const d = createDispatcher({ notify: () => {} });
     expect(() => d.addSilence({ matchers: [], endsAt: Date.now() + M, createdBy: 'x', comment: '' })).toThrow(
