@@ -2,6 +2,7 @@ import type { AlertsConfig } from '@obs/core';
 import { stringify } from 'yaml';
 import { quietHoursFromConfig, routeDefaultsFromConfig, routesFromConfig } from './config.ts';
 import { type InhibitRule, type LabelMatcher, type QuietHours, ROUTE_DEFAULTS, type Route } from './dispatcher.ts';
+import { isSlackWebhook } from './internal/url.ts';
 
 /** Options of {@link alertmanagerConfig}. */
 export interface AlertmanagerConfigOptions {
@@ -105,7 +106,7 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
     };
   }
   if (a.webhook_url !== '') {
-    const slack = URL.canParse(a.webhook_url) && new URL(a.webhook_url).hostname === 'hooks.slack.com';
+    const slack = isSlackWebhook(a.webhook_url);
     if (slack)
       available.slack = {
         slack_configs: [

@@ -12,6 +12,8 @@ import {
 } from '@obs/core';
 import type { LabelMatcher, QuietHours, Route, RouteDefaults } from './dispatcher.ts';
 import type { EmailChannelOptions } from './email.ts';
+import { hourIn } from './internal/time-zone.ts';
+import { isHttpUrl } from './internal/url.ts';
 
 /** One `[[monitoring.alerts.routes]]` table. Durations are in ms. */
 export interface AlertsRouteConfig {
@@ -109,18 +111,10 @@ const matcher = z.string().superRefine((text, ctx) => {
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
 });
 const hour = z.number().int().min(0).max(23);
-const knownTimeZone = (timeZone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-};
 const httpUrl = () =>
   z
     .string()
-    .refine((s) => s === '' || (URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)), {
+    .refine((s) => s === '' || isHttpUrl(s), {
       message: 'must be an http:// or https:// URL, or empty',
     })
     .default('');
@@ -152,7 +146,9 @@ export const alertsConfigSection: ConfigSection = {
         end_hour: hour,
         time_zone: z
           .string()
-          .refine((tz) => tz === '' || knownTimeZone(tz), { message: 'must be an IANA time zone like "Europe/Paris"' })
+          .refine((tz) => tz === '' || hourIn(tz) !== null, {
+            message: 'must be an IANA time zone like "Europe/Paris"',
+          })
           .default(''),
         utc_offset_minutes: z.number().int().min(-840).max(840).default(0),
         allow: z.array(z.string()).default(['critical']),

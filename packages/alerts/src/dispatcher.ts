@@ -1,4 +1,6 @@
 import { type ConfigIssue, ObsConfigError } from '@obs/core';
+import { hourIn } from './internal/time-zone.ts';
+import { alertsPageUrl, isHttpUrl } from './internal/url.ts';
 import { fingerprint, type Notification, type NotificationAlert } from './notification.ts';
 import type { Labels } from './promql/labels.ts';
 
@@ -165,17 +167,6 @@ function compileMatchers(ms: readonly LabelMatcher[], path: string, issues: Conf
   return out;
 }
 
-/** The hour of the day (0-23) in an IANA time zone, or null for a zone Intl does not know. */
-function hourIn(timeZone: string): ((at: number) => number) | null {
-  let format: Intl.DateTimeFormat;
-  try {
-    format = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23' });
-  } catch {
-    return null;
-  }
-  return (at) => Number(format.format(at));
-}
-
 function matchAll(ms: readonly Compiled[], labels: Labels): boolean {
   return ms.every((m) => m.test(labels[m.name] ?? '') === m.isEqual);
 }
@@ -242,8 +233,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }));
   const quiet = options.quietHours;
   const externalURL = options.externalURL || undefined;
-  const generatorURL = externalURL === undefined ? undefined : `${externalURL.replace(/\/+$/, '')}/alerts`;
-  if (externalURL !== undefined && !(URL.canParse(externalURL) && /^https?:$/.test(new URL(externalURL).protocol)))
+  const generatorURL = externalURL === undefined ? undefined : alertsPageUrl(externalURL);
+  if (externalURL !== undefined && !isHttpUrl(externalURL))
     issues.push({ path: 'externalURL', message: 'must be an http(s) URL' });
   if (quiet !== undefined)
     for (const key of ['startHour', 'endHour'] as const)

@@ -19,6 +19,7 @@ import {
   type DispatcherState,
 } from './dispatcher.ts';
 import { createEmailChannel } from './email.ts';
+import { alertsPageUrl, isHttpUrl, isSlackWebhook } from './internal/url.ts';
 import { fingerprint, type NotificationChannel, NotificationError } from './notification.ts';
 import { createSlackChannel } from './slack.ts';
 
@@ -63,9 +64,10 @@ export function channelsFromConfig(config: AlertsConfig): NotificationChannel[] 
       }),
     );
   if (config.webhook_url !== '') {
-    const slack = URL.canParse(config.webhook_url) && new URL(config.webhook_url).hostname === 'hooks.slack.com';
     out.push(
-      slack ? createSlackChannel({ url: config.webhook_url }) : createWebhookChannel({ url: config.webhook_url }),
+      isSlackWebhook(config.webhook_url)
+        ? createSlackChannel({ url: config.webhook_url })
+        : createWebhookChannel({ url: config.webhook_url }),
     );
   }
   return out;
@@ -91,8 +93,7 @@ export function checkNotifications(options: NotificationsOptions): void {
   }
   const am = options.alertmanager;
   if (am !== undefined) {
-    if (!URL.canParse(am.url) || !/^https?:$/.test(new URL(am.url).protocol))
-      issues.push({ path: 'notifications.alertmanager.url', message: 'must be an http(s) URL' });
+    if (!isHttpUrl(am.url)) issues.push({ path: 'notifications.alertmanager.url', message: 'must be an http(s) URL' });
     for (const key of ['resendIntervalMs', 'timeoutMs'] as const) {
       const v = am[key];
       if (v !== undefined && !(Number.isFinite(v) && v > 0))
@@ -109,7 +110,7 @@ export function withConfig(config: AlertsConfig, options: NotificationsOptions):
   const stateFile = options.stateFile ?? (config.state_file ? config.state_file : undefined);
   const amUrl = (config as Partial<AlertsConfig>).alertmanager_url;
   const externalURL = options.externalURL ?? ((config as Partial<AlertsConfig>).external_url || undefined);
-  const generatorURL = externalURL === undefined ? undefined : `${externalURL.replace(/\/+$/, '')}/alerts`;
+  const generatorURL = externalURL === undefined ? undefined : alertsPageUrl(externalURL);
   const alertmanager =
     options.alertmanager ??
     (amUrl ? { url: amUrl, ...(generatorURL === undefined ? {} : { generatorURL }) } : undefined);

@@ -4,6 +4,7 @@ import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.
 import { alertsConfigSection, alertsSection, smtpTlsFromConfig } from './config.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { alertsRoutes } from './http.ts';
+import { isHttpUrl } from './internal/url.ts';
 import {
   checkNotifications,
   type NotificationPipeline,
@@ -69,8 +70,7 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
   if (options.source !== undefined && typeof options.source.select !== 'function')
     issues.push({ path: 'source', message: 'must implement select(matchers, minT, maxT)' });
   if (options.remote !== undefined) {
-    if (!URL.canParse(options.remote.url) || !/^https?:$/.test(new URL(options.remote.url).protocol))
-      issues.push({ path: 'remote.url', message: 'must be an http(s) URL' });
+    if (!isHttpUrl(options.remote.url)) issues.push({ path: 'remote.url', message: 'must be an http(s) URL' });
     const timeout = options.remote.timeoutMs;
     if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0))
       issues.push({ path: 'remote.timeoutMs', message: 'must be a positive number of ms' });

@@ -52,6 +52,15 @@ const routes = [
   { matchers: [{ name: 'team', value: 'web|api', isRegex: true, isEqual: false }], channels: ['log'] },
 ];
 
+// The `quiet-hours` time interval of a window across midnight.
+function quietHours(start: string, end: string, extra: Record<string, string> = {}): unknown {
+  const times = [
+    { start_time: start, end_time: '24:00' },
+    { start_time: '00:00', end_time: end },
+  ];
+  return { name: 'quiet-hours', time_intervals: [{ times, ...extra }] };
+}
+
 function dir(): string {
   return mkdtempSync(join(tmpdir(), 'obs-alerts-am-'));
 }
@@ -107,39 +116,14 @@ describe('alertmanagerConfig', () => {
       },
     ]);
     // 22:00-07:00 at UTC+1 is 21:00-06:00 UTC.
-    expect(doc.time_intervals).toEqual([
-      {
-        name: 'quiet-hours',
-        time_intervals: [
-          {
-            times: [
-              { start_time: '21:00', end_time: '24:00' },
-              { start_time: '00:00', end_time: '06:00' },
-            ],
-          },
-        ],
-      },
-    ]);
+    expect(doc.time_intervals).toEqual([quietHours('21:00', '06:00')]);
     expect(doc.global.smtp_require_tls).toBe(true);
     const zoned = parse(
       alertmanagerConfig({
         config: alertsConfig({ ...baseKeys, quiet_hours: { start_hour: 22, end_hour: 7, time_zone: 'Europe/Paris' } }),
       }).yaml,
     ) as { time_intervals: unknown[] };
-    expect(zoned.time_intervals).toEqual([
-      {
-        name: 'quiet-hours',
-        time_intervals: [
-          {
-            times: [
-              { start_time: '22:00', end_time: '24:00' },
-              { start_time: '00:00', end_time: '07:00' },
-            ],
-            location: 'Europe/Paris',
-          },
-        ],
-      },
-    ]);
+    expect(zoned.time_intervals).toEqual([quietHours('22:00', '07:00', { location: 'Europe/Paris' })]);
     const email = doc.receivers.find((r) => r.email_configs !== undefined)?.email_configs?.[0];
     expect(email?.tls_config).toEqual({ ca_file: '/etc/alertmanager/secrets/smtp_ca.pem', insecure_skip_verify: true });
     expect(secrets.map((s) => s.path)).toContain('secrets/smtp_ca.pem');

@@ -350,7 +350,8 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
       invalid('updateCacheStats: entries must be an integer >= 0', entries);
     else if (lookups !== undefined && !isCount(lookups))
       invalid('updateCacheStats: lookups must be an integer >= 0', lookups);
-    else bus.emit('cache:updated', { hitRatio, sizeBytes, entries, ...(lookups === undefined ? {} : { lookups }) });
+    // One payload shape whether or not lookups is given: this is a recorder, called as often as the cache is.
+    else bus.emit('cache:updated', { hitRatio, sizeBytes, entries, lookups });
   }
 
   function exportRecorded(kind: string, status: string, count: number): void {

@@ -36,6 +36,15 @@ interface SyntaxNode {
   readonly nextSibling: SyntaxNode | null;
 }
 
+// Aggregations that take a parameter first (`topk(3, …)`), then the others.
+const WITH_PARAM: ReadonlySet<string> = new Set([
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+  'limitk',
+  'limit_ratio',
+]);
 const AGGREGATES: ReadonlySet<string> = new Set([
   'sum',
   'avg',
@@ -45,20 +54,7 @@ const AGGREGATES: ReadonlySet<string> = new Set([
   'group',
   'stddev',
   'stdvar',
-  'topk',
-  'bottomk',
-  'quantile',
-  'count_values',
-  'limitk',
-  'limit_ratio',
-]);
-const WITH_PARAM: ReadonlySet<string> = new Set([
-  'topk',
-  'bottomk',
-  'quantile',
-  'count_values',
-  'limitk',
-  'limit_ratio',
+  ...WITH_PARAM,
 ]);
 const BINARY: Readonly<Record<string, BinaryOp>> = {
   Add: '+',
