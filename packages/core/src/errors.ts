@@ -1,3 +1,5 @@
+import { redactUrl } from './redact.ts';
+
 /** A stable error code: `OBS_ERR_<AREA>_<WHAT>`. A code is never renamed or reused. */
 export type ObsErrorCode = `OBS_ERR_${Uppercase<string>}`;
 
@@ -59,7 +61,8 @@ export function formatConfigIssue(issue: ConfigIssue): string {
     if (issue.line !== undefined) where += `:${issue.line}${issue.column === undefined ? '' : `:${issue.column}`}`;
     where += ': ';
   }
-  return `${where}${issue.path === '' ? '' : `${issue.path}: `}${issue.message}`;
+  // Messages may quote a value; credentials in it (a URL's userinfo, a token parameter) never get printed.
+  return `${where}${issue.path === '' ? '' : `${issue.path}: `}${redactUrl(issue.message)}`;
 }
 
 /** Bad configuration: lists every problem at once, each with where it is. */

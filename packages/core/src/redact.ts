@@ -2,23 +2,56 @@
 export const REDACTED = '[redacted]';
 
 // Keys whose values are secrets wherever they appear: passwords, tokens, webhook URLs (a Slack
-// incoming-webhook URL is itself the credential), API keys, private keys.
+// incoming-webhook URL is itself the credential), API keys, private keys, signatures, auth headers.
 const SECRET_KEY =
-  /pass(word|wd)?$|secret|token|webhook|api_?key|private_?key|credential|authorization|cookie|^headers$/i;
+  /pass(word|wd)?$|secret|token|webhook|api[_-]?key|private[_-]?key|credential|authorization|cookie|signature|^sig$|^auth$|^x-auth|^headers$/i;
 
-/** Whether a config or log field with this key holds a secret. */
+// Query parameters that carry a credential even when isSecretKey would not say so (`key`, `sig`, `auth`).
+const SECRET_PARAM = /^(access_token|token|api_key|apikey|key|secret|password|passwd|auth|signature|sig)$/i;
+
+/** Whether a config or log field (or a header, or a query parameter) with this key holds a secret. */
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
 }
 
-/** Hides the password of a URL with credentials (`https://user:pass@host` becomes `https://user:[redacted]@host`). */
+function isSecretParam(name: string): boolean {
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+    // A malformed name is judged as written.
+  }
+  return SECRET_PARAM.test(decoded) || SECRET_KEY.test(decoded);
+}
+
+// `scheme://userinfo@`: the whole userinfo (user and password) is a credential.
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s?#@"'<>]*)@/gi;
+// `?name=value` / `&name=value` / `;name=value`, in a URL or a bare path with a query.
+const PARAM = /([?&;])([^=&#\s"'<>?;]+)=([^&#\s"'<>;]*)/g;
+// Credentials written out in text: `Authorization: Bearer xyz`, `Basic dXNlcjpwYXNz`.
+const SCHEME_CREDENTIAL = /\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]{4,}/g;
+
+/**
+ * Hides the credentials in text that may hold URLs: the userinfo of a URL (`https://user:pass@host` becomes
+ * `https://[redacted]:[redacted]@host`), the values of secret-looking query parameters (`access_token`, `token`,
+ * `api_key`, `key`, `sig`... and any name {@link isSecretKey} matches) and `Bearer`/`Basic` credentials.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:)[^@\s/]*@/gi, `$1${REDACTED}@`);
+  if (typeof text !== 'string') return text;
+  return text
+    .replace(USERINFO, (_all, scheme: string, info: string) =>
+      info === '' ? `${scheme}@` : `${scheme}${info.includes(':') ? `${REDACTED}:${REDACTED}` : REDACTED}@`,
+    )
+    .replace(PARAM, (all, sep: string, name: string, value: string) =>
+      value !== '' && isSecretParam(name) ? `${sep}${name}=${REDACTED}` : all,
+    )
+    .replace(SCHEME_CREDENTIAL, (_all, scheme: string, space: string) => `${scheme}${space}${REDACTED}`);
 }
 
 /**
- * Returns a deep copy of `value` with every secret replaced by `[redacted]`: values under secret keys,
- * and passwords inside URLs. Empty secrets stay empty, so "not set" remains visible.
+ * Returns a deep copy of `value` with every secret replaced by `[redacted]`: values under secret keys
+ * (header names included: `authorization`, `cookie`, `x-api-key`), and credentials inside URLs and text
+ * (see {@link redactUrl}). Empty secrets stay empty, so "not set" remains visible.
  */
 export function redact<T>(value: T): T {
   return redactValue(value, undefined, new WeakSet()) as T;
@@ -39,6 +72,7 @@ function redactValue(value: unknown, key: string | undefined, seen: WeakSet<obje
     return typeof value === 'object' ? redactAll(value) : REDACTED;
   }
   if (typeof value === 'string') return redactUrl(value);
+  if (value instanceof URL) return redactUrl(value.href);
   if (typeof value !== 'object' || value === null) return value;
   if (seen.has(value)) return '[circular]';
   seen.add(value);

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { type ConfigIssue, ObsConfigError } from '../errors.ts';
 import { closest } from '../internal/suggest.ts';
 import type { ObsPlugin } from '../plugin.ts';
-import { isSecretKey, redact } from '../redact.ts';
+import { isSecretKey, redact, redactUrl } from '../redact.ts';
 import { findPosition, locateKeys, type Position } from './locate.ts';
 import { buildConfigSchema, type ConfigSection, type ObsConfig } from './sections.ts';
 
@@ -237,7 +237,11 @@ function applyEnv(
 
 function describe(value: unknown, secret: boolean): string {
   if (secret) return `a ${typeof value}`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string') {
+    // Redacted before it is shortened: a cut URL could otherwise lose the `@` that marks its password.
+    const safe = redactUrl(value);
+    return JSON.stringify(safe.length > 60 ? `${safe.slice(0, 57)}...` : safe);
+  }
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'a table';
@@ -283,7 +287,7 @@ function messageFor(issue: z.core.$ZodIssue, input: unknown, secret: boolean): s
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${got}`;
     case 'invalid_format':
     case 'custom':
-      return issue.message.includes('(got ') ? issue.message : `${issue.message}${got}`;
+      return issue.message.includes('(got ') ? redactUrl(issue.message) : `${redactUrl(issue.message)}${got}`;
     default:
       return issue.message;
   }
