@@ -2,7 +2,7 @@ export { z } from 'zod';
 export type { EventBus, EventBusOptions, ObsEvents, ObsListener } from './bus.ts';
 export { createEventBus } from './bus.ts';
 export type { ConfigInput, LoadConfigOptions } from './config/load.ts';
-export { loadConfig, resolveConfigPath } from './config/load.ts';
+export { configIssueAt, loadConfig, resolveConfigPath } from './config/load.ts';
 export type {
   AlertsConfig,
   ConfigSection,

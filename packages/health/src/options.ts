@@ -7,6 +7,12 @@ declare module '@obs/core' {
     readonly livez_endpoint: string;
     /** Path of the readiness probe on the health listener. @default "/readyz" */
     readonly readyz_endpoint: string;
+    /**
+     * Whether `/livez` and `/readyz` need `[monitoring.auth.health]` like `/health` does. Off, they answer
+     * without credentials (as Kubernetes and Docker probes send none); `/readyz?verbose` then gives the failing
+     * checks' reasons only to authorized requests when `show_details = "when-authorized"`. @default false
+     */
+    readonly probes_auth: boolean;
     /** Service status when a critical check is unhealthy. @default "unhealthy" */
     readonly critical_unhealthy: 'healthy' | 'degraded' | 'unhealthy';
     /** Service status when a non-critical check is unhealthy. @default "degraded" */
@@ -30,6 +36,7 @@ export const healthConfigSection: ConfigSection = {
   schema: z.object({
     livez_endpoint: path('/livez'),
     readyz_endpoint: path('/readyz'),
+    probes_auth: z.boolean().default(false),
     critical_unhealthy: status('unhealthy'),
     non_critical_unhealthy: status('degraded'),
     any_degraded: status('degraded'),

@@ -1,4 +1,4 @@
-import { ObsConfigError, type ObsPlugin, type PluginContext, toError } from '@obs/core';
+import { configIssueAt, ObsConfigError, type ObsPlugin, type PluginContext, toError } from '@obs/core';
 import { createCheckerCore, type HealthChecker } from './checker.ts';
 import { type HealthPluginOptions, healthConfigSection, resolveHealthOptions } from './options.ts';
 import { createRoutes } from './routes.ts';
@@ -34,10 +34,11 @@ export function healthPlugin(options: HealthPluginOptions = {}): HealthPlugin {
     const config = ctx.config.health;
     if (config.show_details === 'when-authorized' && ctx.config.auth.health === undefined) {
       throw new ObsConfigError('@obs/health', [
-        {
-          path: 'monitoring.health.show_details',
-          message: '"when-authorized" needs [monitoring.auth.health] (a bearer_token, or username and password)',
-        },
+        configIssueAt(
+          ctx.config,
+          'health.show_details',
+          '"when-authorized" needs [monitoring.auth.health] (a bearer_token, or username and password)',
+        ),
       ]);
     }
     const rule: StatusRule = {
@@ -60,8 +61,10 @@ export function healthPlugin(options: HealthPluginOptions = {}): HealthPlugin {
     // Unauthorized requests still get the status when details are only for authorized ones.
     const auth = config.show_details === 'when-authorized' ? 'optional' : 'required';
     ctx.endpoints.mount('health', config.endpoint, { auth }, routes.health);
-    ctx.endpoints.mount('health', config.livez_endpoint, routes.livez);
-    ctx.endpoints.mount('health', config.readyz_endpoint, routes.readyz);
+    // Kubernetes and Docker probes send no credentials: the probes stay open unless probes_auth says otherwise.
+    const probes = config.probes_auth ? 'required' : 'optional';
+    ctx.endpoints.mount('health', config.livez_endpoint, { auth: probes }, routes.livez);
+    ctx.endpoints.mount('health', config.readyz_endpoint, { auth: probes }, routes.readyz);
     ctx.provide('health.checker', checker);
   }
 

@@ -1,4 +1,16 @@
-import { type ConfigInput, createMonitor, type Monitor, type ObsEvents, type ObsPlugin, silentLogger } from '@obs/core';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type ConfigInput,
+  createMonitor,
+  loadConfig,
+  type Monitor,
+  ObsConfigError,
+  type ObsEvents,
+  type ObsPlugin,
+  silentLogger,
+} from '@obs/core';
 import { testPluginContract } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 import {
@@ -101,7 +113,12 @@ describe('/health', () => {
     await using monitor = await started({ checks: [] }, { health: { endpoint: '/status' } });
     expect((await get(monitor, '/status')).status).toBe(200);
     expect((await get(monitor, '/health')).status).toBe(404);
-    const post = await fetch(new URL('/status', monitor.url('health')), { method: 'POST' });
+    // A write that passes core's guard (same host, JSON) reaches the route, which allows only reads.
+    const post = await fetch(new URL('/status', monitor.url('health')), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
     expect((await get(monitor, '/status/deeper')).status).toBe(404);
@@ -144,14 +161,16 @@ describe('detail visibility', () => {
     const text = await authorized.text();
     expect(JSON.parse(text).checks.db.details).toEqual({ seen: true });
     expect(text).not.toContain(token);
-    // Without valid credentials: the status, without details; the probes stay behind the listener's auth.
+    // Without valid credentials: the status, without details; the probes answer too (issue #19).
     for (const headers of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
       const plain = await get(monitor, '/health', headers);
       expect(plain.status).toBe(503);
       const json = (await plain.json()) as SeedHealthJson;
       expect(json.checks['db']).toEqual({ status: 'unhealthy', latency: expect.stringMatching(/ms$/) });
     }
-    expect((await get(monitor, '/readyz')).status).toBe(401);
+    const probe = await get(monitor, '/readyz?verbose');
+    expect(probe.status).toBe(503);
+    expect(await probe.text()).toContain('[-]db failed: reason withheld');
     await using basic = await started(
       { checks },
       { health: { show_details: 'when-authorized' }, auth: { health: { username: 'ops', password: 'pw' } } },
@@ -168,6 +187,59 @@ describe('detail visibility', () => {
       logger: silentLogger,
     });
     await expect(monitor.start()).rejects.toMatchObject({ code: 'OBS_ERR_CONFIG_INVALID' });
+  });
+});
+
+describe('issue #19: probes and health auth', () => {
+  test('/livez and /readyz answer without credentials when [monitoring.auth.health] is set; /health does not', async () => {
+    await using monitor = await started(
+      { checks: [check('db', 'healthy')] },
+      { auth: { health: { bearer_token: 'hb' } } },
+    );
+    expect((await get(monitor, '/livez')).status).toBe(200);
+    expect((await get(monitor, '/readyz')).status).toBe(200);
+    expect((await get(monitor, '/health')).status).toBe(401);
+    expect((await get(monitor, '/health', { authorization: 'Bearer hb' })).status).toBe(200);
+  });
+
+  test('probes_auth = true puts the probes behind the listener auth as well', async () => {
+    await using monitor = await started(
+      { checks: [check('db', 'healthy')] },
+      { health: { probes_auth: true }, auth: { health: { bearer_token: 'hb' } } },
+    );
+    expect((await get(monitor, '/livez')).status).toBe(401);
+    expect((await get(monitor, '/readyz')).status).toBe(401);
+    expect((await get(monitor, '/readyz', { authorization: 'Bearer hb' })).status).toBe(200);
+  });
+
+  test('the when-authorized config error names the file and line of show_details', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'health-config-'));
+    const file = join(dir, 'config.toml');
+    writeFileSync(
+      file,
+      '[monitoring]\nhealth_port = 0\nmetrics_port = 0\n\n[monitoring.health]\nshow_details = "when-authorized"\n',
+    );
+    const plugins = [healthPlugin()];
+    const config = loadConfig({ file, env: {}, plugins });
+    const monitor = createMonitor({ config, plugins, logger: silentLogger });
+    const error = await monitor.start().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(ObsConfigError);
+    expect((error as ObsConfigError).issues[0]).toMatchObject({
+      path: 'monitoring.health.show_details',
+      file,
+      line: 6,
+    });
+    expect((error as Error).message).toContain(`${file}:6:1: monitoring.health.show_details:`);
+    const fromEnv = loadConfig({ env: { MONITORING_HEALTH_SHOW_DETAILS: 'when-authorized' }, plugins });
+    const envError = await createMonitor({ config: fromEnv, plugins: [healthPlugin()], logger: silentLogger })
+      .start()
+      .catch((err: unknown) => err);
+    expect((envError as Error).message).toContain(
+      'env MONITORING_HEALTH_SHOW_DETAILS: monitoring.health.show_details:',
+    );
   });
 });
 

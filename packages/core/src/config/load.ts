@@ -94,6 +94,22 @@ export function resolveConfigPath(config: ObsConfig, keyPath: string): string {
   return resolve(inFile ? dirname(meta.file!) : process.cwd(), value);
 }
 
+/**
+ * A {@link ConfigIssue} for a check made outside the schema (a plugin's cross-key rule), located like the
+ * schema's own: file, line and column when the key is written in the TOML file, the variable when it came from
+ * the environment. `keyPath` is below `[monitoring]`: `"health.show_details"`.
+ */
+export function configIssueAt(config: ObsConfig, keyPath: string, message: string): ConfigIssue {
+  const path = `${ROOT}.${keyPath}`;
+  const meta = metas.get(config);
+  if (meta === undefined) return { path, message };
+  const source = findSource(meta.sources, keyPath);
+  if (source !== undefined && 'env' in source) return { path, env: source.env, message };
+  if (source !== undefined || meta.file === undefined) return { path, message };
+  const at = findPosition(meta.positions, path);
+  return { path, file: meta.file, line: at?.line, column: at?.column, message };
+}
+
 /** @internal Validates a loaded config again with more sections (those of the plugins of a monitor). */
 export function withSections(config: ObsConfig, sections: readonly ConfigSection[]): ObsConfig {
   const meta = metas.get(config);
