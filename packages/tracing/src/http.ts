@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { redact } from '@obs/core';
+import { redact, redactUrl } from '@obs/core';
 import {
   type Attributes,
   type Context,
@@ -134,14 +134,6 @@ export function traceHeaders(from: Context = context.active()): Record<string, s
   return headers;
 }
 
-function safeUrl(url: URL): string {
-  if (url.username === '' && url.password === '') return url.href;
-  const copy = new URL(url.href);
-  copy.username = 'REDACTED';
-  copy.password = copy.password === '' ? '' : 'REDACTED';
-  return copy.href;
-}
-
 /**
  * `fetch` in a CLIENT span that carries the current trace to the server (`traceparent`, `baggage`).
  * Answers of 400 and above set status ERROR; a network error is recorded and rethrown.
@@ -155,7 +147,8 @@ export async function tracedFetch(input: string | URL | Request, init?: RequestI
   if (span.isRecording()) {
     span.setAttributes({
       [ATTR_HTTP_REQUEST_METHOD]: method,
-      [ATTR_URL_FULL]: safeUrl(url),
+      // Userinfo and secret query parameters (access_token, api_key, sig...) never reach a span.
+      [ATTR_URL_FULL]: redactUrl(url.href),
       [ATTR_SERVER_ADDRESS]: url.hostname,
       [ATTR_SERVER_PORT]: url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port),
     });

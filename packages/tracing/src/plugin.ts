@@ -54,6 +54,7 @@ export function tracingPlugin(options: TracingPluginOptions = {}): TracingPlugin
         onError: (error) => ctx.reportError(error),
         onDropped: (count) => ctx.bus.emit('obs:dropped', { plugin: name, what: 'spans', count }),
         bus: ctx.bus,
+        stopTimeoutMs: ctx.config.shutdown_timeout,
       });
       handle = tracingHandle(runtime, settings.enabled);
       observeApiCalls(ctx.bus);

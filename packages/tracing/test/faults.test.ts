@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { ObsError } from '@obs/core';
 import { metricsPlugin } from '@obs/metrics';
 import type { ExportResult } from '@opentelemetry/core';
@@ -171,4 +173,50 @@ describe('dropped spans reach /metrics through the bus', () => {
       await monitor.stop();
     }
   });
+});
+
+describe('issue #19: stop is bounded with a collector that never answers', () => {
+  // The process must end soon after stop, whatever export_timeout says: no socket or timer may keep it alive.
+  test.each([
+    ['the defaults (export_timeout 10s, flush_timeout 5s)', '10s', '5s'],
+    ['export_timeout = "30s"', '30s', '5s'],
+  ])(
+    '%s: stop and process exit come within shutdown_timeout',
+    async (_name, exportTimeout, flushTimeout) => {
+      await using collector = await startCollector({ hang: true });
+      const started = performance.now();
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--conditions=@obs/source',
+          join(import.meta.dirname, 'fixtures/stop-with-hanging-collector.ts'),
+          collector.url('/v1/traces'),
+          exportTimeout,
+          '1s',
+          flushTimeout,
+        ],
+        { cwd: join(import.meta.dirname, '..'), stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      await collector.waitForRequests(1);
+      const stopAt = performance.now();
+      child.stdin.write('stop\n');
+      const code = await exited;
+      const exitMs = performance.now() - stopAt;
+      expect(code).toBe(0);
+      const result = JSON.parse(out) as { stopMs: number; errors: string[] };
+      // shutdown_timeout is 1s: generous bounds, far below export_timeout.
+      expect(result.stopMs).toBeLessThan(2_500);
+      expect(exitMs).toBeLessThan(4_000);
+      expect(result.errors).toContain('OBS_ERR_TRACING_FLUSH_TIMEOUT');
+      expect(performance.now() - started).toBeLessThan(20_000);
+    },
+    60_000,
+  );
 });

@@ -184,6 +184,28 @@ describe('propagation on outgoing calls', () => {
     }
   });
 
+  test('issue #19: url.full keeps no secret: query tokens and userinfo are redacted in the spans at /traces', async () => {
+    const plugin = tracingPlugin();
+    const { monitor } = await startMonitor([plugin], { sample_rate: 1 });
+    await using upstream = await listenLoopback((_req, res) => void res.writeHead(200).end('{}'));
+    try {
+      const withToken = new URL('/users/1?access_token=QSECRET-TOKEN-42&page=2&api_key=QAPIKEY-7', upstream.url);
+      expect((await tracedFetch(withToken)).status).toBe(200);
+      const withUser = new URL(upstream.url);
+      withUser.username = 'quser';
+      withUser.password = 'QPASS-99';
+      // fetch refuses credentials in a URL; the span still records the attempt.
+      await expect(tracedFetch(withUser)).rejects.toThrow();
+      const body = await (await fetch(new URL('/traces', monitor.url('metrics')))).text();
+      for (const secret of ['QSECRET-TOKEN-42', 'QAPIKEY-7', 'quser', 'QPASS-99']) expect(body).not.toContain(secret);
+      const fulls = plugin.tracing!.spans!.query().map((s) => s.attributes['url.full']);
+      expect(fulls).toContain(`${upstream.url.origin}/users/1?access_token=[redacted]&page=2&api_key=[redacted]`);
+      expect(fulls).toContain(`http://[redacted]:[redacted]@127.0.0.1:${upstream.port}/`);
+    } finally {
+      await monitor.stop();
+    }
+  });
+
   test('a network error is recorded on the client span and rethrown', async () => {
     const plugin = tracingPlugin();
     const { monitor } = await startMonitor([plugin], { sample_rate: 1 });

@@ -32,7 +32,18 @@ export interface RuntimeHooks {
   readonly onDropped: (count: number) => void;
   /** Receives `api:called` for traceApiCall; undefined without a bus. */
   readonly bus?: Parameters<typeof activate>[1];
+  /** The longest shutdown may take in all (the monitor's `shutdown_timeout`); flushing gets less than that. */
+  readonly stopTimeoutMs?: number | undefined;
 }
+
+/** A span processor that can cut short the exports still in flight. */
+interface AbortableProcessor extends SpanProcessor {
+  abort(): void;
+}
+
+// What an export cut short by shutdown fails with: a code the OTLP transport does not retry.
+const shutdownError = (): Error =>
+  Object.assign(new Error('[@obs/tracing] export cut short by shutdown'), { code: 'OBS_TRACING_SHUTDOWN' });
 
 /** @internal A provider whose export pipeline opens on start and flushes on shutdown. */
 export interface TracingRuntime {
@@ -66,8 +77,12 @@ function guardedBatch(
   settings: ResolvedTracing,
   target: string,
   hooks: RuntimeHooks,
-): SpanProcessor {
+): AbortableProcessor {
   let pending = 0;
+  let aborted = false;
+  // Exports in flight, so that shutdown can settle them at once (the SDK's batch processor keeps a timer
+  // of export_timeout per export until it hears back, which would hold the process open).
+  const inflight = new Set<(result: ExportResult) => void>();
   const exporter: SpanExporter = {
     export(spans: ReadableSpan[], done: (result: ExportResult) => void) {
       pending -= spans.length;
@@ -75,18 +90,27 @@ function guardedBatch(
       const finish = (result: ExportResult): void => {
         if (settled) return;
         settled = true;
+        inflight.delete(finish);
         if (result.code !== ExportResultCode.SUCCESS) {
           hooks.onDropped(spans.length);
-          hooks.onError(
-            new ObsError(
-              'OBS_ERR_TRACING_EXPORT',
-              `[@obs/tracing] could not export ${spans.length} span${spans.length === 1 ? '' : 's'} to ${target}: ${describe(result.error)}`,
-              { cause: result.error },
-            ),
-          );
+          // Cut short by shutdown: the flush timeout is reported once; this is not a failed export.
+          if (!aborted) {
+            hooks.onError(
+              new ObsError(
+                'OBS_ERR_TRACING_EXPORT',
+                `[@obs/tracing] could not export ${spans.length} span${spans.length === 1 ? '' : 's'} to ${target}: ${describe(result.error)}`,
+                { cause: result.error },
+              ),
+            );
+          }
         }
         done(result);
       };
+      if (aborted) {
+        finish({ code: ExportResultCode.FAILED, error: shutdownError() });
+        return;
+      }
+      inflight.add(finish);
       try {
         inner.export(spans, finish);
       } catch (error) {
@@ -114,6 +138,10 @@ function guardedBatch(
     },
     forceFlush: () => batch.forceFlush(),
     shutdown: () => batch.shutdown(),
+    abort() {
+      aborted = true;
+      for (const finish of [...inflight]) finish({ code: ExportResultCode.FAILED, error: shutdownError() });
+    },
   };
 }
 
@@ -148,16 +176,27 @@ async function createExporter(
   if (settings.username !== '') {
     headers['authorization'] ??= `Basic ${Buffer.from(`${settings.username}:${settings.password}`).toString('base64')}`;
   }
-  // One agent we own, so that shutdown can close its keep-alive sockets (the exporter never does).
+  // One agent we own, so that shutdown can close its sockets (the exporter never does). Closed, it fails every
+  // request at once with an error the exporter does not retry: a retry would outlive shutdown by export_timeout.
   let agent: Agent | undefined;
+  let closed = false;
   const config = {
     url: settings.url,
     headers,
     timeoutMillis: settings.exportTimeoutMs,
     httpAgentOptions: async (protocol: string): Promise<Agent> => {
       const http = protocol === 'https:' ? await import('node:https') : await import('node:http');
-      agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-      return agent;
+      const { Socket } = await import('node:net');
+      const made = new http.Agent({ keepAlive: true, maxSockets: 4 });
+      const open = made.createConnection.bind(made) as (...args: unknown[]) => unknown;
+      (made as { createConnection: (...args: unknown[]) => unknown }).createConnection = (...args) => {
+        if (!closed) return open(...args);
+        const socket = new Socket();
+        process.nextTick(() => socket.destroy(shutdownError()));
+        return socket;
+      };
+      agent = made;
+      return made;
     },
   };
   const { OTLPTraceExporter } =
@@ -167,7 +206,13 @@ async function createExporter(
   return {
     exporter: new OTLPTraceExporter(config),
     target: `${settings.url} (otlp ${settings.protocol})`,
-    close: () => agent?.destroy(),
+    close: () => {
+      closed = true;
+      if (agent === undefined) return;
+      const sockets = [...Object.values(agent.sockets), ...Object.values(agent.freeSockets)].flat();
+      for (const socket of sockets) socket?.destroy(shutdownError());
+      agent.destroy();
+    },
   };
 }
 
@@ -210,6 +255,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'>
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+// Flushing gets flush_timeout, but never all of shutdown_timeout: closing and the other plugins need a moment.
+function flushBudget(flushTimeoutMs: number, stopTimeoutMs: number | undefined): number {
+  if (stopTimeoutMs === undefined) return flushTimeoutMs;
+  return Math.max(0, Math.min(flushTimeoutMs, stopTimeoutMs - Math.min(500, stopTimeoutMs / 4)));
+}
+
 /** @internal Builds the provider (no I/O); `start` opens the exporter and registers the globals. */
 export function createTracingRuntime(settings: ResolvedTracing, hooks: RuntimeHooks): TracingRuntime {
   if (!settings.enabled) {
@@ -231,6 +282,7 @@ export function createTracingRuntime(settings: ResolvedTracing, hooks: RuntimeHo
   // The provider is built now (so the tracer can be provided in setup); spans finished before start
   // have nowhere to go yet and are dropped without counting: nothing was ever promised for them.
   let sink: SpanProcessor | undefined = memory;
+  let batch: AbortableProcessor | undefined;
   const front: SpanProcessor = {
     onStart: (_span: Span, _context: Context) => {},
     onEnd: (span) => sink?.onEnd(span),
@@ -259,7 +311,8 @@ export function createTracingRuntime(settings: ResolvedTracing, hooks: RuntimeHo
     if (memory === undefined) {
       const made = await createExporter(settings);
       close = made.close;
-      sink = guardedBatch(made.exporter, settings, made.target, hooks);
+      batch = guardedBatch(made.exporter, settings, made.target, hooks);
+      sink = batch;
     }
     if (settings.registerGlobals) unregister = registerGlobals(provider);
     activate(provider, hooks.bus);
@@ -273,20 +326,23 @@ export function createTracingRuntime(settings: ResolvedTracing, hooks: RuntimeHo
     const current = sink;
     sink = undefined;
     if (current !== undefined && current !== memory) {
+      const budget = flushBudget(settings.flushTimeoutMs, hooks.stopTimeoutMs);
       const flushed = await withTimeout(
         current.shutdown().then(
           () => 'done' as const,
           () => 'done' as const,
         ),
-        settings.flushTimeoutMs,
+        budget,
       );
       if (flushed === 'timeout') {
         hooks.onError(
           new ObsError(
             'OBS_ERR_TRACING_FLUSH_TIMEOUT',
-            `[@obs/tracing] queued spans were not flushed within ${settings.flushTimeoutMs}ms; they are dropped`,
+            `[@obs/tracing] queued spans were not flushed within ${budget}ms; they are dropped`,
           ),
         );
+        // Whatever export_timeout says, nothing of the export may outlive stop.
+        batch?.abort();
       }
     }
     close?.();
