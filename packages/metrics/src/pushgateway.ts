@@ -45,7 +45,8 @@ export async function pushText(options: PushOptions, body: string): Promise<void
     url.username = '';
     url.password = '';
   }
-  const where = url.href;
+  // A gateway behind a proxy may take a token in the query: it is never printed.
+  const where = redactUrl(url.href);
   let response: Response;
   try {
     response = await fetch(url, {
@@ -59,7 +60,7 @@ export async function pushText(options: PushOptions, body: string): Promise<void
     throw new ObsError('OBS_ERR_METRICS_PUSH', `[@obs/metrics] cannot push to ${where}: ${reason}`, { cause: err });
   }
   if (!response.ok) {
-    const text = (await response.text().catch(() => '')).slice(0, 200).trim();
+    const text = redactUrl((await response.text().catch(() => '')).slice(0, 200).trim());
     throw new ObsError(
       'OBS_ERR_METRICS_PUSH',
       `[@obs/metrics] the Pushgateway at ${where} answered ${response.status}: ${text}`,

@@ -164,7 +164,11 @@ describe('the seed metric set on /metrics', () => {
     const { monitor } = await started({ prometheus: { endpoint: '/prom', default_metrics: false } });
     const url = new URL('/prom', monitor.url('metrics'));
     expect((await fetch(url)).status).toBe(200);
-    expect((await fetch(url, { method: 'POST' })).status).toBe(405);
+    // Writes that pass core's guard (same host, JSON or no body) reach the route, which allows only reads.
+    expect(
+      (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status,
+    ).toBe(405);
+    expect((await fetch(url, { method: 'DELETE' })).status).toBe(405);
     expect((await fetch(new URL('/metrics', monitor.url('metrics')))).status).toBe(404);
   });
 

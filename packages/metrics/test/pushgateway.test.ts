@@ -86,6 +86,16 @@ describe('a Pushgateway that is down', () => {
     expect(error.message).not.toContain('s3cret');
   });
 
+  test('issue #19: a token in the query string of pushgateway_url is not printed either', async () => {
+    const port = await freePort();
+    const metrics = createMetrics({ defaultMetrics: false });
+    const error = (await metrics
+      .push({ url: `http://user:s3cret@127.0.0.1:${port}/?access_token=PGTOKEN-1`, job: 'j', instance: 'i' })
+      .catch((e) => e)) as ObsError;
+    expect(error.code).toBe('OBS_ERR_METRICS_PUSH');
+    expect(error.message).not.toMatch(/s3cret|PGTOKEN-1|user:/);
+  });
+
   test('the plugin reports obs:error and the app never sees a throw', async () => {
     const port = await freePort();
     const monitor = createMonitor({
