@@ -28,6 +28,8 @@ export interface ExportResult {
   readonly counts: Readonly<Record<ExportKind, number>>;
   readonly errors: Readonly<Partial<Record<ExportKind, string>>>;
   readonly durationMs: number;
+  /** The run was cut short by `signal` (a SIGTERM): what it did not finish is neither an error nor counted. */
+  readonly cancelled: boolean;
 }
 
 export type ExportKind = 'movies' | 'ratings' | 'watchlist';
@@ -39,6 +41,8 @@ export interface ExportJobOptions {
   readonly workers: number;
   /** History page size. @default 50 */
   readonly pageSize?: number;
+  /** Aborted when the process is told to stop. @default never */
+  readonly signal?: AbortSignal;
 }
 
 const LETTERBOXD_HEADER = ['Title', 'Year', 'imdbID', 'tmdbID', 'WatchedDate', 'Rating10', 'Rewatch'];
@@ -56,6 +60,8 @@ export async function runExport(options: ExportJobOptions): Promise<ExportResult
   await mkdir(exportDir, { recursive: true });
 
   const fail = (kind: ExportKind, err: unknown): void => {
+    // An export cut short by shutdown did not fail: nothing is wrong with the API or the files.
+    if (options.signal?.aborted === true) return;
     errors[kind] = (err as Error).message;
     monitor.recordExport(kind, 'error', 0);
   };
@@ -145,5 +151,5 @@ export async function runExport(options: ExportJobOptions): Promise<ExportResult
     fail('movies', err);
   }
 
-  return { counts, errors, durationMs: performance.now() - started };
+  return { counts, errors, durationMs: performance.now() - started, cancelled: options.signal?.aborted === true };
 }

@@ -14,6 +14,7 @@ import {
   ObsConfigError,
   ObsError,
   parseDuration,
+  redactUrl,
   tryParseDuration,
 } from '@obs/core';
 import { dashboardsPlugin } from '@obs/dashboards';
@@ -30,7 +31,7 @@ import { metricsPlugin } from '@obs/metrics';
 import { traceApiCall, tracingPlugin, withSpan } from '@obs/tracing';
 import { createResponseCache } from './cache.ts';
 import { runExport } from './export-job.ts';
-import { startTraktApi } from './trakt-api.ts';
+import { startTraktApi, type TraktApi } from './trakt-api.ts';
 import { createTraktClient, type TraktClient } from './trakt-client.ts';
 
 const USAGE = `Usage: exporter-demo [options]
@@ -122,6 +123,9 @@ function parseOptions(argv: string[]) {
   };
 }
 
+// Set once a signal asks the process to stop: it then exits as soon as main is done, whatever handle is left.
+let stopping = false;
+
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
   if (options.help) {
@@ -152,69 +156,100 @@ async function main(argv: string[]): Promise<number> {
   });
 
   const controller = new AbortController();
+  let deadline: NodeJS.Timeout | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     logger.info(`exporter-demo: ${signal} received, stopping`);
     controller.abort();
+    stopping = true;
+    // Whatever a collector, SMTP server or webhook does, the process ends within shutdown_timeout.
+    deadline ??= setTimeout(() => {
+      logger.error(`exporter-demo: did not stop within ${formatDuration(config.shutdown_timeout)}; exiting anyway`);
+      process.exit(1);
+    }, config.shutdown_timeout);
+    deadline.unref();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   const token = 'demo-access-token';
-  const api = await startTraktApi({
-    seed: options.seed,
-    latencyMs: 40,
-    serverErrorRate: 0.03,
-    rateLimitPerSecond: 40,
-    catalogSize: 400,
-    historySize: 600,
-    token,
-  });
-  if (options.apiOutageMs !== undefined) {
-    api.setServerErrorRate(1);
-    logger.warn(`exporter-demo: the simulated Trakt API is down for ${formatDuration(options.apiOutageMs)}`);
-    setTimeout(() => {
-      api.setServerErrorRate(0.03);
-      logger.info('exporter-demo: the simulated Trakt API has recovered');
-    }, options.apiOutageMs).unref();
-  }
-  const cache = createResponseCache({ ttlMs: options.cacheTtlMs, maxBytes: 8 * 1024 * 1024 });
-  await mkdir(options.exportDir, { recursive: true });
-  // The seed's six health checks, against the demo's own API, token, cache and export folder.
-  const tokenExpiresAt = Date.now() + 24 * 3_600_000; // the simulated OAuth token is valid for a day
-  const traktHeaders = { authorization: `Bearer ${token}`, 'trakt-api-key': 'exporter-demo', 'trakt-api-version': '2' };
-  for (const check of [
-    apiConnectivityCheck({ url: new URL('/sync/ratings/movies', api.url), label: 'Trakt API', headers: traktHeaders }),
-    authStatusCheck({ token: () => ({ expiresAt: tokenExpiresAt }) }),
-    // The demo has no database: its response cache is the store it reads back, pinged through stats().
-    databaseCheck({ critical: false, ping: () => cache.stats() }),
-    cacheCheck({ minHitRatio: 0.2 }),
-    diskSpaceCheck({ path: options.exportDir }),
-    memoryCheck(),
-  ]) {
-    health.checker.register(check);
-  }
-  await monitor.start();
-  if (config.enabled) {
-    // Where to look (with port 0, where the system put it).
-    const metrics = new URL(config.prometheus.endpoint.slice(1), monitor.url('metrics'));
-    const health = new URL(config.health.endpoint.slice(1), monitor.url('health'));
-    logger.info(`exporter-demo: metrics on ${metrics.href}, health on ${health.href}`);
-  }
-  logger.info(`exporter-demo: simulated Trakt API on ${api.url.href}; exports go to ${options.exportDir}`);
-  const trakt = createTraktClient({ baseUrl: api.url, token, cache, monitor, signal: controller.signal });
-  // Every call is a span api.<endpoint>. The client records each HTTP attempt with monitor.recordApiCall,
-  // and those are the only count: emit: false keeps traceApiCall from counting a call itself (a cache
-  // hit makes no HTTP call, so it is traced but not counted).
-  const client: TraktClient = {
-    get: (endpoint, path) => traceApiCall({ bus: monitor.bus, emit: false }, endpoint, () => trakt.get(endpoint, path)),
-  };
-
+  let api: TraktApi | undefined;
   let failed = false;
+  // Everything from here on is undone in `finally`, a failed start included: the simulated API and the
+  // signal handlers must never outlive it (the process would neither exit nor answer SIGTERM).
   try {
+    api = await startTraktApi({
+      seed: options.seed,
+      latencyMs: 40,
+      serverErrorRate: 0.03,
+      rateLimitPerSecond: 40,
+      catalogSize: 400,
+      historySize: 600,
+      token,
+    });
+    const simulated = api;
+    if (options.apiOutageMs !== undefined) {
+      api.setServerErrorRate(1);
+      logger.warn(`exporter-demo: the simulated Trakt API is down for ${formatDuration(options.apiOutageMs)}`);
+      setTimeout(() => {
+        simulated.setServerErrorRate(0.03);
+        logger.info('exporter-demo: the simulated Trakt API has recovered');
+      }, options.apiOutageMs).unref();
+    }
+    const cache = createResponseCache({ ttlMs: options.cacheTtlMs, maxBytes: 8 * 1024 * 1024 });
+    await mkdir(options.exportDir, { recursive: true });
+    // The seed's six health checks, against the demo's own API, token, cache and export folder.
+    const tokenExpiresAt = Date.now() + 24 * 3_600_000; // the simulated OAuth token is valid for a day
+    const traktHeaders = {
+      authorization: `Bearer ${token}`,
+      'trakt-api-key': 'exporter-demo',
+      'trakt-api-version': '2',
+    };
+    for (const check of [
+      apiConnectivityCheck({
+        url: new URL('/sync/ratings/movies', api.url),
+        label: 'Trakt API',
+        headers: traktHeaders,
+      }),
+      authStatusCheck({ token: () => ({ expiresAt: tokenExpiresAt }) }),
+      // The demo has no database: its response cache is the store it reads back, pinged through stats().
+      databaseCheck({ critical: false, ping: () => cache.stats() }),
+      cacheCheck({ minHitRatio: 0.2 }),
+      diskSpaceCheck({ path: options.exportDir }),
+      memoryCheck(),
+    ]) {
+      health.checker.register(check);
+    }
+    await monitor.start();
+    if (config.enabled) {
+      // Where to look (with port 0, where the system put it).
+      const metrics = new URL(config.prometheus.endpoint.slice(1), monitor.url('metrics'));
+      const health = new URL(config.health.endpoint.slice(1), monitor.url('health'));
+      logger.info(`exporter-demo: metrics on ${metrics.href}, health on ${health.href}`);
+    }
+    logger.info(`exporter-demo: simulated Trakt API on ${api.url.href}; exports go to ${options.exportDir}`);
+    const trakt = createTraktClient({ baseUrl: api.url, token, cache, monitor, signal: controller.signal });
+    // Every call is a span api.<endpoint>. The client records each HTTP attempt with monitor.recordApiCall,
+    // and those are the only count: emit: false keeps traceApiCall from counting a call itself (a cache
+    // hit makes no HTTP call, so it is traced but not counted).
+    const client: TraktClient = {
+      get: (endpoint, path) =>
+        traceApiCall({ bus: monitor.bus, emit: false }, endpoint, () => trakt.get(endpoint, path)),
+    };
+
     for (let run = 1; !controller.signal.aborted; run++) {
       const result = await withSpan('export.run', { 'export.run': run, 'export.workers': options.workers }, () =>
-        runExport({ client, monitor, exportDir: options.exportDir, workers: options.workers }),
+        runExport({
+          client,
+          monitor,
+          exportDir: options.exportDir,
+          workers: options.workers,
+          signal: controller.signal,
+        }),
       );
+      if (result.cancelled) {
+        logger.info(`exporter-demo: export #${run} cut short by the stop`);
+        break;
+      }
       const errors = Object.entries(result.errors);
       failed = errors.length > 0;
       logger.info(`exporter-demo: export #${run} done in ${formatDuration(result.durationMs)}`, { ...result.counts });
@@ -229,30 +264,54 @@ async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await monitor.stop();
-    await api.close();
+    await api?.close();
   }
   return options.once && failed ? 1 : 0;
+}
+
+// Codes of a start that failed on what the user wrote (config, rule files, PromQL): exit 2, like a bad flag.
+const CONFIG_CODES = new Set([
+  'OBS_ERR_CONFIG_INVALID',
+  'OBS_ERR_DURATION_INVALID',
+  'OBS_ERR_ALERTS_PARSE',
+  'OBS_ERR_ALERTS_UNSUPPORTED',
+  'OBS_ERR_ALERTS_RULE_INVALID',
+  'OBS_ERR_ALERTS_RULES_FILE',
+]);
+
+function isConfigError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ObsConfigError || (e instanceof ObsError && CONFIG_CODES.has(e.code))) return true;
+  }
+  return false;
+}
+
+function exit(code: number): void {
+  // Nothing left open (a socket, a timer of a plugin) may keep a failed or stopped process alive.
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    if (stopping) exit(code);
   },
   (err: unknown) => {
-    // A user's mistake gets a short message naming what and where; never a stack trace.
+    // A user's mistake gets a short message naming what and where; never a stack trace, never a secret.
     if (err instanceof UsageError) {
       process.stderr.write(`exporter-demo: ${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-    } else if (err instanceof ObsConfigError) {
-      process.stderr.write(`exporter-demo: ${err.message}\n`);
-      process.exitCode = 2;
+      exit(2);
     } else if (err instanceof ObsError) {
-      process.stderr.write(`exporter-demo: ${err.message}\n`);
-      process.exitCode = 1;
+      process.stderr.write(`exporter-demo: ${redactUrl(err.message)}\n`);
+      exit(isConfigError(err) ? 2 : 1);
     } else {
-      process.stderr.write(`exporter-demo: unexpected failure: ${err instanceof Error ? err.message : String(err)}\n`);
-      if (process.env['DEBUG'] !== undefined && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-      process.exitCode = 1;
+      process.stderr.write(
+        `exporter-demo: unexpected failure: ${redactUrl(err instanceof Error ? err.message : String(err))}\n`,
+      );
+      if (process.env['DEBUG'] !== undefined && err instanceof Error)
+        process.stderr.write(`${redactUrl(`${err.stack}`)}\n`);
+      exit(1);
     }
   },
 );

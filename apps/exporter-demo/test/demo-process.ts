@@ -1,0 +1,67 @@
+// The demo as a child process on free ports, with everything it writes at hand (shared by the issue #19 tests).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const bin = join(import.meta.dirname, '../dist/main.js');
+export const dir = mkdtempSync(join(tmpdir(), 'exporter-demo-19-'));
+
+/** Writes `text` as `name` in the test folder and returns its path. */
+export function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** A running (or finished) demo. */
+export interface Demo extends AsyncDisposable {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code and how long after `since` it came. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** Waits (up to 30s) until stderr contains `text`; rejects if the demo exits first. */
+  waitFor(text: string): Promise<void>;
+}
+
+/** Starts the demo with `args` and `env`; `--export-dir` goes into the test folder. */
+export function startDemo(name: string, args: string[], env: Record<string, string> = {}): Demo {
+  const child = spawn(process.execPath, [bin, '--export-dir', join(dir, name), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    cwd: dir,
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })),
+  );
+  let done = false;
+  void exited.then(() => {
+    done = true;
+  });
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async waitFor(text) {
+      for (let i = 0; i < 300 && !err.includes(text); i++) {
+        if (done) throw new Error(`the demo exited before "${text}":\n${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!err.includes(text)) throw new Error(`no "${text}" within 30s:\n${err}`);
+    },
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
