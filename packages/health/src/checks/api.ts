@@ -1,4 +1,4 @@
-import { formatDuration } from '@obs/core';
+import { formatDuration, redactUrl } from '@obs/core';
 import { collectIssues, type DurationInput } from '../internal/format.ts';
 import type { HealthCheck, HealthCheckOutcome } from '../types.ts';
 
@@ -58,7 +58,8 @@ function retryAfterMs(value: string | null, now: number): number | undefined {
 function networkReason(err: unknown): { code: string | undefined; text: string } {
   const error = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = error.cause?.code;
-  const text = error.cause?.message ?? error.message ?? String(err);
+  // Network errors may quote the URL they failed on: never with its credentials.
+  const text = redactUrl(error.cause?.message ?? error.message ?? String(err));
   return { code, text };
 }
 
@@ -75,7 +76,10 @@ export function apiConnectivityCheck(options: ApiConnectivityOptions): HealthChe
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       issues.issues.push({ path: 'url', message: 'must be an http:// or https:// URL' });
   } catch {
-    issues.issues.push({ path: 'url', message: `must be a URL (got ${JSON.stringify(String(options.url))})` });
+    issues.issues.push({
+      path: 'url',
+      message: `must be a URL (got ${JSON.stringify(redactUrl(String(options.url)))})`,
+    });
   }
   const name = issues.name('name', options.name, 'api_connectivity');
   const slowMs = issues.duration('slowAfter', options.slowAfter, 2_000);
