@@ -1,6 +1,8 @@
 // pnpm bench: one evaluation tick of 100 rules over 10,000 series, and the sample store's memory.
+
+import { createSampleStore, type SampleStore } from '@obs/promql';
 import { type BenchCase, runBenchmarks } from '@obs/testing/bench';
-import { type AlertRuleInput, createAlertEngine, createSampleStore, type SampleStore } from '../src/index.ts';
+import { type AlertRuleInput, createAlertEngine } from '../src/index.ts';
 
 const INTERVAL_MS = 15_000;
 const METRICS = 10;

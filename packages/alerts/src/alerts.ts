@@ -1,9 +1,14 @@
 import type { AlertState, EventBus } from '@obs/core';
 import { ObsError } from '@obs/core';
-import { evaluate, type PromValue, type SampleSource } from './promql/engine.ts';
-import { dropName, labelsKey } from './promql/labels.ts';
+import {
+  createSampleStore,
+  evaluate,
+  labelsKey,
+  type PromValue,
+  type SampleSource,
+  type SampleStore,
+} from '@obs/promql';
 import { type AlertRule, type AlertRuleInput, compileRule } from './rules.ts';
-import { createSampleStore, type SampleStore } from './store.ts';
 import { expandTemplate } from './template.ts';
 
 /** One active (pending or firing) alert, or one that just resolved. */
@@ -109,7 +114,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     const before = new Map([...alerts].map(([k, a]) => [k, a.state]));
     const seen = new Set<string>();
     for (const s of samples) {
-      const base = dropName(s.labels);
+      const { __name__: _, ...base } = s.labels;
       const data = { labels: base, value: s.value };
       const labels: Record<string, string> = { ...base };
       for (const [k, v] of Object.entries(rule.labels)) {
@@ -182,10 +187,8 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
         ? err
         : new ObsError(
             'OBS_ERR_ALERTS_EVAL',
-            `[@obs/alerts] rule ${JSON.stringify(rule.name)}: ${(err as Error).message}`,
-            {
-              cause: err,
-            },
+            `[@obs/alerts] rule ${JSON.stringify(rule.name)}: ${(err as Error).message.replace(/^\[@obs\/promql\] /, '')}`,
+            { cause: err },
           );
     options.onError?.(error, rule);
   };

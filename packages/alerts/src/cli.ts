@@ -2,8 +2,6 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ObsError } from '@obs/core';
 import { exportPrometheusRules } from './export.ts';
-import { formatReport, totals } from './promqltest/report.ts';
-import { runScriptFile, type ScriptResult, scriptFiles } from './promqltest/run.ts';
 import { runRuleTests } from './rule-tests.ts';
 import { loadRulesFile, seedRules } from './rules.ts';
 
@@ -13,8 +11,8 @@ Commands:
   check <file>...          validate rule files (seed YAML or Prometheus rule groups)
   export [file...] [-o f]  write the rules (default: the seed's) as a Prometheus rule file
   test <file>...           run rule unit tests in promtool's "test rules" format
-  promqltest <path>...     run Prometheus' PromQL engine test scripts (.test files, or folders of them)
-                           against the embedded engine; --verbose shows each failure
+
+Prometheus' own PromQL engine test scripts run with obs-promql promqltest (@obs/promql).
 `;
 
 /** Runs the command line; returns the exit code. */
@@ -25,7 +23,6 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
     options: {
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
-      verbose: { type: 'boolean', short: 'v' },
     },
   });
   const [command, ...files] = positionals;
@@ -65,7 +62,8 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
         return failed > 0 || files.length === 0 ? 1 : 0;
       }
       case 'promqltest':
-        return promqltest(files, values.verbose === true, out, err);
+        err('promqltest moved to @obs/promql: obs-promql promqltest <path>...\n');
+        return 2;
       default:
         err(`unknown command ${command}\n${USAGE}`);
         return 2;
@@ -74,37 +72,4 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
     err(`${e instanceof ObsError ? e.message : String(e)}\n`);
     return 1;
   }
-}
-
-// Exit codes: 2 when a path or a script is bad (one line per problem), 1 when an evaluation that ran failed.
-function promqltest(
-  paths: readonly string[],
-  verbose: boolean,
-  out: (s: string) => void,
-  err: (s: string) => void,
-): number {
-  if (paths.length === 0) {
-    err(`promqltest needs at least one .test file or folder\n${USAGE}`);
-    return 2;
-  }
-  let files: string[];
-  try {
-    files = scriptFiles(paths);
-  } catch (e) {
-    err(`${(e as Error).message}\n`);
-    return 2;
-  }
-  const results: ScriptResult[] = [];
-  let bad = 0;
-  for (const f of files) {
-    try {
-      results.push(runScriptFile(f));
-    } catch (e) {
-      bad++;
-      err(`${e instanceof ObsError ? e.message : String(e)}\n`);
-    }
-  }
-  out(formatReport(results, verbose));
-  if (bad > 0) return 2;
-  return totals(results.flatMap((r) => r.outcomes)).failed > 0 ? 1 : 0;
 }

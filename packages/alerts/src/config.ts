@@ -10,10 +10,10 @@ import {
   resolveConfigPath,
   z,
 } from '@obs/core';
-import type { LabelMatcher, QuietHours, Route, RouteDefaults } from './dispatcher.ts';
-import type { EmailChannelOptions } from './email.ts';
 import { hourIn } from './internal/time-zone.ts';
 import { isHttpUrl } from './internal/url.ts';
+import type { EmailChannelOptions } from './notify/channels/email.ts';
+import type { LabelMatcher, QuietHours, Route, RouteDefaults } from './notify/dispatcher.ts';
 
 /** One `[[monitoring.alerts.routes]]` table. Durations are in ms. */
 export interface AlertsRouteConfig {

@@ -12,6 +12,6 @@ export const alertsErrorCodes: Readonly<Record<ObsErrorCode, string>> = Object.f
   OBS_ERR_ALERTS_NOTIFY:
     'A notification could not be delivered to a channel (refused, timed out, an HTTP or SMTP error); retried, then dropped and counted.',
   OBS_ERR_ALERTS_TEST_SCRIPT:
-    'A PromQL test script (`obs-alerts promqltest`) is malformed: an unknown command, a bad time, series or expect line (named as file:line).',
+    'Retired: PromQL test scripts run with `obs-promql promqltest` (@obs/promql), which fails with OBS_ERR_PROMQL_TEST_SCRIPT.',
   OBS_ERR_ALERTS_STATE: 'The notification state file cannot be read or written; the app goes on without it.',
 });

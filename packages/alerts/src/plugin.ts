@@ -1,17 +1,17 @@
 import type { AlertRuleDescriptor, AlertsConfig, ObsPlugin, PluginContext } from '@obs/core';
 import { type ConfigIssue, ObsConfigError, ObsError } from '@obs/core';
+import type { SampleSource } from '@obs/promql';
 import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
 import { alertsConfigSection, alertsSection, smtpTlsFromConfig } from './config.ts';
-import type { Dispatcher } from './dispatcher.ts';
-import { alertsRoutes } from './http.ts';
 import { isHttpUrl } from './internal/url.ts';
+import type { Dispatcher } from './notify/dispatcher.ts';
 import {
   checkNotifications,
   type NotificationPipeline,
   type NotificationsOptions,
   startNotifications,
-} from './notifications.ts';
-import type { SampleSource } from './promql/engine.ts';
+} from './notify/pipeline.ts';
+import { alertsRoutes } from './notify/routes.ts';
 import { createPrometheusQuery, type PrometheusQueryOptions } from './remote.ts';
 import { type AlertRule, type AlertRuleInput, compileRule, loadRulesFile, seedRules } from './rules.ts';
 

@@ -1,5 +1,5 @@
 import { ObsError } from '@obs/core';
-import type { PromValue, VectorSample } from './promql/engine.ts';
+import type { PromValue, VectorSample } from '@obs/promql';
 
 /** Options of {@link createPrometheusQuery}. */
 export interface PrometheusQueryOptions {

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ObsError } from '@obs/core';
+import {
+  createSampleStore,
+  evaluate,
+  labelsKey,
+  parsePromDuration,
+  parse as parsePromQL,
+  parseSeriesDesc,
+} from '@obs/promql';
 import { parse } from 'yaml';
 import { createAlertEngine } from './alerts.ts';
-import { parseSeriesDesc } from './internal/series-notation.ts';
-import { evaluate } from './promql/engine.ts';
-import { labelsKey } from './promql/labels.ts';
-import { parsePromDuration, parsePromQL } from './promql/parse.ts';
 import { type AlertRule, loadRulesFile } from './rules.ts';
-import { createSampleStore } from './store.ts';
 import { goFloat } from './template.ts';
 
 /** The outcome of one promtool-format test file. */

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { AlertRuleDescriptor } from '@obs/core';
 import { ObsError } from '@obs/core';
+import { type Expr, historyNeeded, type ParsedExpr, PromqlError, parse, parsePromDuration } from '@obs/promql';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Expr } from './promql/ast.ts';
-import { historyNeeded } from './promql/engine.ts';
-import { parsePromDuration, parsePromQL } from './promql/parse.ts';
 import { expandTemplate } from './template.ts';
 
 /** Alert severities, as the seed names them. */
@@ -76,12 +74,16 @@ export function compileRule(input: AlertRuleInput, source = 'code', where: strin
   const at = `${where}: rule ${JSON.stringify(input.name ?? '')}`;
   if (typeof input.name !== 'string' || input.name === '') throw invalid(where, 'a rule needs a name');
   if (typeof input.expr !== 'string' || input.expr.trim() === '') throw invalid(at, 'expr is empty');
-  let parsed: ReturnType<typeof parsePromQL>;
+  let parsed: ParsedExpr;
   try {
-    parsed = parsePromQL(input.expr);
+    parsed = parse(input.expr);
   } catch (err) {
-    if (err instanceof ObsError)
-      throw new ObsError(err.code, `${at}: ${err.message.replace(/^\[@obs\/alerts\] /, '')}`, { cause: err });
+    if (err instanceof PromqlError)
+      throw new ObsError(
+        err.code === 'OBS_ERR_PROMQL_UNSUPPORTED' ? 'OBS_ERR_ALERTS_UNSUPPORTED' : 'OBS_ERR_ALERTS_PARSE',
+        `${at}: ${err.message.replace(/^\[@obs\/promql\] /, '')}`,
+        { cause: err },
+      );
     throw err;
   }
   if (parsed.type !== 'vector' && parsed.type !== 'scalar')

@@ -1,8 +1,9 @@
 import type { ObsEvents } from '@obs/core';
 import { createMonitor, ObsConfigError, silentLogger } from '@obs/core';
+import { createSampleStore } from '@obs/promql';
 import { testPluginContract } from '@obs/testing';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { type Alert, alertsPlugin, createAlertEngine, createSampleStore } from '../src/index.ts';
+import { type Alert, alertsPlugin, createAlertEngine } from '../src/index.ts';
 import { load } from './load.ts';
 
 const m = (n: number): number => n * 60_000;

@@ -3,15 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ObsError } from '@obs/core';
 import { describe, expect, test } from 'vitest';
-import {
-  compileRule,
-  createAlertEngine,
-  expandTemplate,
-  humanize,
-  loadRulesFile,
-  parseRules,
-  seedRules,
-} from '../src/index.ts';
+import { createAlertEngine, loadRulesFile, parseRules, seedRules } from '../src/index.ts';
+import { compileRule } from '../src/rules.ts';
+import { expandTemplate, humanize } from '../src/template.ts';
 import { load } from './load.ts';
 
 function thrown(f: () => unknown): ObsError {

@@ -1,8 +1,9 @@
 // Runs against @obs/alerts and @obs/core installed from their tarballs, alone, with plain npm.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { alertsPlugin, createAlertEngine, createSampleStore, seedRules } from '@obs/alerts';
+import { alertsPlugin, createAlertEngine, seedRules } from '@obs/alerts';
 import { createMonitor, silentLogger } from '@obs/core';
+import { createSampleStore } from '@obs/promql';
 
 assert.equal(seedRules().length, 3);
 const store = createSampleStore();

@@ -33,7 +33,7 @@ function listTarball(tarball: string): string[] {
 }
 
 describe.each(packages)('packages/%s, packed and installed with plain npm', (name) => {
-  test('installs alone (with @obs/core) outside the workspace and runs', () => {
+  test('installs alone (with @obs/core for a plugin) outside the workspace and runs', () => {
     const smoke = join(import.meta.dirname, '../smoke', `${name}.mjs`);
     expect(existsSync(smoke), `tools/pack-check/smoke/${name}.mjs must exist`).toBe(true);
     const own = pack(name);
@@ -47,13 +47,21 @@ describe.each(packages)('packages/%s, packed and installed with plain npm', (nam
     const app = mkdtempSync(join(tmpdir(), `obs-user-${name}-`));
     made.push(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module' }));
-    const wanted = name === 'core' ? [own] : [pack('core'), own];
+    // What a user installs: the package, @obs/core for a plugin (a peer), and the @obs libraries it depends on
+    // (published alongside, so they come from their tarballs here). A library needs no core.
+    const libraries = Object.keys(manifest.dependencies ?? {}).filter((d) => d.startsWith('@obs/'));
+    const needsCore = name !== 'core' && manifest.peerDependencies?.['@obs/core'] !== undefined;
+    const wanted = [...(needsCore ? [pack('core')] : []), ...libraries.map((d) => pack(d.slice(5))), own];
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...wanted], {
       cwd: app,
       stdio: 'pipe',
     });
     const installed = readdirSync(join(app, 'node_modules/@obs')).sort();
-    expect(installed).toEqual([...new Set(['core', name])].sort());
+    expect(installed).toEqual(
+      [
+        ...new Set([...(needsCore || name === 'core' ? ['core'] : []), ...libraries.map((d) => d.slice(5)), name]),
+      ].sort(),
+    );
     cpSync(smoke, join(app, 'smoke.mjs'));
     const out = execFileSync(process.execPath, ['smoke.mjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
     expect(out).toContain('smoke ok');

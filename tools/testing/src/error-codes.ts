@@ -23,13 +23,18 @@ function usedIn(dir: string): Set<string> {
 
 /**
  * Registers the error-code convention tests of a package: its section of docs/errors.md lists exactly
- * its codes, and its source uses exactly its codes (plus codes it borrows from other packages).
+ * its codes, and its source uses exactly its codes (plus codes it borrows from other packages), except
+ * retired ones, which stay listed (a code is never reused) and must no longer be used.
  */
 export function testErrorCodes(
   pkg: string,
   codes: Readonly<Record<string, string>>,
   srcDir: string,
-  options: { readonly borrowed?: readonly string[]; readonly prefix?: string } = {},
+  options: {
+    readonly borrowed?: readonly string[];
+    readonly prefix?: string;
+    readonly retired?: readonly string[];
+  } = {},
 ): void {
   const borrowed = options.borrowed ?? [];
   const prefix = options.prefix;
@@ -45,6 +50,8 @@ export function testErrorCodes(
     const listed = Object.keys(codes);
     const used = usedIn(srcDir);
     expect([...used].filter((c) => !listed.includes(c) && !borrowed.includes(c))).toEqual([]);
-    expect(listed.filter((c) => !used.has(c))).toEqual([]);
+    const retired = options.retired ?? [];
+    expect(listed.filter((c) => !used.has(c) && !retired.includes(c))).toEqual([]);
+    expect(retired.filter((c) => used.has(c))).toEqual([]);
   });
 }

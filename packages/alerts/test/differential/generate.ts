@@ -3,13 +3,10 @@
 //   npx tsx --conditions=@obs/source src/cli.ts export -o test/differential/seed-rules.yml   # only for seed-spec.yml, delete it after
 //   npx tsx --conditions=@obs/source test/differential/generate.ts spec.yml generated.test.yml
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createSampleStore, evaluate, parsePromDuration, parse as parsePromQL, parseSeriesDesc } from '@obs/promql';
 import { parse, stringify } from 'yaml';
 import { createAlertEngine } from '../../src/alerts.ts';
-import { parseSeriesDesc } from '../../src/internal/series-notation.ts';
-import { evaluate } from '../../src/promql/engine.ts';
-import { parsePromDuration, parsePromQL } from '../../src/promql/parse.ts';
 import { loadRulesFile } from '../../src/rules.ts';
-import { createSampleStore } from '../../src/store.ts';
 
 const dir = `${import.meta.dirname}/`;
 const spec = parse(readFileSync(dir + process.argv[2], 'utf8'));

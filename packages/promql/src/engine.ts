@@ -1,0 +1,363 @@
+import { aggregate } from './aggregate.ts';
+import type { Expr, Matcher, Subquery, VectorSelector } from './ast.ts';
+import { binary } from './binary.ts';
+import { call } from './calls.ts';
+import { compareLabels, dropName, type Labels, labelsKey } from './labels.ts';
+import { type ParsedExpr, parsePromQL } from './parse.ts';
+import { type Annotation, type Ctx, evalError, type Sample, type Series, type Value } from './values.ts';
+
+/** One series as a sample source returns it: the samples with `minT < t <= maxT`, oldest first. */
+export interface SelectedSeries {
+  readonly labels: Labels;
+  readonly t: ArrayLike<number>;
+  readonly v: ArrayLike<number>;
+  /** Non-zero where the sample is a staleness marker; absent when none is. */
+  readonly stale?: ArrayLike<number> | undefined;
+}
+
+/** Anything that can answer a selector: the sample store, or a test's own data. */
+export interface SampleSource {
+  /** The series whose labels satisfy every matcher, with their samples in `(minT, maxT]` (ms). */
+  select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries>;
+}
+
+/** One element of an instant vector. */
+export interface VectorSample {
+  readonly labels: Labels;
+  readonly value: number;
+}
+
+/** The result of an evaluation. */
+export type PromValue =
+  | { readonly type: 'scalar'; readonly value: number }
+  | { readonly type: 'string'; readonly value: string }
+  | { readonly type: 'vector'; readonly samples: readonly VectorSample[] };
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /** How far back an instant selector looks for a sample. @default 300000 (5m) */
+  readonly lookbackMs?: number;
+  /** The step of a subquery that names none (`x[5m:]`), in ms. @default 60000 (1m) */
+  readonly subqueryStepMs?: number;
+}
+
+/** One series of a range query's result (or of an instant query that returns a range vector). */
+export interface ResultSeries {
+  readonly labels: Labels;
+  readonly t: readonly number[];
+  readonly v: readonly number[];
+}
+
+/** What {@link evaluateQuery} returns: the value and Prometheus' warnings and info notes. */
+export interface QueryResult {
+  readonly value: PromValue | { readonly type: 'matrix'; readonly series: readonly ResultSeries[] };
+  readonly annotations: readonly Annotation[];
+}
+
+/** Options of {@link evaluateQuery}: an instant query when `endMs` and `stepMs` are left out. */
+export interface QueryOptions extends EvaluateOptions {
+  readonly startMs: number;
+  readonly endMs?: number;
+  readonly stepMs?: number;
+}
+
+export type { Annotation } from './values.ts';
+
+/** Parsed once or given as text: what {@link instantQuery} and {@link rangeQuery} take. */
+export type Query = string | ParsedExpr;
+
+function exprOf(query: Query): Expr {
+  return typeof query === 'string' ? parsePromQL(query).expr : query.expr;
+}
+
+/**
+ * Runs an instant query at `timeMs` over `source`: the value (a scalar, string, instant vector or, for a
+ * range selector, a matrix) with Prometheus's warnings and info notes.
+ * @throws PromqlError `OBS_ERR_PROMQL_PARSE` or `OBS_ERR_PROMQL_UNSUPPORTED` for a bad query text;
+ *   `OBS_ERR_PROMQL_EVAL` when Prometheus would fail the query.
+ */
+export function instantQuery(
+  source: SampleSource,
+  query: Query,
+  timeMs: number,
+  options: EvaluateOptions = {},
+): QueryResult {
+  return evaluateQuery(exprOf(query), source, { ...options, startMs: timeMs });
+}
+
+/**
+ * Runs a range query: the expression at every step from `startMs` to `endMs` (inclusive), as a matrix.
+ * @throws PromqlError as {@link instantQuery}, and `OBS_ERR_PROMQL_EVAL` for a query whose type is not
+ *   scalar or instant vector.
+ */
+export function rangeQuery(
+  source: SampleSource,
+  query: Query,
+  range: { readonly startMs: number; readonly endMs: number; readonly stepMs: number },
+  options: EvaluateOptions = {},
+): QueryResult {
+  if (!(range.stepMs > 0)) throw evalError('zero or negative query resolution step widths are not accepted');
+  if (range.endMs < range.startMs) throw evalError('end timestamp must not be before start time');
+  return evaluateQuery(exprOf(query), source, { ...options, ...range });
+}
+
+/**
+ * Evaluates an expression at instant `timeMs` with Prometheus 3.x semantics.
+ * @throws PromqlError `OBS_ERR_PROMQL_EVAL` when Prometheus would fail the query (duplicate series in a match).
+ */
+export function evaluate(expr: Expr, source: SampleSource, timeMs: number, options: EvaluateOptions = {}): PromValue {
+  const ctx = context(source, timeMs, timeMs, 0, options);
+  const v = ev(ctx, expr);
+  if (v.type === 'matrix') throw evalError('a range vector cannot be the result of an expression');
+  if (v.type === 'vector') return { type: 'vector', samples: finishVector(v.samples) };
+  return v;
+}
+
+/**
+ * Runs an instant query (which may return a range vector) or a range query, with its annotations.
+ * @throws PromqlError `OBS_ERR_PROMQL_EVAL` when Prometheus would fail the query.
+ */
+export function evaluateQuery(expr: Expr, source: SampleSource, options: QueryOptions): QueryResult {
+  const start = options.startMs;
+  const end = options.endMs ?? start;
+  const step = options.stepMs ?? 0;
+  if (step <= 0) {
+    const ctx = context(source, start, start, 0, options);
+    const v = ev(ctx, expr);
+    const value: QueryResult['value'] =
+      v.type === 'matrix'
+        ? { type: 'matrix', series: finishMatrix(v.series) }
+        : v.type === 'vector'
+          ? { type: 'vector', samples: finishVector(v.samples) }
+          : v;
+    return { value, annotations: ctx.annotations };
+  }
+  const annotations: Annotation[] = [];
+  const bySeries = new Map<string, { labels: Labels; t: number[]; v: number[]; drop: boolean }>();
+  for (let t = start; t <= end; t += step) {
+    const ctx: Ctx = { ...context(source, t, start, step, options), end, annotations };
+    const v = ev(ctx, expr);
+    if (v.type === 'matrix' || v.type === 'string')
+      throw evalError(
+        `invalid expression type "${v.type === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`,
+      );
+    const samples: Sample[] = v.type === 'scalar' ? [{ labels: {}, value: v.value }] : v.samples;
+    for (const s of samples) {
+      const key = labelsKey(s.labels) + (s.drop === true ? '\x00drop' : '');
+      let out = bySeries.get(key);
+      if (out === undefined) {
+        out = { labels: s.labels, t: [], v: [], drop: s.drop === true };
+        bySeries.set(key, out);
+      }
+      out.t.push(t);
+      out.v.push(s.value);
+    }
+  }
+  return { value: { type: 'matrix', series: finishMatrix([...bySeries.values()]) }, annotations };
+}
+
+function context(source: SampleSource, t: number, start: number, step: number, options: EvaluateOptions): Ctx {
+  return {
+    source,
+    t,
+    lookback: options.lookbackMs ?? 300_000,
+    start,
+    end: t,
+    step,
+    subqueryStep: options.subqueryStepMs ?? 60_000,
+    annotations: [],
+    ev,
+  };
+}
+
+// The end of delayed name removal: names marked for dropping go, and two series may no longer be told apart.
+// Inputs are distinct label sets, so two results can only collide when they differed in the name alone: the
+// keyed check runs only when dropped names differ, or a dropped series may meet an unnamed one.
+function finishVector(samples: readonly Sample[]): VectorSample[] {
+  const out: VectorSample[] = new Array(samples.length);
+  let droppedName: string | undefined;
+  let anyDropped = false;
+  let mayCollide = false;
+  let unnamedKept = false;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
+    const name = s.labels['__name__'];
+    if (s.drop === true) {
+      if (anyDropped && name !== droppedName) mayCollide = true;
+      anyDropped = true;
+      droppedName = name;
+      out[i] = { labels: name === undefined ? s.labels : dropName(s.labels), value: s.value };
+    } else {
+      if (name === undefined) unnamedKept = true;
+      out[i] = { labels: s.labels, value: s.value };
+    }
+  }
+  if (mayCollide || (anyDropped && unnamedKept)) {
+    const seen = new Set<string>();
+    for (const s of out) {
+      const key = labelsKey(s.labels);
+      if (seen.has(key)) throw evalError('vector cannot contain metrics with the same labelset');
+      seen.add(key);
+    }
+  }
+  return out;
+}
+
+function finishMatrix(series: readonly Series[]): ResultSeries[] {
+  const merged = new Map<string, { labels: Labels; points: Array<[number, number]> }>();
+  for (const s of series) {
+    const labels = s.drop === true ? dropName(s.labels) : s.labels;
+    const key = labelsKey(labels);
+    const m = merged.get(key);
+    const points = s.t.map((t, i): [number, number] => [t, s.v[i]!]);
+    if (m === undefined) {
+      merged.set(key, { labels, points });
+      continue;
+    }
+    // Series that only became equal when their names went may be merged, as long as no two points collide.
+    const times = new Set(m.points.map((p) => p[0]));
+    if (points.some((p) => times.has(p[0]))) throw evalError('vector cannot contain metrics with the same labelset');
+    m.points.push(...points);
+  }
+  // Range results are ordered by labels, as Prometheus orders them.
+  return [...merged.values()]
+    .sort((a, b) => compareLabels(a.labels, b.labels))
+    .map((m) => {
+      m.points.sort((a, b) => a[0] - b[0]);
+      return { labels: m.labels, t: m.points.map((p) => p[0]), v: m.points.map((p) => p[1]) };
+    });
+}
+
+function atTime(ctx: Ctx, at: VectorSelector['at']): number {
+  if (at === undefined) return ctx.t;
+  if (at === 'start') return ctx.start;
+  if (at === 'end') return ctx.end;
+  return at;
+}
+
+function selectInstant(ctx: Ctx, sel: VectorSelector): Sample[] {
+  const at = atTime(ctx, sel.at) - sel.offsetMs;
+  const out: Sample[] = [];
+  for (const s of ctx.source.select(sel.matchers, at - ctx.lookback, at)) {
+    const n = s.t.length;
+    if (n === 0) continue;
+    if (s.stale?.[n - 1]) continue;
+    out.push({ labels: s.labels, value: s.v[n - 1]!, t: s.t[n - 1]! });
+  }
+  return out;
+}
+
+function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { type: 'matrix' } {
+  const end = atTime(ctx, sel.at) - sel.offsetMs;
+  const series: Series[] = [];
+  for (const s of ctx.source.select(sel.matchers, end - rangeMs, end)) {
+    const t: number[] = [];
+    const v: number[] = [];
+    for (let i = 0; i < s.t.length; i++) {
+      if (s.stale?.[i]) continue;
+      t.push(s.t[i]!);
+      v.push(s.v[i]!);
+    }
+    if (t.length > 0) series.push({ labels: s.labels, t, v });
+  }
+  return { type: 'matrix', series, endMs: end, rangeMs };
+}
+
+// A subquery evaluates its expression at every multiple of its step inside (end - range, end].
+function subquery(ctx: Ctx, e: Subquery): Value & { type: 'matrix' } {
+  const end = atTime(ctx, e.at) - e.offsetMs;
+  const step = e.stepMs > 0 ? e.stepMs : ctx.subqueryStep;
+  let first = Math.floor((end - e.rangeMs) / step) * step;
+  if (first <= end - e.rangeMs) first += step;
+  const bySeries = new Map<string, { labels: Labels; t: number[]; v: number[]; drop: boolean }>();
+  for (let t = first; t <= end; t += step) {
+    const v = ev({ ...ctx, t }, e.expr);
+    const samples: Sample[] =
+      v.type === 'scalar' ? [{ labels: {}, value: v.value }] : v.type === 'vector' ? v.samples : [];
+    for (const s of samples) {
+      const key = labelsKey(s.labels);
+      let out = bySeries.get(key);
+      if (out === undefined) {
+        out = { labels: s.labels, t: [], v: [], drop: false };
+        bySeries.set(key, out);
+      }
+      if (s.drop === true) out.drop = true;
+      out.t.push(t);
+      out.v.push(s.value);
+    }
+  }
+  return { type: 'matrix', series: [...bySeries.values()], endMs: end, rangeMs: e.rangeMs };
+}
+
+function ev(ctx: Ctx, e: Expr): Value {
+  switch (e.kind) {
+    case 'number':
+      return { type: 'scalar', value: e.value };
+    case 'string':
+      return { type: 'string', value: e.value };
+    case 'paren':
+      return ev(ctx, e.expr);
+    case 'vector':
+      return { type: 'vector', samples: selectInstant(ctx, e) };
+    case 'matrix':
+      return selectRange(ctx, e.selector, e.rangeMs);
+    case 'subquery':
+      return subquery(ctx, e);
+    case 'unary': {
+      const v = ev(ctx, e.expr);
+      if (e.op === '+') return v;
+      if (v.type === 'scalar') return { type: 'scalar', value: -v.value };
+      if (v.type === 'vector')
+        return { type: 'vector', samples: v.samples.map((s) => ({ labels: s.labels, value: -s.value, drop: true })) };
+      throw evalError('unary minus on a non-numeric value');
+    }
+    case 'call':
+      return call(ctx, e);
+    case 'aggregate':
+      return aggregate(ctx, e);
+    case 'binary':
+      return binary(ctx, e);
+  }
+}
+
+/** The longest span of history (range plus offset plus lookback) that an expression reads, in ms. */
+export function historyNeeded(e: Expr, lookbackMs = 300_000): number {
+  switch (e.kind) {
+    case 'vector':
+      return Math.max(0, e.offsetMs) + lookbackMs;
+    case 'matrix':
+      return Math.max(0, e.selector.offsetMs) + e.rangeMs;
+    case 'subquery':
+      return Math.max(0, e.offsetMs) + e.rangeMs + historyNeeded(e.expr, lookbackMs);
+    case 'number':
+    case 'string':
+      return 0;
+    case 'paren':
+    case 'unary':
+      return historyNeeded(e.expr, lookbackMs);
+    case 'call':
+      return Math.max(0, ...e.args.map((a) => historyNeeded(a, lookbackMs)));
+    case 'aggregate':
+      return Math.max(
+        historyNeeded(e.expr, lookbackMs),
+        e.param === undefined ? 0 : historyNeeded(e.param, lookbackMs),
+      );
+    case 'binary':
+      return Math.max(historyNeeded(e.lhs, lookbackMs), historyNeeded(e.rhs, lookbackMs));
+  }
+}
+
+/** Whether a label set satisfies a matcher (a missing label is the empty string, as in Prometheus). */
+export function matches(m: Matcher, labels: Labels): boolean {
+  const v = labels[m.name] ?? '';
+  switch (m.op) {
+    case '=':
+      return v === m.value;
+    case '!=':
+      return v !== m.value;
+    case '=~':
+      return m.regex!.test(v);
+    case '!~':
+      return !m.regex!.test(v);
+  }
+}
