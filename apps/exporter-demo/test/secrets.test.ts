@@ -90,22 +90,15 @@ describe('issue #19: secrets never leave the demo', () => {
       expect(demo.stderr()).toContain('cannot push to http://127.0.0.1:');
     }
     expect(served.filter((s) => !s.endsWith(' 200'))).toEqual([]);
-    // `pnpm stack`: what obs-dashboards stack generates from the same config.
+    // `pnpm stack`: the compose stack generated from the same config.
     const out = join(dir, 'stack');
     const stack = spawnSync(
       process.execPath,
-      [
-        join(import.meta.dirname, '../node_modules/@obs/dashboards/dist/bin.js'),
-        'stack',
-        '--config',
-        config,
-        '--out',
-        out,
-      ],
+      [join(import.meta.dirname, '../dist/stack.js'), '--config', config, '--out', out],
       { encoding: 'utf8', timeout: 60_000 },
     );
     expect(stack.status).toBe(0);
-    expectNoSecret('obs-dashboards stack output', `${stack.stdout}${stack.stderr}`);
+    expectNoSecret('stack output', `${stack.stdout}${stack.stderr}`);
     for (const path of filesUnder(out)) expectNoSecret(path, readFileSync(path, 'utf8'));
   }, 90_000);
 

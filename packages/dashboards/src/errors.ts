@@ -5,12 +5,12 @@ export const dashboardsErrorCodes: Readonly<Record<ObsErrorCode, string>> = Obje
   OBS_ERR_DASHBOARDS_INVALID:
     'A dashboard failed validation (duplicate uid or panel id, grid overlap, undeclared variable, bad PromQL, unknown metric, deprecated panel type, wrong schemaVersion).',
   OBS_ERR_DASHBOARDS_GENERATE: 'Generating a dashboard for /dashboards failed at run time; the request got a 500.',
-  OBS_ERR_DASHBOARDS_RULES: 'A Prometheus rule file given to the generators could not be read or parsed.',
-  OBS_ERR_DASHBOARDS_USAGE: 'The obs-dashboards command line was used wrongly (unknown command, missing --out).',
-  OBS_ERR_DASHBOARDS_METRICS_MISSING:
-    'obs-dashboards needs @obs/metrics to build the metric set, and it is not installed.',
-  OBS_ERR_DASHBOARDS_ALERTS_MISSING:
-    'obs-dashboards stack needs @obs/alerts to generate the Alertmanager config, and it is not installed.',
+  // Retired with the obs-dashboards command (an app composes its plugins and writes the files itself); kept
+  // listed because a code is never reused.
+  OBS_ERR_DASHBOARDS_RULES: 'Retired: rule files are read by @obs/alerts (alerts.rules), not by @obs/dashboards.',
+  OBS_ERR_DASHBOARDS_USAGE: 'Retired with the obs-dashboards command.',
+  OBS_ERR_DASHBOARDS_METRICS_MISSING: 'Retired with the obs-dashboards command.',
+  OBS_ERR_DASHBOARDS_ALERTS_MISSING: 'Retired with the obs-dashboards command.',
 });
 
 /** A problem found in a dashboard: where (`panels[3].targets[0].expr`) and what. */

@@ -1,6 +1,4 @@
 import type { AlertRuleDescriptor, MetricDescriptor } from '@obs/core';
-import { ObsError } from '@obs/core';
-import { parse as parseYaml } from 'yaml';
 import {
   alertListPanel,
   createDashboardBuilder,
@@ -17,7 +15,7 @@ import {
   timeseriesPanel,
   urlLink,
 } from './model.ts';
-import { analyzePromql } from './promql.ts';
+import { analyzePromql } from './query-analysis.ts';
 
 /** The metric name prefix as Prometheus' BuildFQName makes it: `trakt`, or `trakt_exporter`. */
 export function metricPrefix(namespace = 'trakt', subsystem = ''): string {
@@ -371,62 +369,4 @@ function panelsFor(
       return [unit === 'percentunit' ? gaugePanel(current) : statPanel(current), timeseriesPanel(history)];
     }
   }
-}
-
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5, y: 31536e6 };
-
-function durationMs(text: unknown): number {
-  if (typeof text !== 'string') return 0;
-  let total = 0;
-  let rest = text;
-  while (rest !== '') {
-    const m = /^(\d+)(ms|s|m|h|d|w|y)/.exec(rest);
-    if (m === null) return 0;
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return total;
-}
-
-/**
- * Reads the alerting rules of a Prometheus rule file (`groups: [{ rules: [{ alert, expr, for, labels }] }]`)
- * as rule descriptors, so the CLI can draw thresholds without @obs/alerts running.
- * @throws ObsError `OBS_ERR_DASHBOARDS_RULES` when the text is not a rule file.
- */
-export function parseRuleFile(text: string): AlertRuleDescriptor[] {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new ObsError(
-      'OBS_ERR_DASHBOARDS_RULES',
-      `[@obs/dashboards] the rule file is not YAML: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  const groups = (doc as { groups?: unknown } | null)?.groups;
-  if (!Array.isArray(groups))
-    throw new ObsError('OBS_ERR_DASHBOARDS_RULES', '[@obs/dashboards] the rule file has no "groups" list');
-  const rules: AlertRuleDescriptor[] = [];
-  for (const group of groups as { rules?: unknown }[]) {
-    for (const r of (Array.isArray(group?.rules) ? group.rules : []) as Record<string, unknown>[]) {
-      if (typeof r['alert'] !== 'string' || typeof r['expr'] !== 'string') continue;
-      const labels = (r['labels'] ?? {}) as Record<string, string>;
-      const severity = ['info', 'warning', 'critical'].includes(labels['severity'] ?? '')
-        ? (labels['severity'] as AlertRuleDescriptor['severity'])
-        : 'warning';
-      rules.push({
-        name: r['alert'],
-        expr: r['expr'],
-        threshold: analyzePromql(r['expr']).comparison?.value,
-        forMs: durationMs(r['for']),
-        severity,
-        labels,
-        annotations: (r['annotations'] ?? {}) as Record<string, string>,
-      });
-    }
-  }
-  return rules;
 }

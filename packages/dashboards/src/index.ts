@@ -1,9 +1,7 @@
-export type { CliIo } from './cli.ts';
-export { runCli } from './cli.ts';
 export type { DashboardIssue } from './errors.ts';
 export { DashboardValidationError, dashboardsErrorCodes } from './errors.ts';
 export type { DefaultDashboardOptions, SeedDashboardOptions } from './generate.ts';
-export { defaultDashboard, metricPrefix, parseRuleFile, seedDashboard } from './generate.ts';
+export { defaultDashboard, metricPrefix, seedDashboard } from './generate.ts';
 export type {
   Dashboard,
   DashboardBuilder,
@@ -40,8 +38,8 @@ export {
 } from './model.ts';
 export type { DashboardsConfig, DashboardsPlugin, DashboardsPluginOptions } from './plugin.ts';
 export { dashboardsPlugin, dashboardsSection } from './plugin.ts';
-export type { PromqlAnalysis } from './promql.ts';
-export { analyzePromql } from './promql.ts';
+export type { PromqlAnalysis } from './query-analysis.ts';
+export { analyzePromql } from './query-analysis.ts';
 export type { GeneratedFiles, ProvisioningOptions, Stack, StackImages, StackOptions } from './stack.ts';
 export { composeStack, grafanaProvisioning, prometheusConfig } from './stack.ts';
 export type { ValidateOptions } from './validate.ts';

@@ -1,7 +1,7 @@
 import type { MetricDescriptor } from '@obs/core';
 import { type DashboardIssue, DashboardValidationError } from './errors.ts';
 import { type Dashboard, GRID_COLUMNS, type Panel, SCHEMA_VERSION } from './model.ts';
-import { analyzePromql } from './promql.ts';
+import { analyzePromql } from './query-analysis.ts';
 
 /** Panel types current Grafana removed or replaced (Angular panels and their old plugins). */
 export const DEPRECATED_PANEL_TYPES: readonly string[] = Object.freeze([

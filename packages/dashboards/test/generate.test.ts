@@ -1,15 +1,7 @@
 import type { AlertRuleDescriptor } from '@obs/core';
-import { ObsError } from '@obs/core';
 import { createMetrics } from '@obs/metrics';
 import { describe, expect, test } from 'vitest';
-import {
-  analyzePromql,
-  defaultDashboard,
-  type Panel,
-  parseRuleFile,
-  seedDashboard,
-  validateDashboard,
-} from '../src/index.ts';
+import { analyzePromql, defaultDashboard, type Panel, seedDashboard, validateDashboard } from '../src/index.ts';
 
 const rules: AlertRuleDescriptor[] = [
   {
@@ -119,37 +111,5 @@ describe('the default dashboard', () => {
     const ds = defaultDashboard({ metrics: sub, subsystem: 'exporter' });
     expect(validateDashboard(ds, { metrics: sub })).toEqual([]);
     expect(panelsNaming(ds.panels, 'trakt_exporter_health_status')).toHaveLength(2);
-  });
-});
-
-describe('rule files', () => {
-  test('reads Prometheus rule groups as rule descriptors with their thresholds', () => {
-    const parsed = parseRuleFile(`groups:
-  - name: obs
-    rules:
-      - alert: CacheHitRatioLow
-        expr: trakt_cache_hit_ratio < 0.5
-        for: 10m
-        labels: { severity: info }
-      - record: job:x:rate5m
-        expr: sum(rate(trakt_api_requests_total[5m]))
-      - alert: ExportFailures
-        expr: increase(trakt_export_operations_total{status="error"}[15m]) > 0
-        labels: { severity: critical }
-`);
-    expect(parsed).toMatchObject([
-      { name: 'CacheHitRatioLow', threshold: 0.5, forMs: 600_000, severity: 'info' },
-      { name: 'ExportFailures', threshold: 0, forMs: 0, severity: 'critical' },
-    ]);
-  });
-  test('rejects what is not a rule file', () => {
-    for (const text of ['a: [', 'rules: []']) {
-      expect(() => parseRuleFile(text)).toThrow(ObsError);
-      try {
-        parseRuleFile(text);
-      } catch (err) {
-        expect((err as ObsError).code).toBe('OBS_ERR_DASHBOARDS_RULES');
-      }
-    }
   });
 });

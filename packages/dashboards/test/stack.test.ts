@@ -1,13 +1,13 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { alertmanagerConfig } from '@obs/alerts';
-import { type ConfigInput, loadConfig, type ObsConfig, ObsError } from '@obs/core';
+import { type ConfigInput, loadConfig, type ObsConfig } from '@obs/core';
 import { debianTool } from '@obs/testing';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { composeStack, type Dashboard, dashboardsSection, runCli, seedDashboard } from '../src/index.ts';
+import { composeStack, type Dashboard, dashboardsSection, seedDashboard } from '../src/index.ts';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -157,90 +157,5 @@ describe('the compose stack', () => {
     write(dir, composeStack({ ...stackOf(configOf(full)), dashboards }).files);
     const result = run('docker', ['compose', '-f', join(dir, 'docker-compose.yml'), 'config', '--quiet']);
     expect(result.status, result.stderr).toBe(0);
-  });
-});
-
-describe('obs-dashboards', () => {
-  const io = () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    return {
-      out,
-      err,
-      io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } },
-    };
-  };
-
-  test('build --out writes the dashboards and Grafana provisioning', async () => {
-    const dir = tempDir();
-    write(dir, { 'rules.yml': RULES });
-    const { io: cli, out } = io();
-    expect(await runCli(['build', '--out', join(dir, 'out'), '--rules', join(dir, 'rules.yml')], cli)).toBe(0);
-    expect(readdirSync(join(dir, 'out/dashboards')).sort()).toEqual([
-      'export-trakt-4-letterboxd.json',
-      'obs-overview.json',
-    ]);
-    const provider = parse(readFileSync(join(dir, 'out/provisioning/dashboards/obs.yml'), 'utf8'));
-    expect(provider.providers[0]).toMatchObject({ type: 'file', options: { path: '/var/lib/grafana/dashboards' } });
-    const ds = parse(readFileSync(join(dir, 'out/provisioning/datasources/prometheus.yml'), 'utf8'));
-    expect(ds.datasources[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
-    const overview = JSON.parse(readFileSync(join(dir, 'out/dashboards/obs-overview.json'), 'utf8')) as Dashboard;
-    expect(JSON.stringify(overview)).toContain('CacheHitRatioLow');
-    expect(out.join('')).toContain('wrote 4 files');
-  });
-
-  test('stack --config reads the app config: subsystem, ports, alert channels', async () => {
-    const dir = tempDir();
-    write(dir, {
-      // buckets is a key @obs/metrics adds: the CLI knows the installed plugins' keys.
-      'config.toml': `[monitoring]\nmetrics_port = 9181\n[monitoring.prometheus]\nsubsystem = "exporter"\nbuckets = [0.1, 1]\n[monitoring.alerts]\nwebhook_url = "https://hooks.slack.com/services/x"\n`,
-    });
-    write(dir, { 'obs.rules.yml': RULES });
-    const { io: cli, out } = io();
-    expect(
-      await runCli(
-        [
-          'stack',
-          '--config',
-          join(dir, 'config.toml'),
-          '--out',
-          join(dir, 'stack'),
-          '--rules',
-          join(dir, 'obs.rules.yml'),
-        ],
-        cli,
-      ),
-    ).toBe(0);
-    expect(readFileSync(join(dir, 'stack/rules/obs.rules.yml'), 'utf8')).toBe(RULES);
-    const prom = readFileSync(join(dir, 'stack/prometheus.yml'), 'utf8');
-    expect(prom).toContain('export-trakt:9181');
-    expect(readFileSync(join(dir, 'stack/grafana/dashboards/obs-overview.json'), 'utf8')).toContain(
-      'trakt_exporter_api_requests_total',
-    );
-    expect(readFileSync(join(dir, 'stack/alertmanager.yml'), 'utf8')).toContain('api_url_file');
-    expect(out.join('')).toContain('secret to provide: secrets/webhook_url');
-  });
-
-  test('usage errors exit 2, other failures 1, never a throw', async () => {
-    const { io: cli, err } = io();
-    expect(await runCli(['deploy', '--out', 'x'], cli)).toBe(2);
-    expect(await runCli(['build'], cli)).toBe(2);
-    expect(await runCli(['build', '--bogus'], cli)).toBe(2);
-    expect(await runCli(['build', '--out', tempDir(), '--rules', '/nonexistent/rules.yml'], cli)).toBe(1);
-    expect(err.join('')).toContain('obs-dashboards:');
-    expect(new ObsError('OBS_ERR_DASHBOARDS_USAGE', 'x').code).toBe('OBS_ERR_DASHBOARDS_USAGE');
-  });
-});
-
-describe('the bin', () => {
-  test('runs under node from the built dist', (ctx) => {
-    const bin = join(import.meta.dirname, '../dist/bin.js');
-    try {
-      readFileSync(bin);
-    } catch {
-      return ctx.skip();
-    }
-    const out = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
-    expect(out).toContain('obs-dashboards <build|stack>');
   });
 });
