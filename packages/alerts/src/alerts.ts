@@ -57,6 +57,22 @@ export interface AlertEngine {
   evaluateAsync(at: number): Promise<Alert[]>;
   /** The pending and firing alerts after the last evaluation. */
   alerts(): Alert[];
+  /**
+   * Takes back alerts that were firing before a restart (from a state file), as Prometheus restores its `for`
+   * state: each stays firing while its rule returns it, and resolves (an `inactive` change) if the rule has not
+   * returned it by `graceUntil` (ms), which leaves time for a new sample store to fill.
+   * @returns the alerts taken back; those of a rule that no longer exists, or already held, are left out
+   */
+  restore(alerts: readonly RestoredAlert[], graceUntil: number): Alert[];
+}
+
+/** An alert that fired before a restart; its rule is its `alertname` label. */
+export interface RestoredAlert {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
+  readonly value: number;
+  /** When it started firing, in ms. */
+  readonly startsAt: number;
 }
 
 interface Active {
@@ -68,6 +84,8 @@ interface Active {
   firedAt: number | undefined;
   resolvedAt: number | undefined;
   keepFiringSince: number | undefined;
+  /** A restored alert that its rule has not returned yet is held firing until then. */
+  restoredUntil?: number | undefined;
 }
 
 // Prometheus keeps resolved alerts this long (and so does not re-announce a flapping alert as new).
@@ -137,6 +155,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
         a.value = s.value;
         a.annotations = annotations;
         a.keepFiringSince = undefined;
+        a.restoredUntil = undefined;
       } else {
         alerts.set(key, {
           state: 'pending',
@@ -158,6 +177,8 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
         }
         continue;
       }
+      if (a.restoredUntil !== undefined && at < a.restoredUntil) continue;
+      a.restoredUntil = undefined;
       if (a.state === 'pending' || (a.resolvedAt !== undefined && at - a.resolvedAt > RESOLVED_RETENTION_MS)) {
         alerts.delete(key);
         if (a.state === 'pending') {
@@ -232,6 +253,30 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       return current();
     },
     alerts: current,
+    restore(restored, graceUntil) {
+      const byName = new Map(rules.map((r) => [r.name, r]));
+      const out: Alert[] = [];
+      for (const r of restored) {
+        const rule = byName.get(r.labels.alertname ?? '');
+        const alerts = rule === undefined ? undefined : active.get(rule);
+        const key = labelsKey(r.labels);
+        if (rule === undefined || alerts === undefined || alerts.has(key)) continue;
+        const a: Active = {
+          state: 'firing',
+          labels: r.labels,
+          annotations: r.annotations ?? {},
+          value: r.value,
+          activeAt: r.startsAt,
+          firedAt: r.startsAt,
+          resolvedAt: undefined,
+          keepFiringSince: undefined,
+          restoredUntil: graceUntil,
+        };
+        alerts.set(key, a);
+        out.push(snapshot(rule, a));
+      }
+      return out;
+    },
   };
 }
 

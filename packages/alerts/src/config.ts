@@ -5,6 +5,7 @@ import {
   type AlertsConfig,
   type ConfigSection,
   configDuration,
+  configIssueAt,
   type ObsConfig,
   ObsConfigError,
   resolveConfigPath,
@@ -13,7 +14,15 @@ import {
 import { hourIn } from './internal/time-zone.ts';
 import { isHttpUrl } from './internal/url.ts';
 import type { EmailChannelOptions } from './notify/channels/email.ts';
-import type { LabelMatcher, QuietHours, Route, RouteDefaults } from './notify/dispatcher.ts';
+import {
+  type LabelMatcher,
+  type QuietHours,
+  type Route,
+  type RouteDefaults,
+  regexProblem,
+  SILENCE_LIMITS,
+  type SilenceLimits,
+} from './notify/dispatcher.ts';
 
 /** One `[[monitoring.alerts.routes]]` table. Durations are in ms. */
 export interface AlertsRouteConfig {
@@ -55,8 +64,12 @@ declare module '@obs/core' {
     readonly routes: readonly AlertsRouteConfig[];
     /** Only alerts whose severity is allowed are notified in this daily window. @default none */
     readonly quiet_hours?: AlertsQuietHoursConfig | undefined;
-    /** `auto`: STARTTLS when offered (implicit TLS on 465); `starttls`: refuse without it; `tls`: implicit TLS. @default "auto" */
-    readonly smtp_tls: 'auto' | 'starttls' | 'tls';
+    /**
+     * TLS is required unless this says `none`. `auto`: implicit TLS on port 465, STARTTLS elsewhere (a server that
+     * does not offer it gets no mail and no credentials); `starttls`: STARTTLS; `tls`: implicit TLS; `none`: clear
+     * text, never STARTTLS (a warning at start). @default "auto"
+     */
+    readonly smtp_tls: 'auto' | 'starttls' | 'tls' | 'none';
     /** PEM file of the CA that signed the SMTP server's certificate. @default "" (Node's CAs) */
     readonly smtp_ca_file: string;
     /** Accept any SMTP server certificate (testing only). @default false */
@@ -67,6 +80,14 @@ declare module '@obs/core' {
     readonly state_file: string;
     /** Where people reach this app's health listener; notifications link to its `/alerts`. @default "" */
     readonly external_url: string;
+    /** Active and pending silences at most (Alertmanager's `--silences.max-silences`); 0: no limit. @default 1000 */
+    readonly max_silences: number;
+    /** Bytes of one silence's matchers, author and comment (Alertmanager's `--silences.max-per-silence-bytes`); 0: no limit. @default 4096 */
+    readonly max_silence_bytes: number;
+    /** Longest time from now to a silence's end; 0: no limit. @default "8760h" (one year) */
+    readonly max_silence_duration: number;
+    /** How long expired silences are kept and listed (Alertmanager's `--data.retention`). @default "120h" */
+    readonly silence_retention: number;
   }
 }
 
@@ -94,11 +115,9 @@ export function parseMatcher(text: string): LabelMatcher | string {
   }
   const isRegex = op === '=~' || op === '!~';
   if (isRegex) {
-    try {
-      new RegExp(`^(?:${value})$`);
-    } catch {
-      return `has an invalid regular expression ${JSON.stringify(value)}`;
-    }
+    // RE2, as Alertmanager: what passes here matches in linear time at run time.
+    const problem = regexProblem(value);
+    if (problem !== undefined) return `(matcher ${JSON.stringify(name)}) ${problem}`;
   }
   return { name, value, isRegex, isEqual: op === '=' || op === '=~' };
 }
@@ -154,12 +173,16 @@ export const alertsConfigSection: ConfigSection = {
         allow: z.array(z.string()).default(['critical']),
       })
       .optional(),
-    smtp_tls: z.enum(['auto', 'starttls', 'tls']).default('auto'),
+    smtp_tls: z.enum(['auto', 'starttls', 'tls', 'none']).default('auto'),
     smtp_ca_file: z.string().default(''),
     smtp_insecure_skip_verify: z.boolean().default(false),
     alertmanager_url: httpUrl(),
     external_url: httpUrl(),
     state_file: z.string().default(''),
+    max_silences: z.number().int().min(0).default(SILENCE_LIMITS.maxSilences),
+    max_silence_bytes: z.number().int().min(0).default(SILENCE_LIMITS.maxSilenceBytes),
+    max_silence_duration: configDuration('8760h', { allowZero: true }),
+    silence_retention: configDuration('120h', { allowZero: true }),
   }),
 };
 
@@ -218,11 +241,26 @@ export function quietHoursFromConfig(config: AlertsConfig): QuietHours | undefin
       };
 }
 
+/** `max_silences`, `max_silence_bytes`, `max_silence_duration` and `silence_retention` as the dispatcher's limits. */
+export function silenceLimitsFromConfig(config: AlertsConfig): SilenceLimits {
+  const c = config as Partial_;
+  return {
+    ...(c.max_silences === undefined ? {} : { maxSilences: c.max_silences }),
+    ...(c.max_silence_bytes === undefined ? {} : { maxSilenceBytes: c.max_silence_bytes }),
+    ...(c.max_silence_duration === undefined ? {} : { maxDurationMs: c.max_silence_duration }),
+    ...(c.silence_retention === undefined ? {} : { retentionMs: c.silence_retention }),
+  };
+}
+
 /**
- * The TLS part of the e-mail channel's options. @throws ObsConfigError naming `alerts.smtp_ca_file` when the CA
- * file cannot be read
+ * The TLS part of the e-mail channel's options: TLS required unless `smtp_tls = "none"`.
+ * @throws ObsConfigError naming `monitoring.alerts.smtp_ca_file` (with the TOML file and line when `root` is the
+ * loaded config) when the CA file cannot be read
  */
-export function smtpTlsFromConfig(config: AlertsConfig): Pick<EmailChannelOptions, 'secure' | 'requireTLS' | 'tls'> {
+export function smtpTlsFromConfig(
+  config: AlertsConfig,
+  root?: ObsConfig,
+): Pick<EmailChannelOptions, 'secure' | 'requireTLS' | 'ignoreTLS' | 'tls'> {
   const c = config as Partial_;
   const mode = c.smtp_tls ?? 'auto';
   const tls: { ca?: string; rejectUnauthorized?: boolean } = {};
@@ -231,8 +269,11 @@ export function smtpTlsFromConfig(config: AlertsConfig): Pick<EmailChannelOption
       tls.ca = readFileSync(c.smtp_ca_file, 'utf8');
     } catch (error) {
       const why = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      const message = `cannot read ${JSON.stringify(c.smtp_ca_file)} (${why})`;
       throw new ObsConfigError('@obs/alerts', [
-        { path: 'alerts.smtp_ca_file', message: `cannot read ${JSON.stringify(c.smtp_ca_file)} (${why})` },
+        root === undefined
+          ? { path: 'monitoring.alerts.smtp_ca_file', message }
+          : configIssueAt(root, 'alerts.smtp_ca_file', message),
       ]);
     }
   }
@@ -240,6 +281,7 @@ export function smtpTlsFromConfig(config: AlertsConfig): Pick<EmailChannelOption
   return {
     ...(mode === 'tls' ? { secure: true } : {}),
     ...(mode === 'starttls' ? { secure: false, requireTLS: true } : {}),
+    ...(mode === 'none' ? { secure: false, requireTLS: false, ignoreTLS: true } : {}),
     ...(Object.keys(tls).length === 0 ? {} : { tls }),
   };
 }

@@ -14,4 +14,6 @@ export const alertsErrorCodes: Readonly<Record<ObsErrorCode, string>> = Object.f
   OBS_ERR_ALERTS_TEST_SCRIPT:
     'Retired: PromQL test scripts run with `obs-promql promqltest` (@obs/promql), which fails with OBS_ERR_PROMQL_TEST_SCRIPT.',
   OBS_ERR_ALERTS_STATE: 'The notification state file cannot be read or written; the app goes on without it.',
+  OBS_ERR_ALERTS_SILENCE_LIMIT:
+    'A new silence would exceed max_silences active or pending silences (a 400 on POST /silences); expire one first.',
 });

@@ -5,8 +5,11 @@ import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.
 import { alertsConfigSection, alertsSection, smtpTlsFromConfig } from './config.ts';
 import { isHttpUrl } from './internal/url.ts';
 import type { Dispatcher } from './notify/dispatcher.ts';
+import { fingerprint } from './notify/notification.ts';
 import {
+  channelNamesFromConfig,
   checkNotifications,
+  checkRouteChannels,
   type NotificationPipeline,
   type NotificationsOptions,
   startNotifications,
@@ -110,8 +113,12 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       alerts = alertsSection(context.config);
       const file = alerts.rules_file;
       const rules = early ?? (file !== '' ? loadRulesFile(file) : seedRules());
-      // A CA file that cannot be read fails here, naming the key, not at the first e-mail.
-      if (notifications !== false) smtpTlsFromConfig(alerts);
+      if (notifications !== false) {
+        // A CA file that cannot be read fails here, naming the key, not at the first e-mail; so does a route
+        // to a channel that does not exist, whose alerts would vanish.
+        smtpTlsFromConfig(alerts, context.config);
+        checkRouteChannels(context.config, alerts, notifications ?? {});
+      }
       const made = createAlertEngine({
         rules,
         source: options.source,
@@ -140,7 +147,36 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       const context = ctx;
       const e = engine;
       if (context === undefined || e === undefined) return;
-      if (notifications !== false) pipeline = startNotifications(context, notifications ?? {}, alerts);
+      if (notifications !== false) {
+        if (alerts !== undefined && alerts.smtp_tls === 'none' && channelNamesFromConfig(alerts).includes('email'))
+          context.logger.warn(
+            '[@obs/alerts] smtp_tls = "none": alert e-mails and the SMTP credentials go to the server in clear text',
+          );
+        const p = startNotifications(context, notifications ?? {}, alerts);
+        pipeline = p;
+        // Alerts that fired before a restart: the engine holds them while their rule still returns them, and
+        // resolves them (notified to their receivers) when it no longer does. The grace lets a new sample store
+        // fill: two evaluations or collections, whichever is longer.
+        const held = p.dispatcher.alerts().filter((a) => a.status === 'firing');
+        if (held.length > 0) {
+          const prometheus = (context.config as { prometheus?: { collect_interval?: number } }).prometheus;
+          const grace = 2 * Math.max(context.config.alerts.evaluation_interval, prometheus?.collect_interval ?? 0);
+          const back = e.restore(held, Date.now() + grace);
+          for (const a of back) emitAlertChanged(context.bus, a);
+          const kept = new Set(back.map((a) => fingerprint(a.labels)));
+          // A rule that no longer exists ends its alerts.
+          for (const a of held)
+            if (!kept.has(a.fingerprint))
+              p.dispatcher.receive({
+                labels: a.labels,
+                annotations: a.annotations ?? {},
+                value: a.value,
+                startsAt: a.startsAt,
+                status: 'resolved',
+                endsAt: Date.now(),
+              });
+        }
+      }
       let running = false;
       timer = setInterval(() => {
         // A slow remote query must not pile up ticks.

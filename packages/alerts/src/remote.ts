@@ -1,5 +1,6 @@
 import { ObsError } from '@obs/core';
 import type { PromValue, VectorSample } from '@obs/promql';
+import { splitCredentials } from './internal/url.ts';
 
 /** Options of {@link createPrometheusQuery}. */
 export interface PrometheusQueryOptions {
@@ -24,7 +25,8 @@ function parseValue(v: string): number {
 export function createPrometheusQuery(
   options: PrometheusQueryOptions,
 ): (expr: string, at: number) => Promise<PromValue> {
-  const endpoint = new URL('api/v1/query', options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const { url: base, headers: auth } = splitCredentials(options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const endpoint = new URL('api/v1/query', base);
   const timeoutMs = options.timeoutMs ?? 10_000;
   return async (expr, at) => {
     let body: {
@@ -35,18 +37,17 @@ export function createPrometheusQuery(
     try {
       const res = await fetch(endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...options.headers },
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth, ...options.headers },
         body: new URLSearchParams({ query: expr, time: String(at / 1000) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
       body = (await res.json()) as typeof body;
     } catch (err) {
+      // Neither the URL (its query may carry a token) nor fetch's message, which can quote it, is kept.
+      const code = (err as { cause?: { code?: unknown }; name?: unknown }).cause?.code;
       throw new ObsError(
         'OBS_ERR_ALERTS_EVAL',
-        `[@obs/alerts] query to ${endpoint.origin} failed: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        `[@obs/alerts] query to the remote Prometheus failed (${typeof code === 'string' ? code : String((err as Error).name)})`,
       );
     }
     if (body.status !== 'success' || body.data === undefined)

@@ -14,3 +14,17 @@ export function isSlackWebhook(text: string): boolean {
 export function alertsPageUrl(externalURL: string): string {
   return `${externalURL.replace(/\/+$/, '')}/alerts`;
 }
+
+/**
+ * `text` without its userinfo, which fetch refuses (and would put in its error message), and the userinfo as a
+ * basic `Authorization` header.
+ */
+export function splitCredentials(text: string): { url: URL; headers: Record<string, string> } {
+  const url = new URL(text);
+  if (url.username === '' && url.password === '') return { url, headers: {} };
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  url.username = '';
+  url.password = '';
+  return { url, headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } };
+}

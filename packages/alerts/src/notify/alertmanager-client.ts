@@ -1,3 +1,4 @@
+import { splitCredentials } from '../internal/url.ts';
 import type { DispatchedAlert } from './dispatcher.ts';
 import { httpFailure, requestFailure } from './http-failure.ts';
 
@@ -23,7 +24,9 @@ export interface AlertmanagerClient {
 
 /** A client of Alertmanager's API v2 for alerts. */
 export function createAlertmanagerClient(options: AlertmanagerClientOptions): AlertmanagerClient {
-  const endpoint = new URL('api/v2/alerts', options.url.endsWith('/') ? options.url : `${options.url}/`);
+  // Userinfo in the URL becomes basic auth: fetch refuses it in the URL.
+  const { url: base, headers: auth } = splitCredentials(options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const endpoint = new URL('api/v2/alerts', base);
   const timeoutMs = options.timeoutMs ?? 10_000;
   return {
     async post(alerts, { validForMs = 4 * 60_000, signal } = {}) {
@@ -44,7 +47,7 @@ export function createAlertmanagerClient(options: AlertmanagerClientOptions): Al
         try {
           response = await fetch(endpoint, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...auth },
             body: JSON.stringify(body),
             signal: controller.signal,
           });

@@ -83,9 +83,9 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
   if (a.smtp_host !== '' && a.email_to.length > 0) {
     global.smtp_smarthost = `${a.smtp_host}:${a.smtp_port}`;
     global.smtp_from = a.email_from === '' ? `alertmanager@${a.smtp_host}` : a.email_from;
-    // Alertmanager speaks implicit TLS on 465 by itself; elsewhere it requires STARTTLS unless told not to.
+    // Alertmanager speaks implicit TLS on 465 by itself; elsewhere STARTTLS is required unless smtp_tls = "none".
     const mode = (a as Partial<AlertsConfig>).smtp_tls ?? 'auto';
-    global.smtp_require_tls = mode === 'starttls' || (mode === 'auto' && a.smtp_port !== 25);
+    global.smtp_require_tls = mode === 'starttls' || (mode === 'auto' && a.smtp_port !== 465);
     if (a.smtp_user !== '') global.smtp_auth_username = a.smtp_user;
     if (a.smtp_password !== '') {
       global.smtp_auth_password_file = `${dir}/smtp_password`;

@@ -1,5 +1,5 @@
-import { type ConfigIssue, ObsConfigError } from '@obs/core';
-import type { Labels } from '@obs/promql';
+import { type ConfigIssue, formatDuration, ObsConfigError, ObsError } from '@obs/core';
+import { anchoredRegex, type Labels } from '@obs/promql';
 import { hourIn } from '../internal/time-zone.ts';
 import { alertsPageUrl, isHttpUrl } from '../internal/url.ts';
 import { fingerprint, type Notification, type NotificationAlert } from './notification.ts';
@@ -79,10 +79,28 @@ export interface QuietHours {
   readonly allow?: readonly string[];
 }
 
+/** Bounds on silences, as Alertmanager's `--silences.*` flags; 0 turns a bound off. */
+export interface SilenceLimits {
+  /** Active and pending silences at most (`max_silences`; Alertmanager's `--silences.max-silences`). @default 1000 */
+  readonly maxSilences?: number;
+  /** Bytes of one silence's matchers, author and comment, as JSON (`max_silence_bytes`). @default 4096 */
+  readonly maxSilenceBytes?: number;
+  /** Longest time from now to a silence's end (`max_silence_duration`). @default 31536000000 (8760h, one year) */
+  readonly maxDurationMs?: number;
+  /** How long an expired silence stays listed (`silence_retention`; Alertmanager's `--data.retention`). @default 432000000 (120h) */
+  readonly retentionMs?: number;
+}
+
 /** Options of {@link createDispatcher}. */
 export interface DispatcherOptions {
-  /** Receives each notification with the channels it goes to (a notifier's `notify`). */
-  readonly notify: (notification: Notification, channels: readonly string[] | undefined) => void;
+  /**
+   * Receives each notification with the channels it goes to (a notifier's `notify`). It may return a promise of
+   * the channels that delivered it: a group counts as notified on a channel only then, and is tried again at its
+   * next group interval otherwise. Any other return value counts as delivered.
+   */
+  readonly notify: (notification: Notification, channels: readonly string[] | undefined) => unknown;
+  /** Names of every channel, so that delivery is tracked per channel. @default unknown: one receiver, `notify(n, undefined)` */
+  readonly channels?: readonly string[];
   /** Tried in order; the first match wins unless it says `continue`. @default one route to every channel */
   readonly routes?: readonly Route[];
   /** Grouping and timing for routes that do not set their own. @default `['alertname']` and {@link ROUTE_DEFAULTS} */
@@ -93,6 +111,10 @@ export interface DispatcherOptions {
   readonly quietHours?: QuietHours;
   /** Where people see these alerts: each notification's `externalURL`, and `<it>/alerts` as each alert's `generatorURL`. @default "" */
   readonly externalURL?: string;
+  /** @default {@link SILENCE_LIMITS} */
+  readonly silenceLimits?: SilenceLimits;
+  /** Called whenever {@link Dispatcher.snapshot} would change (to write a state file). @default none */
+  readonly onStateChange?: () => void;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -101,19 +123,26 @@ export interface DispatcherOptions {
 export interface Dispatcher {
   /** Takes a new state of one alert; never throws. */
   receive(alert: DispatchedAlert): void;
-  /** Adds a silence (or replaces one with the same id); returns it. @throws ObsConfigError for bad matchers or times */
+  /**
+   * Adds a silence (or replaces one with the same id); returns it.
+   * @throws ObsConfigError for bad matchers or times, or a silence over `maxSilenceBytes` or `maxDurationMs`;
+   * ObsError `OBS_ERR_ALERTS_SILENCE_LIMIT` when `maxSilences` are already active or pending
+   */
   addSilence(silence: Omit<Silence, 'id' | 'startsAt'> & { id?: string; startsAt?: number }): Silence;
   /** Ends a silence now; false when there is no such active silence. */
   expireSilence(id: string): boolean;
-  /** Every silence, expired ones included (`state` says which). */
+  /** Every silence, expired ones included (`state` says which) until their retention ends. */
   silences(): readonly (Silence & { readonly state: 'active' | 'pending' | 'expired' })[];
   /** The alerts it holds, with whether they are silenced or inhibited. */
   alerts(): readonly (DispatchedAlert & { readonly fingerprint: string; readonly muted: boolean })[];
-  /** What must survive a restart: silences and what each group last notified. */
+  /** What must survive a restart: silences, the alerts, and what each group last delivered on each channel. */
   snapshot(): DispatcherState;
-  /** Takes a snapshot back (before alerts arrive): silences return, and groups do not repeat what they sent. */
+  /**
+   * Takes a snapshot back (before alerts arrive): silences return, alerts firing before the restart are held
+   * again (their resolution will be notified), and groups repeat only what was not delivered.
+   */
   restore(state: DispatcherState): void;
-  /** Clears every timer; pending notifications are not sent. Idempotent. */
+  /** Clears every timer; pending notifications are not sent (a snapshot still holds them). Idempotent. */
   close(): void;
 }
 
@@ -123,14 +152,26 @@ export interface DispatcherState {
   readonly silences: readonly Silence[];
   readonly groups: readonly {
     readonly key: string;
+    /** The channel this entry is for; absent in files of older versions (then it stands for every channel). */
+    readonly channel?: string;
     readonly flushedAt: number;
     readonly firing: readonly string[];
   }[];
+  /** Alerts held: the firing ones, and resolved ones whose resolution is not delivered yet. */
+  readonly alerts?: readonly DispatchedAlert[];
 }
 
 /** Alertmanager's defaults. */
 export const ROUTE_DEFAULTS: Readonly<{ groupWaitMs: number; groupIntervalMs: number; repeatIntervalMs: number }> =
   Object.freeze({ groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatIntervalMs: 4 * 3_600_000 });
+
+/** The silence bounds by default: Alertmanager's retention; the other bounds are ours (Alertmanager has none by default). */
+export const SILENCE_LIMITS: Readonly<Required<SilenceLimits>> = Object.freeze({
+  maxSilences: 1000,
+  maxSilenceBytes: 4096,
+  maxDurationMs: 8760 * 3_600_000,
+  retentionMs: 120 * 3_600_000,
+});
 
 const DEFAULT_INHIBIT: readonly InhibitRule[] = [
   {
@@ -146,8 +187,22 @@ interface Compiled {
   readonly isEqual: boolean;
 }
 
+/** Why RE2 refuses `value` (backreferences, lookaround...), or undefined when it compiles. */
+export function regexProblem(value: string): string | undefined {
+  try {
+    anchoredRegex(value);
+    return undefined;
+  } catch (error) {
+    return `is not a valid RE2 regular expression ${JSON.stringify(value)}: ${(error as Error).message}`;
+  }
+}
+
 function compileMatchers(ms: readonly LabelMatcher[], path: string, issues: ConfigIssue[]): Compiled[] {
   const out: Compiled[] = [];
+  if (!Array.isArray(ms)) {
+    issues.push({ path, message: 'must be a list of matchers' });
+    return out;
+  }
   for (const [i, m] of ms.entries()) {
     if (typeof m?.name !== 'string' || m.name === '' || typeof m.value !== 'string') {
       issues.push({ path: `${path}.${i}`, message: 'must have a label name and a string value' });
@@ -155,12 +210,12 @@ function compileMatchers(ms: readonly LabelMatcher[], path: string, issues: Conf
     }
     let test: (v: string) => boolean = (v) => v === m.value;
     if (m.isRegex === true) {
-      try {
-        const re = new RegExp(`^(?:${m.value})$`);
+      // RE2 (linear time, as Alertmanager and Prometheus): no pattern a user sends can stall the event loop.
+      const problem = regexProblem(m.value);
+      if (problem === undefined) {
+        const re = anchoredRegex(m.value);
         test = (v) => re.test(v);
-      } catch {
-        issues.push({ path: `${path}.${i}.value`, message: 'is not a valid regular expression' });
-      }
+      } else issues.push({ path: `${path}.${i}.value`, message: `(matcher ${JSON.stringify(m.name)}) ${problem}` });
     }
     out.push({ name: m.name, test, isEqual: m.isEqual ?? true });
   }
@@ -176,16 +231,23 @@ interface Tracked {
   readonly fp: string;
 }
 
+/** What one channel was last told about a group (Alertmanager's notification log entry). */
+interface ChannelLog {
+  /** When the channel last received a notification of the group; undefined before the first. */
+  flushedAt: number | undefined;
+  /** The firing alerts that notification held. */
+  sent: Set<string>;
+  /** A delivery is under way: the group's next ticks leave this channel alone until it ends. */
+  inFlight: boolean;
+}
+
 interface Group {
   readonly key: string;
   readonly routeIndex: number;
   readonly labels: Labels;
   readonly alerts: Map<string, Tracked>;
   timer: NodeJS.Timeout | undefined;
-  /** When the group last notified; undefined before its first notification. */
-  flushedAt: number | undefined;
-  /** What the last notification said: fingerprint → status. */
-  sent: Map<string, 'firing' | 'resolved'>;
+  readonly logs: Map<string, ChannelLog>;
 }
 
 interface CompiledRoute {
@@ -197,14 +259,33 @@ interface CompiledRoute {
   readonly repeatIntervalMs: number;
 }
 
+type Restored = Map<string, { flushedAt: number; firing: readonly string[] }>;
+
+/** The channel key of a route that names no channels when the dispatcher was not told the names. */
+const EVERY = '*';
+
 function durationIssue(issues: ConfigIssue[], path: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isFinite(v) && v >= 0)) issues.push({ path, message: 'must be a number of ms >= 0' });
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+function validAlert(a: DispatchedAlert | undefined): a is DispatchedAlert {
+  return (
+    typeof a?.labels === 'object' &&
+    a.labels !== null &&
+    (a.status === 'firing' || a.status === 'resolved') &&
+    Number.isFinite(a.startsAt) &&
+    (a.status === 'firing' || Number.isFinite(a.endsAt))
+  );
+}
+
 /**
  * Routes, groups and deduplicates alerts into notifications, with Alertmanager's timing defaults; applies
- * inhibition, silences and quiet hours.
- * @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` for bad routes, matchers or quiet hours
+ * inhibition, silences and quiet hours. A group counts as notified on a channel only once the channel delivered.
+ * @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` for bad routes, matchers, quiet hours or silence limits
  */
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const issues: ConfigIssue[] = [];
@@ -217,6 +298,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     durationIssue(issues, `routes.${i}.groupWaitMs`, route.groupWaitMs);
     durationIssue(issues, `routes.${i}.groupIntervalMs`, route.groupIntervalMs);
     durationIssue(issues, `routes.${i}.repeatIntervalMs`, route.repeatIntervalMs);
+    if (options.channels !== undefined)
+      for (const [j, c] of (route.channels ?? []).entries())
+        if (!options.channels.includes(c))
+          issues.push({
+            path: `routes.${i}.channels.${j}`,
+            message: `names no channel: ${JSON.stringify(c)} (channels: ${options.channels.join(', ') || 'none'})`,
+          });
     return {
       route,
       matchers: compileMatchers(route.matchers ?? [], `routes.${i}.matchers`, issues),
@@ -231,6 +319,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     target: compileMatchers(r.target, `inhibitRules.${i}.target`, issues),
     equal: r.equal,
   }));
+  const limits = { ...SILENCE_LIMITS, ...options.silenceLimits };
+  for (const key of Object.keys(SILENCE_LIMITS) as (keyof SilenceLimits)[]) {
+    const v = limits[key];
+    if (!(Number.isInteger(v) && v >= 0))
+      issues.push({ path: `silenceLimits.${key}`, message: 'must be a whole number >= 0 (0: no limit)' });
+  }
   const quiet = options.quietHours;
   const externalURL = options.externalURL || undefined;
   const generatorURL = externalURL === undefined ? undefined : alertsPageUrl(externalURL);
@@ -248,9 +342,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const current = new Map<string, Tracked>();
   const groups = new Map<string, Group>();
   const silenceList = new Map<string, Silence & { compiled: Compiled[] }>();
-  const restored = new Map<string, { flushedAt: number; firing: readonly string[] }>();
+  // Per group key, per channel: what the last run delivered, until the group comes back.
+  const restored = new Map<string, Restored>();
   let nextId = 1;
   let closed = false;
+
+  const stateChanged = (): void => {
+    try {
+      options.onStateChange?.();
+    } catch {
+      // The state file's writer reports its own failures; the pipeline goes on.
+    }
+  };
+
+  function targetsOf(r: CompiledRoute): readonly string[] {
+    return r.route.channels ?? options.channels ?? [EVERY];
+  }
 
   function silenced(labels: Labels, at: number): boolean {
     for (const s of silenceList.values())
@@ -296,59 +403,122 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     group.timer.unref();
   }
 
+  function logOf(group: Group, target: string): ChannelLog {
+    let log = group.logs.get(target);
+    if (log === undefined) {
+      log = { flushedAt: undefined, sent: new Set(), inFlight: false };
+      group.logs.set(target, log);
+    }
+    return log;
+  }
+
   function flush(group: Group): void {
     group.timer = undefined;
     const r = routes[group.routeIndex]!;
     const at = now();
-    const visible: NotificationAlert[] = [];
+    const shown: { fp: string; alert: NotificationAlert }[] = [];
     for (const { alert, fp } of group.alerts.values()) {
-      if (muted(alert, at) || (alert.status === 'firing' && inQuietHours(alert.labels, at))) continue;
-      // A resolved alert whose firing was never sent stays quiet.
-      if (alert.status === 'resolved' && group.sent.get(fp) !== 'firing') continue;
-      visible.push({
-        status: alert.status,
-        labels: alert.labels,
-        annotations: alert.annotations ?? {},
-        value: alert.value,
-        startsAt: alert.startsAt,
-        endsAt: alert.endsAt,
-        ...(generatorURL === undefined ? {} : { generatorURL }),
+      if (muted(alert, at) || (alert.status === 'firing' && inQuietHours(alert.labels, at))) {
+        // A muted resolution is never announced.
+        if (alert.status === 'resolved') group.alerts.delete(fp);
+        continue;
+      }
+      shown.push({
+        fp,
+        alert: {
+          status: alert.status,
+          labels: alert.labels,
+          annotations: alert.annotations ?? {},
+          value: alert.value,
+          startsAt: alert.startsAt,
+          endsAt: alert.endsAt,
+          ...(generatorURL === undefined ? {} : { generatorURL }),
+        },
       });
     }
-    const next = new Map(visible.map((a) => [fingerprint(a.labels), a.status] as const));
-    const changed = next.size !== group.sent.size || [...next].some(([fp, s]) => group.sent.get(fp) !== s);
-    const firing = visible.some((a) => a.status === 'firing');
-    const repeatDue = group.flushedAt !== undefined && at - group.flushedAt >= r.repeatIntervalMs;
-    if (visible.length > 0 && (changed || (firing && repeatDue))) {
-      const channels = r.route.channels;
-      // Recorded before notifying, so that a state file written by notify already holds this flush.
-      group.flushedAt = at;
-      group.sent = new Map([...next].filter(([, s]) => s === 'firing'));
-      try {
-        options.notify(
-          {
-            status: firing ? 'firing' : 'resolved',
-            receiver: channels === undefined ? 'default' : channels.join(','),
-            groupKey: `{}/${group.routeIndex}:{${Object.entries(group.labels)
-              .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-              .join(',')}}`,
-            groupLabels: group.labels,
-            alerts: visible,
-            ...(externalURL === undefined ? {} : { externalURL }),
-          },
-          channels,
-        );
-      } catch {
-        // notify is the notifier's, which never throws; a custom one must not stop the pipeline.
-      }
+    // Channels that need the same notification get it together.
+    const batches = new Map<string, { alerts: typeof shown; targets: string[] }>();
+    for (const target of targetsOf(r)) {
+      const log = logOf(group, target);
+      if (log.inFlight) continue;
+      // A resolved alert whose firing this channel never got stays quiet there.
+      const visible = shown.filter((s) => s.alert.status === 'firing' || log.sent.has(s.fp));
+      if (visible.length === 0) continue;
+      const firing = visible.filter((s) => s.alert.status === 'firing');
+      const changed =
+        firing.length !== visible.length || firing.length !== log.sent.size || firing.some((s) => !log.sent.has(s.fp));
+      const repeatDue = log.flushedAt !== undefined && at - log.flushedAt >= r.repeatIntervalMs;
+      if (!changed && !(firing.length > 0 && repeatDue)) continue;
+      const id = visible.map((s) => `${s.fp}:${s.alert.status}`).join(',');
+      const batch = batches.get(id) ?? { alerts: visible, targets: [] };
+      batch.targets.push(target);
+      batches.set(id, batch);
     }
-    for (const [fp, t] of group.alerts) if (t.alert.status === 'resolved') group.alerts.delete(fp);
-    if (group.alerts.size === 0) {
+    for (const { alerts: visible, targets } of batches.values()) send(group, visible, targets, at);
+    // A resolution is dropped from the group once no channel still holds the alert as firing.
+    for (const [fp, t] of group.alerts)
+      if (t.alert.status === 'resolved' && ![...group.logs.values()].some((l) => l.sent.has(fp)))
+        group.alerts.delete(fp);
+    if (group.alerts.size === 0 && ![...group.logs.values()].some((l) => l.inFlight)) {
       groups.delete(group.key);
+      stateChanged();
       return;
     }
-    // As Alertmanager's aggregation group: look again every group interval; repeats fall on these ticks.
+    // As Alertmanager's aggregation group: look again every group interval; repeats and retries of what a
+    // channel failed to deliver fall on these ticks.
     schedule(group, r.groupIntervalMs);
+  }
+
+  function send(
+    group: Group,
+    visible: readonly { fp: string; alert: NotificationAlert }[],
+    targets: string[],
+    at: number,
+  ): void {
+    const firing = new Set(visible.filter((s) => s.alert.status === 'firing').map((s) => s.fp));
+    const logs = targets.map((t) => logOf(group, t));
+    for (const log of logs) log.inFlight = true;
+    const done = (delivered: (target: string) => boolean): void => {
+      for (const [i, log] of logs.entries()) {
+        log.inFlight = false;
+        if (!delivered(targets[i]!)) continue;
+        log.flushedAt = at;
+        log.sent = new Set(firing);
+      }
+      stateChanged();
+    };
+    const channels = targets.length === 1 && targets[0] === EVERY ? undefined : targets;
+    let result: unknown;
+    try {
+      result = options.notify(
+        {
+          status: firing.size > 0 ? 'firing' : 'resolved',
+          receiver: routes[group.routeIndex]!.route.channels?.join(',') ?? 'default',
+          groupKey: `{}/${group.routeIndex}:{${Object.entries(group.labels)
+            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+            .join(',')}}`,
+          groupLabels: group.labels,
+          alerts: visible.map((s) => s.alert),
+          ...(externalURL === undefined ? {} : { externalURL }),
+        },
+        channels,
+      );
+    } catch {
+      // notify is the notifier's, which never throws; a custom one must not stop the pipeline.
+      done(() => false);
+      return;
+    }
+    if (!isThenable(result)) {
+      done(() => true);
+      return;
+    }
+    result.then(
+      (ok) => {
+        const names = Array.isArray(ok) ? new Set<unknown>(ok) : undefined;
+        done((t) => (names === undefined ? ok !== false : t === EVERY ? names.size > 0 : names.has(t)));
+      },
+      () => done(() => false),
+    );
   }
 
   function routeFor(labels: Labels): number[] {
@@ -359,6 +529,71 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (r.route.continue !== true) break;
     }
     return out;
+  }
+
+  function collectSilences(at: number): void {
+    for (const [id, s] of silenceList)
+      if (s.endsAt + limits.retentionMs <= at && limits.retentionMs > 0) silenceList.delete(id);
+    if (limits.maxSilences === 0 || silenceList.size <= limits.maxSilences) return;
+    // Expired silences make room first, the longest ended going first: memory stays bounded by maxSilences.
+    const expired = [...silenceList.values()].filter((s) => s.endsAt <= at).sort((a, b) => a.endsAt - b.endsAt);
+    for (const s of expired) {
+      if (silenceList.size <= limits.maxSilences) break;
+      silenceList.delete(s.id);
+    }
+  }
+
+  function insertSilence(
+    input: Omit<Silence, 'id' | 'startsAt'> & { id?: string; startsAt?: number },
+    checkLimits: boolean,
+  ): Silence {
+    const issues: ConfigIssue[] = [];
+    const at = now();
+    const compiled = compileMatchers(input.matchers ?? [], 'matchers', issues);
+    if (compiled.length === 0 && issues.length === 0)
+      issues.push({ path: 'matchers', message: 'needs at least one matcher' });
+    const startsAt = input.startsAt ?? at;
+    if (!(Number.isFinite(input.endsAt) && input.endsAt > startsAt))
+      issues.push({ path: 'endsAt', message: 'must be a time after startsAt' });
+    else if (checkLimits && limits.maxDurationMs > 0 && input.endsAt - Math.max(at, startsAt) > limits.maxDurationMs)
+      issues.push({
+        path: 'endsAt',
+        message: `must be at most ${formatDuration(limits.maxDurationMs)} after ${startsAt > at ? 'startsAt' : 'now'} (max_silence_duration), got ${new Date(input.endsAt).toISOString()}`,
+      });
+    if (checkLimits && limits.maxSilenceBytes > 0) {
+      const bytes = Buffer.byteLength(
+        JSON.stringify({ matchers: input.matchers, createdBy: input.createdBy, comment: input.comment }),
+      );
+      if (bytes > limits.maxSilenceBytes)
+        issues.push({
+          path: 'silence',
+          message: `is ${bytes} bytes (matchers, createdBy and comment); at most ${limits.maxSilenceBytes} (max_silence_bytes)`,
+        });
+    }
+    if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
+    collectSilences(at);
+    if (checkLimits && limits.maxSilences > 0) {
+      let live = 0;
+      for (const s of silenceList.values()) if (s.endsAt > at && s.id !== input.id) live++;
+      if (live >= limits.maxSilences)
+        throw new ObsError(
+          'OBS_ERR_ALERTS_SILENCE_LIMIT',
+          `[@obs/alerts] ${live} silences are active or pending, the most allowed (max_silences = ${limits.maxSilences}); expire one first`,
+        );
+    }
+    const id = input.id ?? `s${at.toString(36)}-${(nextId++).toString(36)}`;
+    const silence = {
+      id,
+      matchers: input.matchers,
+      startsAt,
+      endsAt: input.endsAt,
+      createdBy: input.createdBy,
+      comment: input.comment,
+    };
+    silenceList.delete(id);
+    silenceList.set(id, { ...silence, compiled });
+    collectSilences(at);
+    return silence;
   }
 
   const dispatcher: Dispatcher = {
@@ -374,18 +609,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         const key = `${i}${JSON.stringify(Object.entries(labels).sort())}`;
         let group = groups.get(key);
         if (group === undefined) {
-          if (alert.status === 'resolved') continue;
           const prior = restored.get(key);
+          // A resolution matters to a new group only when a channel was told, before a restart, that it fired.
+          if (alert.status === 'resolved' && ![...(prior?.values() ?? [])].some((p) => p.firing.includes(fp))) continue;
           restored.delete(key);
-          group = {
-            key,
-            routeIndex: i,
-            labels,
-            alerts: new Map(),
-            timer: undefined,
-            flushedAt: prior?.flushedAt,
-            sent: new Map((prior?.firing ?? []).map((f) => [f, 'firing'] as const)),
-          };
+          group = { key, routeIndex: i, labels, alerts: new Map(), timer: undefined, logs: new Map() };
+          for (const target of targetsOf(r)) {
+            const p = prior?.get(target) ?? prior?.get(EVERY);
+            if (p !== undefined)
+              group.logs.set(target, { flushedAt: p.flushedAt, sent: new Set(p.firing), inFlight: false });
+          }
           groups.set(key, group);
           group.alerts.set(fp, tracked);
           schedule(group, r.groupWaitMs);
@@ -394,26 +627,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         // The group's timer (group wait, then every group interval) picks the change up.
         group.alerts.set(fp, tracked);
       }
+      stateChanged();
     },
     addSilence(input) {
-      const issues: ConfigIssue[] = [];
-      const compiled = compileMatchers(input.matchers ?? [], 'matchers', issues);
-      if (compiled.length === 0 && issues.length === 0)
-        issues.push({ path: 'matchers', message: 'needs at least one matcher' });
-      const startsAt = input.startsAt ?? now();
-      if (!(Number.isFinite(input.endsAt) && input.endsAt > startsAt))
-        issues.push({ path: 'endsAt', message: 'must be a time after startsAt' });
-      if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
-      const id = input.id ?? `s${now().toString(36)}-${(nextId++).toString(36)}`;
-      const silence = {
-        id,
-        matchers: input.matchers,
-        startsAt,
-        endsAt: input.endsAt,
-        createdBy: input.createdBy,
-        comment: input.comment,
-      };
-      silenceList.set(id, { ...silence, compiled });
+      const silence = insertSilence(input, true);
+      stateChanged();
       return silence;
     },
     expireSilence(id) {
@@ -421,10 +639,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const at = now();
       if (s === undefined || s.endsAt <= at) return false;
       silenceList.set(id, { ...s, endsAt: Math.max(s.startsAt, at) });
+      collectSilences(at);
+      stateChanged();
       return true;
     },
     silences() {
       const at = now();
+      collectSilences(at);
       return [...silenceList.values()].map(({ compiled: _, ...s }) => ({
         ...s,
         state: s.endsAt <= at ? 'expired' : s.startsAt > at ? 'pending' : 'active',
@@ -435,34 +656,50 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       return [...current.values()].map(({ alert, fp }) => ({ ...alert, fingerprint: fp, muted: muted(alert, at) }));
     },
     snapshot() {
-      const groupStates = [...groups.values()]
-        .filter((g) => g.flushedAt !== undefined)
-        .map((g) => ({ key: g.key, flushedAt: g.flushedAt ?? 0, firing: [...g.sent.keys()] }));
-      for (const [key, r] of restored) groupStates.push({ key, flushedAt: r.flushedAt, firing: [...r.firing] });
+      collectSilences(now());
+      const groupStates: { key: string; channel: string; flushedAt: number; firing: string[] }[] = [];
+      const held = new Map<string, DispatchedAlert>();
+      for (const { alert, fp } of current.values()) held.set(fp, alert);
+      for (const g of groups.values()) {
+        for (const [channel, log] of g.logs)
+          if (log.flushedAt !== undefined)
+            groupStates.push({ key: g.key, channel, flushedAt: log.flushedAt, firing: [...log.sent] });
+        for (const { alert, fp } of g.alerts.values()) if (!held.has(fp)) held.set(fp, alert);
+      }
+      for (const [key, r] of restored)
+        for (const [channel, p] of r) groupStates.push({ key, channel, flushedAt: p.flushedAt, firing: [...p.firing] });
       return {
         version: 1,
         silences: [...silenceList.values()].map(({ compiled: _, ...rest }) => rest),
         groups: groupStates,
+        alerts: [...held.values()],
       };
     },
     restore(state) {
       const at = now();
-      for (const s of state.silences ?? [])
-        if (s.endsAt > at) {
+      for (const s of Array.isArray(state.silences) ? state.silences : [])
+        if (s.endsAt + limits.retentionMs > at || limits.retentionMs === 0) {
           try {
-            dispatcher.addSilence(s);
+            insertSilence(s, false);
           } catch {
             // A silence that no longer validates is left out rather than failing the start.
           }
         }
-      for (const g of state.groups ?? [])
-        if (typeof g.key === 'string' && Number.isFinite(g.flushedAt) && Array.isArray(g.firing))
-          restored.set(g.key, { flushedAt: g.flushedAt, firing: g.firing });
+      for (const g of Array.isArray(state.groups) ? state.groups : [])
+        if (typeof g.key === 'string' && Number.isFinite(g.flushedAt) && Array.isArray(g.firing)) {
+          const r: Restored = restored.get(g.key) ?? new Map();
+          r.set(typeof g.channel === 'string' ? g.channel : EVERY, { flushedAt: g.flushedAt, firing: g.firing });
+          restored.set(g.key, r);
+        }
+      // Firing alerts come back (their groups notify what was not delivered), resolved ones still to announce too.
+      const alerts = (Array.isArray(state.alerts) ? state.alerts : []).filter(validAlert);
+      for (const a of alerts) if (a.status === 'firing') dispatcher.receive(a);
+      for (const a of alerts) if (a.status === 'resolved') dispatcher.receive(a);
     },
     close() {
       closed = true;
+      // The groups stay, so that a snapshot taken after closing still holds what they did not deliver.
       for (const g of groups.values()) if (g.timer !== undefined) clearTimeout(g.timer);
-      groups.clear();
     },
   };
   return dispatcher;

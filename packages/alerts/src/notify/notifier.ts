@@ -53,8 +53,11 @@ export interface NotifierOptions {
 
 /** Queues notifications per channel and delivers them with retries; never throws into the caller. */
 export interface Notifier {
-  /** Enqueues `notification` on the named channels (default: all); unknown names are ignored. */
-  notify(notification: Notification, channels?: readonly string[]): void;
+  /**
+   * Enqueues `notification` on the named channels (default: all); unknown names are ignored. Resolves, once every
+   * one of them is done with it, to the names of those that delivered it; never rejects.
+   */
+  notify(notification: Notification, channels?: readonly string[]): Promise<readonly string[]>;
   /** Counts per channel name. */
   stats(): Readonly<Record<string, ChannelStats>>;
   /** Resolves when every queue is empty (delivered or dropped). */
@@ -117,9 +120,15 @@ function resolveRetryOptions(retry: RetryOptions, issues: ConfigIssue[]): Resolv
   });
 }
 
+interface Queued {
+  readonly notification: Notification;
+  /** Told whether the channel delivered it, once it is sent, dropped or kept for after a restart. */
+  readonly done: (delivered: boolean) => void;
+}
+
 interface Lane {
   readonly channel: NotificationChannel;
-  readonly queue: Notification[];
+  readonly queue: Queued[];
   sent: number;
   failed: number;
   dropped: number;
@@ -208,40 +217,45 @@ export function createNotifier(options: NotifierOptions): Notifier {
   }
 
   // Closing: the notification is kept for after a restart when asked, else dropped.
-  function closedOn(lane: Lane, n: Notification, attempts: number): void {
-    if (unsent !== undefined) unsent.push({ channel: lane.channel.name, notification: n });
+  function closedOn(lane: Lane, q: Queued, attempts: number): void {
+    if (unsent !== undefined) unsent.push({ channel: lane.channel.name, notification: q.notification });
     else drop(lane, attempts, 'closed');
+    q.done(false);
   }
 
-  async function deliver(lane: Lane, n: Notification): Promise<void> {
+  async function deliver(lane: Lane, q: Queued): Promise<void> {
+    const n = q.notification;
     for (let attempts = 1; ; attempts++) {
-      if (closing.signal.aborted) return closedOn(lane, n, attempts - 1);
+      if (closing.signal.aborted) return closedOn(lane, q, attempts - 1);
       try {
         await attempt(lane, n);
         lane.sent++;
         report({ channel: lane.channel.name, outcome: 'sent', attempts });
+        q.done(true);
         return;
       } catch (caught) {
-        if (closing.signal.aborted) return closedOn(lane, n, attempts);
+        if (closing.signal.aborted) return closedOn(lane, q, attempts);
         const error = asNotificationError(lane.channel.name, caught);
         lane.failed++;
         report({ channel: lane.channel.name, outcome: 'failed', attempts, error });
-        if (!error.retryable) return drop(lane, attempts, 'not-retryable', error);
-        if (attempts >= retry.maxAttempts) return drop(lane, attempts, 'retries-exhausted', error);
+        if (!error.retryable || attempts >= retry.maxAttempts) {
+          drop(lane, attempts, error.retryable ? 'retries-exhausted' : 'not-retryable', error);
+          return q.done(false);
+        }
         const wait = Math.max(backoffDelay(attempts, retry, random), error.retryAfterMs ?? 0);
         try {
           await sleep(wait, closing.signal);
         } catch {
-          return closedOn(lane, n, attempts);
+          return closedOn(lane, q, attempts);
         }
       }
     }
   }
 
   async function work(lane: Lane): Promise<void> {
-    for (let n = lane.queue[0]; n !== undefined; n = lane.queue[0]) {
+    for (let q = lane.queue[0]; q !== undefined; q = lane.queue[0]) {
       lane.inFlight = true;
-      await deliver(lane, n);
+      await deliver(lane, q);
       lane.queue.shift();
       lane.inFlight = false;
     }
@@ -258,20 +272,29 @@ export function createNotifier(options: NotifierOptions): Notifier {
 
   return {
     notify(notification, channels) {
+      const outcomes: Promise<string | undefined>[] = [];
       for (const lane of lanes.values()) {
         if (channels !== undefined && !channels.includes(lane.channel.name)) continue;
         if (closing.signal.aborted) {
           drop(lane, 0, 'closed');
           continue;
         }
-        lane.queue.push(notification);
+        let done!: (delivered: boolean) => void;
+        outcomes.push(
+          new Promise<boolean>((resolve) => {
+            done = resolve;
+          }).then((ok) => (ok ? lane.channel.name : undefined)),
+        );
+        lane.queue.push({ notification, done });
         if (lane.queue.length > queueSize) {
           // The oldest waiting one goes: a newer notification carries the newer state.
-          lane.queue.splice(lane.inFlight ? 1 : 0, 1);
+          const [oldest] = lane.queue.splice(lane.inFlight ? 1 : 0, 1);
           drop(lane, 0, 'queue-full');
+          oldest?.done(false);
         }
         lane.running ??= work(lane);
       }
+      return Promise.all(outcomes).then((names) => names.filter((n) => n !== undefined));
     },
     stats() {
       const out: Record<string, ChannelStats> = {};
@@ -298,7 +321,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
         await Promise.all([...lanes.values()].map((l) => l.running));
         for (const lane of lanes.values()) {
           // The one in flight has been handled by its worker.
-          for (const n of lane.queue.slice(lane.inFlight ? 1 : 0)) closedOn(lane, n, 0);
+          for (const q of lane.queue.slice(lane.inFlight ? 1 : 0)) closedOn(lane, q, 0);
           lane.queue.length = 0;
         }
         await Promise.all([...lanes.values()].map((l) => Promise.resolve(l.channel.close?.()).catch(() => undefined)));

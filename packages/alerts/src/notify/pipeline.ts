@@ -1,7 +1,21 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { type AlertsConfig, type ConfigIssue, ObsConfigError, ObsError, type PluginContext } from '@obs/core';
+import {
+  type AlertsConfig,
+  type ConfigIssue,
+  configIssueAt,
+  type ObsConfig,
+  ObsConfigError,
+  ObsError,
+  type PluginContext,
+} from '@obs/core';
 import type { Alert } from '../alerts.ts';
-import { quietHoursFromConfig, routeDefaultsFromConfig, routesFromConfig, smtpTlsFromConfig } from '../config.ts';
+import {
+  quietHoursFromConfig,
+  routeDefaultsFromConfig,
+  routesFromConfig,
+  silenceLimitsFromConfig,
+  smtpTlsFromConfig,
+} from '../config.ts';
 import { alertsPageUrl, isHttpUrl, isSlackWebhook } from '../internal/url.ts';
 import { type AlertmanagerClientOptions, createAlertmanagerClient } from './alertmanager-client.ts';
 import { createEmailChannel } from './channels/email.ts';
@@ -14,6 +28,7 @@ import {
   type Dispatcher,
   type DispatcherOptions,
   type DispatcherState,
+  type SilenceLimits,
 } from './dispatcher.ts';
 import { fingerprint, type NotificationChannel, NotificationError } from './notification.ts';
 import {
@@ -37,8 +52,10 @@ export interface NotificationsOptions
   readonly log?: boolean;
   /** Serve `/alerts` and `/silences` on the `health` listener, behind its auth. @default true */
   readonly http?: boolean;
-  /** A JSON file keeping silences and what was notified across restarts (written atomically). @default `state_file` */
+  /** A JSON file keeping silences, alerts and what was delivered across restarts (written atomically). @default `state_file` */
   readonly stateFile?: string;
+  /** Bounds on silences. @default `max_silences`, `max_silence_bytes`, `max_silence_duration`, `silence_retention` */
+  readonly silences?: SilenceLimits;
   /**
    * Hand alerts to this Alertmanager (API v2) instead of notifying from the app: each change at once, and every
    * firing alert again each `resendIntervalMs`, as Prometheus does. @default `alertmanager_url`, else none
@@ -50,7 +67,7 @@ export interface NotificationsOptions
  * The channels that `[monitoring.alerts]` describes: `email` when smtp_host and email_to are set; `slack` for a Slack
  * webhook_url, `webhook` for any other. @throws ObsConfigError when `smtp_ca_file` cannot be read
  */
-export function channelsFromConfig(config: AlertsConfig): NotificationChannel[] {
+export function channelsFromConfig(config: AlertsConfig, root?: ObsConfig): NotificationChannel[] {
   const out: NotificationChannel[] = [];
   if (config.smtp_host !== '' && config.email_to.length > 0)
     out.push(
@@ -61,7 +78,7 @@ export function channelsFromConfig(config: AlertsConfig): NotificationChannel[] 
         password: config.smtp_password,
         from: config.email_from === '' ? `obs-alerts@${config.smtp_host}` : config.email_from,
         to: config.email_to,
-        ...smtpTlsFromConfig(config),
+        ...smtpTlsFromConfig(config, root),
       }),
     );
   if (config.webhook_url !== '') {
@@ -74,6 +91,40 @@ export function channelsFromConfig(config: AlertsConfig): NotificationChannel[] 
   return out;
 }
 
+/** The names of the channels that {@link channelsFromConfig} makes, without making them. */
+export function channelNamesFromConfig(config: AlertsConfig): string[] {
+  return [
+    ...(config.smtp_host !== '' && config.email_to.length > 0 ? ['email'] : []),
+    ...(config.webhook_url === '' ? [] : [isSlackWebhook(config.webhook_url) ? 'slack' : 'webhook']),
+  ];
+}
+
+/**
+ * Every channel a route names must exist: an alert routed to a missing channel would vanish. Routes of the config
+ * are located in its TOML file. @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` naming `monitoring.alerts.routes.<i>.channels.<j>`
+ */
+export function checkRouteChannels(root: ObsConfig, alerts: AlertsConfig, options: NotificationsOptions): void {
+  const names = [
+    ...(options.log === false ? [] : ['log']),
+    ...channelNamesFromConfig(alerts),
+    ...(options.channels ?? []).map((c) => c.name),
+  ];
+  const issues: ConfigIssue[] = [];
+  const fromConfig = options.routes === undefined;
+  const routes = options.routes ?? routesFromConfig(alerts) ?? [];
+  for (const [i, route] of routes.entries())
+    for (const [j, name] of (route.channels ?? []).entries()) {
+      if (names.includes(name)) continue;
+      const message = `names no channel: ${JSON.stringify(name)} (channels: ${names.join(', ') || 'none'})`;
+      issues.push(
+        fromConfig
+          ? configIssueAt(root, `alerts.routes.${i}.channels.${j}`, message)
+          : { path: `notifications.routes.${i}.channels.${j}`, message },
+      );
+    }
+  if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
+}
+
 /** Checks the options without opening anything, so that `alertsPlugin()` throws before any monitor exists. @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` */
 export function checkNotifications(options: NotificationsOptions): void {
   const issues: ConfigIssue[] = [];
@@ -83,6 +134,7 @@ export function checkNotifications(options: NotificationsOptions): void {
       createDispatcher({
         notify: () => {},
         ...pick(options, ['routes', 'defaults', 'inhibitRules', 'quietHours', 'externalURL']),
+        ...(options.silences === undefined ? {} : { silenceLimits: options.silences }),
       }).close(),
   ]) {
     try {
@@ -109,6 +161,7 @@ export function withConfig(config: AlertsConfig, options: NotificationsOptions):
   const routes = options.routes ?? routesFromConfig(config);
   const quietHours = options.quietHours ?? quietHoursFromConfig(config);
   const stateFile = options.stateFile ?? (config.state_file ? config.state_file : undefined);
+  const silences = { ...silenceLimitsFromConfig(config), ...options.silences };
   const amUrl = (config as Partial<AlertsConfig>).alertmanager_url;
   const externalURL = options.externalURL ?? ((config as Partial<AlertsConfig>).external_url || undefined);
   const generatorURL = externalURL === undefined ? undefined : alertsPageUrl(externalURL);
@@ -118,6 +171,7 @@ export function withConfig(config: AlertsConfig, options: NotificationsOptions):
   return {
     ...options,
     defaults: { ...routeDefaultsFromConfig(config), ...options.defaults },
+    silences,
     ...(routes === undefined ? {} : { routes }),
     ...(quietHours === undefined ? {} : { quietHours }),
     ...(stateFile === undefined ? {} : { stateFile }),
@@ -132,11 +186,14 @@ function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pa
   return out;
 }
 
-/** The state file: the dispatcher's state, and the notifications still undelivered when the app stopped. */
+/** The state file: the dispatcher's state (older versions also kept undelivered notifications in `pending`). */
 type StateFile = DispatcherState & { readonly pending?: readonly UnsentNotification[] };
 
 /** How long stopping waits for queued notifications before keeping (or dropping) them. */
 const DRAIN_MS = 2_000;
+
+/** At most one state-file write per this long: bursts (a thousand POSTs) coalesce into one write. */
+const STATE_WRITE_MS = 1_000;
 
 /** The running pipeline: engine alerts → dispatcher → notifier → channels. */
 export interface NotificationPipeline {
@@ -144,7 +201,7 @@ export interface NotificationPipeline {
   readonly notifier: Notifier;
   /** Feeds one engine state change; pending alerts are not notified. */
   receive(alert: Alert): void;
-  /** Writes the state file now, if there is one; a failure is reported, never thrown. */
+  /** Writes the state file soon (at most once per second), if there is one; a failure is reported, never thrown. */
   persist(): void;
   /** Stops: a short drain of the queues, then what is still undelivered is kept in the state file (or dropped). */
   close(): Promise<void>;
@@ -159,7 +216,7 @@ export function startNotifications(
   const options = withConfig(alerts, given);
   const channels = [
     ...(options.log === false ? [] : [createLogChannel({ logger: ctx.logger })]),
-    ...channelsFromConfig(alerts),
+    ...channelsFromConfig(alerts, ctx.config),
     ...(options.channels ?? []),
   ];
   const onDelivery = (e: DeliveryEvent): void => {
@@ -176,11 +233,17 @@ export function startNotifications(
     ...(options.queueSize === undefined ? {} : { queueSize: options.queueSize }),
   });
   const stateFile = options.stateFile;
-  const persist = (pending: readonly UnsentNotification[] = []): void => {
+  let writeTimer: NodeJS.Timeout | undefined;
+  let lastWrite = Number.NEGATIVE_INFINITY;
+  let stopped = false;
+  const writeState = (): void => {
     if (stateFile === undefined) return;
+    if (writeTimer !== undefined) clearTimeout(writeTimer);
+    writeTimer = undefined;
+    lastWrite = performance.now();
     try {
       const tmp = `${stateFile}.${process.pid}.tmp`;
-      const state: StateFile = { ...dispatcher.snapshot(), pending };
+      const state: StateFile = dispatcher.snapshot();
       writeFileSync(tmp, JSON.stringify(state));
       renameSync(tmp, stateFile);
     } catch (error) {
@@ -189,16 +252,22 @@ export function startNotifications(
       );
     }
   };
+  const persist = (): void => {
+    if (stateFile === undefined || stopped || writeTimer !== undefined) return;
+    writeTimer = setTimeout(writeState, Math.max(0, lastWrite + STATE_WRITE_MS - performance.now()));
+    writeTimer.unref();
+  };
   const dispatcher = createDispatcher({
-    notify: (n, names) => {
-      notifier.notify(n, names);
-      persist();
-    },
+    // Resolves to the channels that delivered: the dispatcher marks the group notified on those only.
+    notify: (n, names) => notifier.notify(n, names),
+    channels: channels.map((c) => c.name),
+    onStateChange: persist,
     ...(options.routes === undefined ? {} : { routes: options.routes }),
     ...(options.defaults === undefined ? {} : { defaults: options.defaults }),
     ...(options.inhibitRules === undefined ? {} : { inhibitRules: options.inhibitRules }),
     ...(options.quietHours === undefined ? {} : { quietHours: options.quietHours }),
     ...(options.externalURL === undefined ? {} : { externalURL: options.externalURL }),
+    ...(options.silences === undefined ? {} : { silenceLimits: options.silences }),
   });
   const handoff = options.alertmanager === undefined ? undefined : startHandoff(ctx, options.alertmanager);
   if (stateFile !== undefined && existsSync(stateFile)) {
@@ -206,10 +275,10 @@ export function startNotifications(
       const state = JSON.parse(readFileSync(stateFile, 'utf8')) as StateFile;
       if (state?.version !== 1) throw new TypeError(`unknown state version ${String(state?.version)}`);
       dispatcher.restore(state);
-      // What the last run could not deliver before it stopped goes out now.
+      // Files of older versions kept what their run could not deliver here.
       for (const p of Array.isArray(state.pending) ? state.pending : [])
         if (typeof p?.channel === 'string' && Array.isArray(p.notification?.alerts))
-          notifier.notify(p.notification, [p.channel]);
+          void notifier.notify(p.notification, [p.channel]);
     } catch (error) {
       // A damaged state file costs its silences and may repeat notifications; it never stops the app.
       ctx.reportError(
@@ -239,9 +308,11 @@ export function startNotifications(
     async close() {
       dispatcher.close();
       await handoff?.close();
-      // Queued notifications get a moment to go out; with a state file, the rest wait there for the next start.
-      const unsent = await notifier.close({ drainMs: DRAIN_MS, keepUnsent: stateFile !== undefined });
-      persist(unsent);
+      // Queued notifications get a moment to go out. With a state file the groups they belong to are not marked
+      // notified there, so the next start notifies them again (at least once); without one they are dropped.
+      await notifier.close({ drainMs: DRAIN_MS, keepUnsent: stateFile !== undefined });
+      stopped = true;
+      writeState();
     },
   };
 }

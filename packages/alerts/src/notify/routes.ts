@@ -1,7 +1,10 @@
-import { ObsConfigError, type RouteHandler } from '@obs/core';
+import { ObsConfigError, ObsError, type RouteHandler } from '@obs/core';
 import type { Dispatcher, LabelMatcher } from './dispatcher.ts';
 
+/** Largest body of `POST /silences`: 16 silences of `max_silence_bytes` (4 KiB) by default. */
 const MAX_BODY = 64 * 1024;
+
+class BodyTooLarge extends Error {}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -13,16 +16,34 @@ function time(v: unknown): number | undefined {
   return undefined;
 }
 
-async function readJson(req: AsyncIterable<Buffer | string>): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += b.length;
-    if (size > MAX_BODY) throw new SyntaxError('body too large');
-    chunks.push(b);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+// Stops reading at MAX_BODY: the rest is never buffered, and the connection closes after the 413.
+function readJson(req: NodeJS.ReadableStream): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer | string): void => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += b.length;
+      if (size > MAX_BODY) {
+        req.removeListener('data', onData);
+        req.removeListener('end', onEnd);
+        req.pause();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(b);
+    };
+    const onEnd = (): void => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (error) {
+        reject(error);
+      }
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+  });
 }
 
 /**
@@ -77,7 +98,13 @@ export function alertsRoutes(
       return;
     }
     if (req.method === 'DELETE' && id !== undefined) {
-      if (d.expireSilence(decodeURIComponent(id))) {
+      let silenceId: string;
+      try {
+        silenceId = decodeURIComponent(id);
+      } catch {
+        return void res.status(400).json({ error: 'malformed percent-encoding in the silence id' });
+      }
+      if (d.expireSilence(silenceId)) {
         changed();
         res.json({});
       } else res.status(404).json({ error: 'no such active silence' });
@@ -102,6 +129,10 @@ export function alertsRoutes(
         })
         .catch((error: unknown) => {
           if (error instanceof ObsConfigError) res.status(400).json({ error: 'invalid silence', issues: error.issues });
+          else if (error instanceof ObsError && error.code === 'OBS_ERR_ALERTS_SILENCE_LIMIT')
+            res.status(400).json({ error: error.message, code: error.code });
+          else if (error instanceof BodyTooLarge)
+            res.status(413).set('Connection', 'close').json({ error: 'body too large (at most 64 KiB)' });
           else res.status(400).json({ error: 'body must be JSON (at most 64 KiB)' });
         });
       return;

@@ -16,10 +16,15 @@ export interface EmailChannelOptions {
   readonly host: string;
   /** `smtp_port`. @default 587 */
   readonly port?: number;
-  /** Implicit TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. @default port === 465 */
+  /** Implicit TLS from the first byte (port 465); otherwise STARTTLS. @default port === 465 */
   readonly secure?: boolean;
-  /** Refuse to send unless STARTTLS succeeds. @default false */
+  /**
+   * Refuse to send (or authenticate) unless STARTTLS succeeds; `false` uses STARTTLS only when the server offers
+   * it. @default true
+   */
   readonly requireTLS?: boolean;
+  /** Never STARTTLS: mail and credentials go in clear text (`smtp_tls = "none"`). @default false */
+  readonly ignoreTLS?: boolean;
   /** Extra TLS options: `ca`, `servername`, `rejectUnauthorized`, `minVersion`. @default Node's */
   readonly tls?: ConnectionOptions;
   /** `smtp_user`; with `password`, authenticates. @default none */
@@ -85,7 +90,9 @@ export function createEmailChannel(options: EmailChannelOptions): NotificationCh
     host: options.host,
     port,
     secure: options.secure ?? port === 465,
-    requireTLS: options.requireTLS ?? false,
+    // Secure by default: a server (or a man in the middle) that offers no STARTTLS gets no credentials.
+    requireTLS: options.ignoreTLS === true ? false : (options.requireTLS ?? true),
+    ignoreTLS: options.ignoreTLS ?? false,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
     ...(options.user !== undefined && options.user !== ''
       ? { auth: { user: options.user, pass: options.password ?? '' } }
