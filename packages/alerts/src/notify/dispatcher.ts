@@ -455,18 +455,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       batches.set(id, batch);
     }
     for (const { alerts: visible, targets } of batches.values()) send(group, visible, targets, at);
-    // A resolution is dropped from the group once no channel still holds the alert as firing.
-    for (const [fp, t] of group.alerts)
-      if (t.alert.status === 'resolved' && ![...group.logs.values()].some((l) => l.sent.has(fp)))
-        group.alerts.delete(fp);
-    if (group.alerts.size === 0 && ![...group.logs.values()].some((l) => l.inFlight)) {
-      groups.delete(group.key);
-      stateChanged();
-      return;
-    }
+    if (prune(group)) return;
     // As Alertmanager's aggregation group: look again every group interval; repeats and retries of what a
     // channel failed to deliver fall on these ticks.
     schedule(group, r.groupIntervalMs);
+  }
+
+  /** Drops the resolutions no channel still holds as firing, and the group once empty; true when it is gone. */
+  function prune(group: Group): boolean {
+    for (const [fp, t] of group.alerts)
+      if (t.alert.status === 'resolved' && ![...group.logs.values()].some((l) => l.sent.has(fp)))
+        group.alerts.delete(fp);
+    if (group.alerts.size > 0 || [...group.logs.values()].some((l) => l.inFlight)) return false;
+    if (group.timer !== undefined) clearTimeout(group.timer);
+    if (groups.get(group.key) === group) groups.delete(group.key);
+    stateChanged();
+    return true;
   }
 
   function send(
@@ -485,7 +489,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         log.flushedAt = at;
         log.sent = new Set(firing);
       }
-      stateChanged();
+      if (!prune(group)) stateChanged();
     };
     const channels = targets.length === 1 && targets[0] === EVERY ? undefined : targets;
     let result: unknown;
