@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { freePort, listenLoopback, readBody } from '@obs/testing';
 import { describe, expect, test, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
 const alertsDir = dirname(createRequire(import.meta.url).resolve('@obs/alerts/package.json'));
@@ -51,7 +52,7 @@ async function spawnDemo(
   );
   const child = spawn(process.execPath, [bin, ...args, '--config', config, '--export-dir', join(dir, name)], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...SEED_ENV, ...env },
   });
   let log = '';
   let exitCode: number | null | undefined;
@@ -88,7 +89,12 @@ async function spawnDemo(
 }
 
 function runCli(args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000, cwd: dir });
+  return spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    cwd: dir,
+    env: { ...process.env, ...SEED_ENV },
+  });
 }
 
 describe('exporter-demo CLI', () => {
@@ -163,7 +169,7 @@ describe('exporter-demo CLI', () => {
   test('a bad environment override names the variable', () => {
     const result = spawnSync(process.execPath, [bin, '--once', '--config', configFile('env.toml', quietPorts)], {
       encoding: 'utf8',
-      env: { ...process.env, MONITORING_TRACING_SAMPLE_RATE: '2' },
+      env: { ...process.env, ...SEED_ENV, MONITORING_TRACING_SAMPLE_RATE: '2' },
     });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SEED_ENV } from './seed-env.ts';
 
 export const bin = join(import.meta.dirname, '../dist/main.js');
 export const dir = mkdtempSync(join(tmpdir(), 'exporter-demo-19-'));
@@ -29,7 +30,7 @@ export interface Demo extends AsyncDisposable {
 export function startDemo(name: string, args: string[], env: Record<string, string> = {}): Demo {
   const child = spawn(process.execPath, [bin, '--export-dir', join(dir, name), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...SEED_ENV, ...env },
     cwd: dir,
   });
   let out = '';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
 const prometheus = debianTool('prometheus');
@@ -32,6 +33,7 @@ beforeAll(async () => {
   // One export, then a long wait: the values stay put while Prometheus scrapes them.
   demo = spawn(process.execPath, [bin, '--config', config, '--interval', '1h', '--export-dir', join(dir, 'out')], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...SEED_ENV },
   });
   demo.stderr?.on('data', (d: Buffer) => {
     demoLog += d.toString();
@@ -125,6 +127,7 @@ describe.skipIf(pushgateway === undefined)('a --once batch run with a Pushgatewa
     );
     const run = spawn(process.execPath, [bin, '--once', '--config', config, '--export-dir', join(dir, 'push-out')], {
       stdio: 'ignore',
+      env: { ...process.env, ...SEED_ENV, MONITORING_PROMETHEUS_PUSH_JOB: 'export-trakt-4-letterboxd' },
     });
     expect(await new Promise((resolve) => run.once('exit', resolve))).toBe(0);
     const text = await (await fetch(`${url}/metrics`)).text();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listenLoopback, readBody } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
+import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'demo-tracing-'));
@@ -29,6 +30,7 @@ async function runOnceSendingTo(
     stdio: 'ignore',
     env: {
       ...process.env,
+      ...SEED_ENV,
       MONITORING_TRACING_ENDPOINT: endpoint(collector.url),
       MONITORING_TRACING_SAMPLE_RATE: '1',
       ...env,

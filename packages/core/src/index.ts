@@ -16,6 +16,7 @@ export type {
   TracingExporterName,
 } from './config/sections.ts';
 export { configDuration } from './config/sections.ts';
+export { defaultServiceName } from './config/service-name.ts';
 export type {
   AlertRuleDescriptor,
   AlertState,

@@ -1,9 +1,17 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { type ConfigIssue, configDuration, loadConfig, ObsConfigError, resolveConfigPath, z } from '../src/index.ts';
+import {
+  type ConfigIssue,
+  configDuration,
+  defaultServiceName,
+  loadConfig,
+  ObsConfigError,
+  resolveConfigPath,
+  z,
+} from '../src/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'obs-config-'));
 let n = 0;
@@ -55,7 +63,7 @@ webhook_url = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
 `;
 
 describe('loadConfig', () => {
-  test('with nothing given, every default equals the seed configuration', () => {
+  test("with nothing given, the defaults are the seed's but neutral: no Trakt name in them (issue #13)", () => {
     const config = loadConfig({ env: {} });
     expect(config).toMatchObject({
       enabled: true,
@@ -65,14 +73,14 @@ describe('loadConfig', () => {
       prometheus: {
         enabled: true,
         endpoint: '/metrics',
-        namespace: 'trakt',
+        namespace: '',
         subsystem: '',
         default_metrics: true,
         collect_interval: 15_000,
       },
       tracing: {
         enabled: true,
-        service_name: 'export-trakt-4-letterboxd',
+        service_name: defaultServiceName(),
         endpoint: '',
         sample_rate: 0.1,
         exporter: 'auto',
@@ -80,6 +88,15 @@ describe('loadConfig', () => {
       health: { enabled: true, endpoint: '/health', checks_interval: 30_000, timeout: 5_000, show_details: 'always' },
       alerts: { enabled: true, smtp_port: 587, webhook_url: '', evaluation_interval: 15_000, email_to: [] },
     });
+  });
+
+  test("the service name is the app's package name, else OpenTelemetry's unknown_service:node", () => {
+    expect(defaultServiceName('/', { npm_package_name: 'my-app' })).toBe('my-app');
+    const app = mkdtempSync(join(tmpdir(), 'obs-app-'));
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'billing-worker' }));
+    mkdirSync(join(app, 'src'));
+    expect(defaultServiceName(join(app, 'src'), {})).toBe('billing-worker');
+    expect(defaultServiceName('/', {})).toBe('unknown_service:node');
   });
 
   test("reads the seed's own config file", () => {
@@ -264,7 +281,7 @@ describe('loadConfig', () => {
     });
     const loose = config as unknown as Record<string, Record<string, unknown>>;
     expect(loose['prometheus']!['buckets']).toEqual([0.1, 0.5]);
-    expect(loose['prometheus']!['namespace']).toBe('trakt');
+    expect(loose['prometheus']!['namespace']).toBe('');
     expect(loose['dashboards']).toEqual({ title: 'Mine', refresh: '30s' });
   });
 

@@ -21,9 +21,9 @@ export interface DashboardsConfig {
   readonly endpoint: string;
   /** uid of the generated dashboard. @default "obs-overview" */
   readonly uid: string;
-  /** Title of the generated dashboard. @default "Export Trakt 4 Letterboxd: all metrics" */
+  /** Title of the generated dashboard. @default "Service overview" */
   readonly title: string;
-  /** Also serve the seed's three-panel dashboard. @default true */
+  /** Also serve the seed's three-panel dashboard ("Export Trakt 4 Letterboxd": API requests, cache, exports). @default false */
   readonly seed_dashboard: boolean;
 }
 
@@ -49,8 +49,8 @@ export const dashboardsSection: ConfigSection = {
       .string()
       .regex(UID, { message: 'must be 1 to 40 characters of A-Z, a-z, 0-9, - and _' })
       .default('obs-overview'),
-    title: z.string().min(1).default('Export Trakt 4 Letterboxd: all metrics'),
-    seed_dashboard: z.boolean().default(true),
+    title: z.string().min(1).default('Service overview'),
+    seed_dashboard: z.boolean().default(false),
   }),
 };
 

@@ -29,32 +29,34 @@ const panelsNaming = (panels: readonly Panel[], metric: string) =>
 
 describe("the seed's dashboard", () => {
   test('has its three panels, the graph as a timeseries, and is valid against the real metric set', () => {
-    const d = seedDashboard();
+    const d = seedDashboard({ namespace: 'trakt' });
     expect(d.title).toBe('Export Trakt 4 Letterboxd');
     expect(d.panels.map((p) => [p.title, p.type, p.targets?.[0]?.expr])).toEqual([
       ['API Request Rate', 'timeseries', 'rate(trakt_api_requests_total[5m])'],
       ['Cache Performance', 'stat', 'trakt_cache_hit_ratio'],
       ['Export Operations', 'table', 'increase(trakt_export_operations_total[1h])'],
     ]);
-    expect(validateDashboard(d, { metrics: createMetrics({ defaultMetrics: false }).descriptors() })).toEqual([]);
+    expect(
+      validateDashboard(d, { metrics: createMetrics({ namespace: 'trakt', defaultMetrics: false }).descriptors() }),
+    ).toEqual([]);
   });
 
   test('follows namespace and subsystem', () => {
     const d = seedDashboard({ namespace: 'trakt', subsystem: 'exporter' });
     expect(d.panels[0]!.targets![0]!.expr).toBe('rate(trakt_exporter_api_requests_total[5m])');
-    const metrics = createMetrics({ subsystem: 'exporter', defaultMetrics: false }).descriptors();
+    const metrics = createMetrics({ namespace: 'trakt', subsystem: 'exporter', defaultMetrics: false }).descriptors();
     expect(validateDashboard(d, { metrics })).toEqual([]);
-    expect(validateDashboard(seedDashboard(), { metrics }).map((i) => i.message)).toContain(
+    expect(validateDashboard(seedDashboard({ namespace: 'trakt' }), { metrics }).map((i) => i.message)).toContain(
       'names trakt_api_requests_total, which is not a known metric',
     );
   });
 });
 
 describe('the default dashboard', () => {
-  const full = createMetrics({ defaultMetrics: true });
+  const full = createMetrics({ namespace: 'trakt', defaultMetrics: true });
   full.httpMiddleware(); // the http_server_* families exist once the middleware is made
   const metrics = full.descriptors();
-  const d = defaultDashboard({ metrics, rules });
+  const d = defaultDashboard({ metrics, rules, namespace: 'trakt' });
 
   test('is valid: ids, grid, variables, PromQL and metric names', () => {
     expect(validateDashboard(d, { metrics })).toEqual([]);
@@ -107,8 +109,8 @@ describe('the default dashboard', () => {
   });
 
   test('follows namespace and subsystem', () => {
-    const sub = createMetrics({ subsystem: 'exporter', defaultMetrics: false }).descriptors();
-    const ds = defaultDashboard({ metrics: sub, subsystem: 'exporter' });
+    const sub = createMetrics({ namespace: 'trakt', subsystem: 'exporter', defaultMetrics: false }).descriptors();
+    const ds = defaultDashboard({ metrics: sub, namespace: 'trakt', subsystem: 'exporter' });
     expect(validateDashboard(ds, { metrics: sub })).toEqual([]);
     expect(panelsNaming(ds.panels, 'trakt_exporter_health_status')).toHaveLength(2);
   });

@@ -39,7 +39,9 @@ async function start(
   config: ConfigInput = {},
   logger: ObsLogger = silentLogger,
 ): Promise<Monitor> {
-  monitor = createMonitor({ config: { ...base, ...config }, plugins, logger });
+  // The seed's names and dashboard, which the demo's config.toml sets: the defaults are neutral.
+  const seed = { prometheus: { namespace: 'trakt' }, dashboards: { seed_dashboard: true } } as ConfigInput;
+  monitor = createMonitor({ config: { ...base, ...seed, ...config }, plugins, logger });
   await monitor.start();
   return monitor;
 }
@@ -59,7 +61,7 @@ describe('/dashboards on the metrics listener', () => {
           title: 'Export Trakt 4 Letterboxd',
           url: '/dashboards/export-trakt-4-letterboxd.json',
         },
-        { uid: 'obs-overview', title: 'Export Trakt 4 Letterboxd: all metrics', url: '/dashboards/obs-overview.json' },
+        { uid: 'obs-overview', title: 'Service overview', url: '/dashboards/obs-overview.json' },
       ],
     });
     const res = await get(m, '/dashboards/obs-overview.json');
@@ -78,7 +80,7 @@ describe('/dashboards on the metrics listener', () => {
 
   test('follows [monitoring.prometheus] namespace/subsystem and [monitoring.dashboards]', async () => {
     const m = await start([metricsPlugin(), dashboardsPlugin()], {
-      prometheus: { subsystem: 'exporter' },
+      prometheus: { namespace: 'trakt', subsystem: 'exporter' },
       dashboards: { endpoint: '/grafana', uid: 'mine', seed_dashboard: false },
     } as ConfigInput);
     const index = (await (await get(m, '/grafana')).json()) as { dashboards: { uid: string }[] };

@@ -1,4 +1,12 @@
-import { type ConfigIssue, type ConfigSection, configDuration, ObsConfigError, type ObsLogger, z } from '@obs/core';
+import {
+  type ConfigIssue,
+  type ConfigSection,
+  configDuration,
+  defaultServiceName,
+  ObsConfigError,
+  type ObsLogger,
+  z,
+} from '@obs/core';
 import type { Registry } from 'prom-client';
 
 /** prom-client's default histogram buckets, in seconds. */
@@ -6,12 +14,9 @@ export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
 
-/** The export kinds whose success and error series exist from the start. */
-export const DEFAULT_EXPORT_KINDS: readonly string[] = Object.freeze(['movies', 'ratings', 'watchlist']);
-
 /** Options of `createMetrics()`. The plugin fills them from `[monitoring.prometheus]`. */
 export interface MetricsOptions {
-  /** First part of every seed metric name. @default "trakt" */
+  /** First part of every metric name of the set (`myapp` gives `myapp_api_requests_total`). @default "" */
   readonly namespace?: string;
   /** Inserted between namespace and name when not empty. @default "" */
   readonly subsystem?: string;
@@ -23,7 +28,7 @@ export interface MetricsOptions {
   readonly exemplars?: boolean;
   /** Distinct label sets per metric before new ones fold into one overflow series. @default 2000 */
   readonly cardinalityLimit?: number;
-  /** Export kinds whose `success` and `error` series start at 0. @default ["movies", "ratings", "watchlist"] */
+  /** Export kinds whose `success` and `error` series start at 0 (the seed's: movies, ratings, watchlist). @default [] */
   readonly exportKinds?: readonly string[];
   /** The registry to register in. @default a new Registry (never prom-client's global one) */
   readonly registry?: Registry;
@@ -50,7 +55,7 @@ const LABEL_VALUE = z.string().min(1);
 /** Validates the options once, reporting every problem. @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` */
 export function resolveMetricsOptions(input: MetricsOptions): ResolvedMetricsOptions {
   const issues: ConfigIssue[] = [];
-  const namespace = input.namespace ?? 'trakt';
+  const namespace = input.namespace ?? '';
   const subsystem = input.subsystem ?? '';
   if (namespace !== '' && !NAME_PART.test(namespace))
     issues.push({ path: 'namespace', message: 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' });
@@ -70,7 +75,7 @@ export function resolveMetricsOptions(input: MetricsOptions): ResolvedMetricsOpt
   if (!Number.isInteger(cardinalityLimit) || cardinalityLimit < 1) {
     issues.push({ path: 'cardinalityLimit', message: 'must be an integer >= 1' });
   }
-  const exportKinds = input.exportKinds ?? DEFAULT_EXPORT_KINDS;
+  const exportKinds = input.exportKinds ?? [];
   if (!Array.isArray(exportKinds) || exportKinds.some((k) => !LABEL_VALUE.safeParse(k).success)) {
     issues.push({ path: 'exportKinds', message: 'must be a list of non-empty strings' });
   }
@@ -97,9 +102,12 @@ export const prometheusSection: ConfigSection = {
       .default([...DEFAULT_BUCKETS]),
     cardinality_limit: z.number().int().min(1).default(2000),
     exemplars: z.boolean().default(true),
-    export_kinds: z.array(z.string().min(1)).default([...DEFAULT_EXPORT_KINDS]),
+    export_kinds: z.array(z.string().min(1)).default([]),
     push_interval: configDuration('30s', { allowZero: true }),
-    push_job: z.string().min(1).default('export-trakt-4-letterboxd'),
+    push_job: z
+      .string()
+      .min(1)
+      .default(() => defaultServiceName()),
     push_instance: z.string().default(''),
   }),
 };
@@ -113,11 +121,11 @@ declare module '@obs/core' {
     readonly cardinality_limit: number;
     /** OpenMetrics exemplars from the active OpenTelemetry span. @default true */
     readonly exemplars: boolean;
-    /** Export kinds whose success and error series start at 0. @default ["movies", "ratings", "watchlist"] */
+    /** Export kinds whose success and error series start at 0. @default [] */
     readonly export_kinds: readonly string[];
     /** Push to the Pushgateway this often while running (0: only when stopping). @default "30s" */
     readonly push_interval: number;
-    /** The `job` grouping label of pushes. @default "export-trakt-4-letterboxd" */
+    /** The `job` grouping label of pushes. @default the app's package name, else "unknown_service:node" */
     readonly push_job: string;
     /** The `instance` grouping label of pushes; empty uses the host name. @default "" */
     readonly push_instance: string;

@@ -4,6 +4,8 @@ import { createMonitor, type ObsError, silentLogger } from '@obs/core';
 import { afterAll, describe, expect, test } from 'vitest';
 import { metricsPlugin } from '../src/index.ts';
 
+// The seed's names, which the demo's config.toml sets: the defaults are neutral.
+const SEED = { namespace: 'trakt', export_kinds: ['movies', 'ratings', 'watchlist'] };
 const workers: Worker[] = [];
 afterAll(async () => {
   await Promise.all(
@@ -41,7 +43,7 @@ describe('Node cluster', () => {
       fork({ CALLS: '3', RATIO: '0.6' }),
     ]);
     const monitor = createMonitor({
-      config: { metrics_port: 0, health_port: 0, host: '127.0.0.1', prometheus: { default_metrics: false } },
+      config: { metrics_port: 0, health_port: 0, host: '127.0.0.1', prometheus: { ...SEED, default_metrics: false } },
       plugins: [metricsPlugin({ cluster: 'primary' })],
       logger: silentLogger,
     });
@@ -65,7 +67,7 @@ describe('Node cluster', () => {
     // Not waited for: it is still starting (its listener is not installed), so it cannot answer in time.
     const codes: string[] = [];
     const monitor = createMonitor({
-      config: { metrics_port: 0, health_port: 0, host: '127.0.0.1', prometheus: { default_metrics: false } },
+      config: { metrics_port: 0, health_port: 0, host: '127.0.0.1', prometheus: { ...SEED, default_metrics: false } },
       plugins: [metricsPlugin({ cluster: 'primary', clusterTimeoutMs: 1 })],
       logger: silentLogger,
     });

@@ -11,7 +11,7 @@ import { createMetrics, negotiateFormat } from '../src/index.ts';
 
 // The same data recorded through our metric set and through plain prom-client metrics.
 function twins() {
-  const ours = createMetrics({ defaultMetrics: false, exemplars: false, exportKinds: [] });
+  const ours = createMetrics({ namespace: 'trakt', defaultMetrics: false, exemplars: false, exportKinds: [] });
   const reg = new Registry();
   const requests = new Counter({
     name: 'trakt_api_requests_total',
@@ -73,7 +73,7 @@ describe('exposition', () => {
   });
 
   test("the app's own prom-client metrics in the registry render as prom-client renders them", async () => {
-    const metrics = createMetrics({ defaultMetrics: false, exportKinds: [] });
+    const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false, exportKinds: [] });
     const g = new Gauge({
       name: 'app_queue_depth',
       help: 'Queue\ndepth',
@@ -100,7 +100,7 @@ describe('exposition', () => {
   test('promtool check metrics accepts the whole output', async (ctx) => {
     const promtool = debianTool('promtool');
     if (promtool === undefined) return ctx.skip();
-    const metrics = createMetrics();
+    const metrics = createMetrics({ namespace: 'trakt' });
     metrics.recordApiCall('watched_movies', 200, 145);
     metrics.updateCacheStats(0.85, 1024, 3);
     metrics.recordExport('movies', 'success', 150);
@@ -120,7 +120,7 @@ describe('exposition', () => {
     });
 
     test('OpenMetrics carries trace and span id on the counter and the bucket; text has none', async () => {
-      const metrics = createMetrics({ defaultMetrics: false, exportKinds: [] });
+      const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false, exportKinds: [] });
       const tracer = provider.getTracer('test');
       let ids = { traceId: '', spanId: '' };
       tracer.startActiveSpan('api.watched_movies', (span) => {
@@ -149,7 +149,7 @@ describe('exposition', () => {
 });
 
 describe('serving /metrics', () => {
-  async function serve(metrics = createMetrics({ defaultMetrics: false })) {
+  async function serve(metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false })) {
     const app = express();
     app.use('/metrics', metrics.handler());
     return listenLoopback(app);
@@ -188,7 +188,7 @@ describe('serving /metrics', () => {
   });
 
   test('concurrent scrapes share one collection', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
+    const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false });
     let collections = 0;
     new Gauge({
       name: 'app_slow_gauge',
@@ -211,7 +211,7 @@ describe('serving /metrics', () => {
 
   test('a failing collection answers 500 and reports, without crashing', async () => {
     const errors: Error[] = [];
-    const metrics = createMetrics({ defaultMetrics: false, onError: (e) => errors.push(e) });
+    const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false, onError: (e) => errors.push(e) });
     new Gauge({
       name: 'app_broken',
       help: 'Throws',

@@ -3,7 +3,7 @@ import express, { Router } from 'express';
 import { describe, expect, test } from 'vitest';
 import { createMetrics } from '../src/index.ts';
 
-async function app(metrics = createMetrics({ defaultMetrics: false }), options = {}) {
+async function app(metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false }), options = {}) {
   const app = express();
   app.use(metrics.httpMiddleware(options));
   app.get('/movies/:id', (_req, res) => void res.json({ ok: true }));
@@ -72,7 +72,7 @@ describe('HTTP server middleware', () => {
   test('past the cardinality limit, new label sets fold into one overflow series, counted, warned once', async () => {
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (m: string) => void warnings.push(m) };
-    const metrics = createMetrics({ defaultMetrics: false, cardinalityLimit: 3, logger });
+    const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false, cardinalityLimit: 3, logger });
     for (let i = 0; i < 10; i++) metrics.recordApiCall(`endpoint_${i}`, 200, 1);
     const text = await metrics.render();
     expect(text.match(/^trakt_api_requests_total\{/gm)).toHaveLength(4);

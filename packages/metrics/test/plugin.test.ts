@@ -4,6 +4,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { metricsPlugin } from '../src/index.ts';
 
 const base = { metrics_port: 0, health_port: 0, host: '127.0.0.1' };
+// The seed's names, which the demo's config.toml sets: the defaults are neutral.
+const SEED = { namespace: 'trakt', export_kinds: ['movies', 'ratings', 'watchlist'] };
 const monitors: Monitor[] = [];
 afterEach(async () => {
   for (const m of monitors.splice(0)) await m.stop();
@@ -23,12 +25,34 @@ async function started(config: ConfigInput = {}) {
 
 testPluginContract(() => metricsPlugin(), {
   listeners: ['metrics'],
-  config: { prometheus: { default_metrics: false } },
+  config: { prometheus: { ...SEED, default_metrics: false } },
+});
+
+describe('a generic app (issue #13)', () => {
+  test("never calling the seed's recorders, it gets no trakt_* name and no API, cache, export or worker series", async () => {
+    const { monitor, scrape } = await started({ prometheus: { default_metrics: false, collect_interval: '20ms' } });
+    const { text } = await scrape();
+    expect(text).not.toContain('trakt');
+    const series = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(series.filter((l) => /^(api|cache|export|worker)_/.test(l))).toEqual([]);
+    const collected = await new Promise<readonly { name: string }[]>((resolve) => {
+      const off = monitor.bus.on('metrics:collected', (e) => {
+        off();
+        resolve(e.samples);
+      });
+    });
+    expect(collected.map((s) => s.name).filter((n) => /^(api|cache|export|worker)_/.test(n))).toEqual([]);
+    // Once the app reports its work, the series appear under the neutral names.
+    monitor.updateCacheStats(0.5, 10);
+    monitor.setActiveWorkers(2);
+    expect((await scrape()).text).toMatch(/^cache_hit_ratio 0\.5$/m);
+    expect((await scrape()).text).toMatch(/^worker_pool_active 2$/m);
+  });
 });
 
 describe('the seed metric set on /metrics', () => {
   test("the recorders' events become the seed's metrics, with the seed's names", async () => {
-    const { monitor, scrape } = await started({ prometheus: { default_metrics: false } });
+    const { monitor, scrape } = await started({ prometheus: { ...SEED, default_metrics: false } });
     monitor.recordApiCall('watched_movies', 200, 145);
     monitor.recordApiCall('watched_movies', 200, 80);
     monitor.recordApiCall('watched_movies', 429, 3);
@@ -62,7 +86,7 @@ describe('the seed metric set on /metrics', () => {
   });
 
   test('error series start at 0, so that a first error shows as an increase', async () => {
-    const { scrape } = await started({ prometheus: { default_metrics: false } });
+    const { scrape } = await started({ prometheus: { ...SEED, default_metrics: false } });
     const { text } = await scrape();
     for (const kind of ['movies', 'ratings', 'watchlist']) {
       expect(text).toContain(`trakt_export_operations_total{type="${kind}",status="error"} 0`);
@@ -70,7 +94,7 @@ describe('the seed metric set on /metrics', () => {
   });
 
   test('a new export kind gets its error series at 0 the first time it is seen', async () => {
-    const { monitor, scrape } = await started({ prometheus: { default_metrics: false } });
+    const { monitor, scrape } = await started({ prometheus: { ...SEED, default_metrics: false } });
     monitor.recordExport('shows', 'success', 3);
     expect((await scrape()).text).toContain('trakt_export_operations_total{type="shows",status="error"} 0');
   });
@@ -93,7 +117,7 @@ describe('the seed metric set on /metrics', () => {
   });
 
   test('health changes, alerts, errors and drops from the bus', async () => {
-    const { monitor, scrape } = await started({ prometheus: { default_metrics: false } });
+    const { monitor, scrape } = await started({ prometheus: { ...SEED, default_metrics: false } });
     const result = { status: 'degraded' as const, latencyMs: 3 };
     monitor.bus.emit('health:changed', { check: 'cache', previous: 'healthy', current: 'degraded', result });
     monitor.bus.emit('health:changed', {
@@ -136,7 +160,7 @@ describe('the seed metric set on /metrics', () => {
   });
 
   test('the registry and the descriptors are services', async () => {
-    const { monitor } = await started({ prometheus: { default_metrics: false } });
+    const { monitor } = await started({ prometheus: { ...SEED, default_metrics: false } });
     const registry = monitor.service('metrics.registry');
     const { Counter } = await import('prom-client');
     new Counter({ name: 'app_jobs_total', help: 'Jobs', registers: [registry] }).inc(3);
@@ -204,7 +228,7 @@ describe('the seed metric set on /metrics', () => {
 
 describe('metrics:collected', () => {
   test('snapshots every sample on the collection tick while someone listens', async () => {
-    const { monitor } = await started({ prometheus: { default_metrics: false, collect_interval: '20ms' } });
+    const { monitor } = await started({ prometheus: { ...SEED, default_metrics: false, collect_interval: '20ms' } });
     monitor.recordApiCall('history', 500, 12);
     const event = await new Promise<{
       at: number;

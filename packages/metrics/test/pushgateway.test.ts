@@ -34,6 +34,7 @@ describe.skipIf(binary === undefined)('pushing to the real Pushgateway', () => {
         host: '127.0.0.1',
         prometheus: {
           pushgateway_url: url,
+          namespace: 'trakt',
           push_job: 'trakt-export',
           push_instance: 'batch-1',
           push_interval: '50ms',
@@ -67,7 +68,7 @@ describe.skipIf(binary === undefined)('pushing to the real Pushgateway', () => {
   });
 
   test('grouping values with a slash are encoded as the Pushgateway expects', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
+    const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false });
     metrics.setActiveWorkers(3);
     await metrics.push({ url, job: 'jobs/nightly', instance: '', groupings: { region: 'eu' } });
     expect(await pushed()).toContain('trakt_worker_pool_active{instance="",job="jobs/nightly",region="eu"} 3');
@@ -77,7 +78,7 @@ describe.skipIf(binary === undefined)('pushing to the real Pushgateway', () => {
 describe('a Pushgateway that is down', () => {
   test('push() rejects with a coded error naming the place, without credentials', async () => {
     const port = await freePort();
-    const metrics = createMetrics({ defaultMetrics: false });
+    const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false });
     const error = (await metrics
       .push({ url: `http://user:s3cret@127.0.0.1:${port}`, job: 'j', instance: 'i' })
       .catch((e) => e)) as ObsError;
@@ -88,7 +89,7 @@ describe('a Pushgateway that is down', () => {
 
   test('issue #19: a token in the query string of pushgateway_url is not printed either', async () => {
     const port = await freePort();
-    const metrics = createMetrics({ defaultMetrics: false });
+    const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false });
     const error = (await metrics
       .push({ url: `http://user:s3cret@127.0.0.1:${port}/?access_token=PGTOKEN-1`, job: 'j', instance: 'i' })
       .catch((e) => e)) as ObsError;

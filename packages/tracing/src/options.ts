@@ -1,6 +1,7 @@
 import {
   type ConfigIssue,
   type ConfigSection,
+  defaultServiceName,
   ObsConfigError,
   type TracingConfig,
   type TracingExporterName,
@@ -94,7 +95,10 @@ export const tracingConfigSection: ConfigSection = {
 const standaloneSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
-    service_name: z.string().min(1).default('export-trakt-4-letterboxd'),
+    service_name: z
+      .string()
+      .min(1)
+      .default(() => defaultServiceName()),
     endpoint: z
       .string()
       .refine((s) => s === '' || (URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)), {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createMonitor, silentLogger } from '@obs/core';
+import { createMonitor, defaultServiceName, silentLogger } from '@obs/core';
 import { context, type ProxyTracerProvider, SpanStatusCode, trace } from '@opentelemetry/api';
 import { describe, expect, test } from 'vitest';
 import { type SpanRecord, traceApiCall, tracingPlugin, withSpan } from '../src/index.ts';
@@ -120,7 +120,8 @@ describe('the plugin, with the embedded memory exporter', () => {
       span.end();
       const resource = (span as unknown as { resource: { attributes: Record<string, unknown> } }).resource.attributes;
       expect(resource).toMatchObject({
-        'service.name': 'export-trakt-4-letterboxd',
+        // No name in the config: the app's package name (npm sets it for a script), else unknown_service:node.
+        'service.name': defaultServiceName(),
         'service.version': '1.2.3',
         'service.instance.id': 'worker-7',
         'deployment.environment.name': 'test',

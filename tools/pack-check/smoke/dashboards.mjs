@@ -16,10 +16,10 @@ const metrics = [
   { name: 'trakt_export_operations_total', type: 'counter', help: 'Exports', labelNames: ['type', 'status'] },
 ];
 assert.deepEqual(validateDashboard(defaultDashboard({ metrics }), { metrics }), []);
-assert.deepEqual(validateDashboard(seedDashboard(), { metrics }), []);
+assert.deepEqual(validateDashboard(seedDashboard({ namespace: 'trakt' }), { metrics }), []);
 
 const monitor = createMonitor({
-  config: { metrics_port: 0, health_port: 0, host: '127.0.0.1' },
+  config: { metrics_port: 0, health_port: 0, host: '127.0.0.1', dashboards: { seed_dashboard: true } },
   plugins: [dashboardsPlugin()],
   logger: silentLogger,
 });
@@ -35,7 +35,10 @@ await monitor.stop();
 
 // The panels' PromQL is checked by @obs/promql, installed with it.
 const broken = validateDashboard(
-  { ...seedDashboard(), panels: [{ ...seedDashboard().panels[0], targets: [{ refId: 'A', expr: 'rate(x' }] }] },
+  {
+    ...seedDashboard({ namespace: 'trakt' }),
+    panels: [{ ...seedDashboard({ namespace: 'trakt' }).panels[0], targets: [{ refId: 'A', expr: 'rate(x' }] }],
+  },
   { metrics },
 );
 assert.ok(

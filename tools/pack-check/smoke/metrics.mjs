@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createMonitor, silentLogger } from '@obs/core';
 import { createMetrics, metricsPlugin } from '@obs/metrics';
 
-const standalone = createMetrics({ defaultMetrics: false });
+const standalone = createMetrics({ namespace: 'trakt', defaultMetrics: false });
 standalone.recordApiCall('watched_movies', 200, 145);
 assert.match(await standalone.render(), /trakt_api_requests_total\{endpoint="watched_movies",status="200"\} 1/);
 
@@ -16,7 +16,7 @@ await monitor.start();
 monitor.recordExport('movies', 'success', 150);
 const res = await fetch(new URL('/metrics', monitor.url('metrics')));
 const text = await res.text();
-assert.match(text, /trakt_export_items_total\{type="movies",status="success"\} 150/);
+assert.match(text, /^export_items_total\{type="movies",status="success"\} 150/m);
 assert.match(text, /process_cpu_user_seconds_total/);
 await monitor.stop();
 console.log('smoke ok');

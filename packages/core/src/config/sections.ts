@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { tryParseDuration } from '../duration.ts';
+import { defaultServiceName } from './service-name.ts';
 
 /**
  * The schema of one `[monitoring.<name>]` section. A plugin contributes its own: a section named like
@@ -47,7 +48,7 @@ export interface PrometheusConfig {
   readonly enabled: boolean;
   /** Path of the scrape endpoint on the metrics listener. @default "/metrics" */
   readonly endpoint: string;
-  /** First part of every metric name. @default "trakt" */
+  /** First part of every metric name (`myapp` gives `myapp_api_requests_total`). @default "" */
   readonly namespace: string;
   /** Inserted between namespace and name when set. @default "" */
   readonly subsystem: string;
@@ -66,7 +67,7 @@ export type TracingExporterName = 'auto' | 'otlp' | 'jaeger' | 'console' | 'memo
 export interface TracingConfig {
   /** @default true */
   readonly enabled: boolean;
-  /** @default "export-trakt-4-letterboxd" */
+  /** The service name of traces. @default the app's package name, else "unknown_service:node" */
   readonly service_name: string;
   /** Collector URL; empty keeps spans in memory. @default "" */
   readonly endpoint: string;
@@ -220,7 +221,7 @@ export const coreSections: readonly ConfigSection[] = [
     schema: z.strictObject({
       enabled: z.boolean().default(true),
       endpoint: path('/metrics'),
-      namespace: metricNamePart('trakt'),
+      namespace: metricNamePart(''),
       subsystem: metricNamePart(''),
       default_metrics: z.boolean().default(true),
       collect_interval: configDuration('15s'),
@@ -231,7 +232,10 @@ export const coreSections: readonly ConfigSection[] = [
     name: 'tracing',
     schema: z.strictObject({
       enabled: z.boolean().default(true),
-      service_name: z.string().min(1).default('export-trakt-4-letterboxd'),
+      service_name: z
+        .string()
+        .min(1)
+        .default(() => defaultServiceName()),
       endpoint: url(),
       sample_rate: z.number().min(0).max(1).default(0.1),
       exporter: z.enum(['auto', 'otlp', 'jaeger', 'console', 'memory']).default('auto'),

@@ -234,10 +234,16 @@ export class GaugeFamily extends ScalarFamily<GaugeSeries> {
   readonly type = 'gauge' as const;
   readonly #collect: ((family: GaugeFamily) => void) | undefined;
 
-  constructor(options: FamilyOptions & { readonly collect?: (family: GaugeFamily) => void }) {
+  constructor(
+    options: FamilyOptions & {
+      readonly collect?: (family: GaugeFamily) => void;
+      /** No series until the first set (a label-less gauge otherwise shows 0 from the start, as prom-client's). */
+      readonly lazy?: boolean;
+    },
+  ) {
     super(options);
     this.#collect = options.collect;
-    if (this.labelNames.length === 0) this.child([]);
+    if (this.labelNames.length === 0 && options.lazy !== true) this.child([]);
   }
 
   protected create(labels: Record<string, string>, text: string): GaugeSeries {

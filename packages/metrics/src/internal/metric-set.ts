@@ -98,10 +98,17 @@ export function createMetricSet(
       help: 'Cache hit ratio, from 0 to 1',
       aggregator: 'average',
       unit: 'ratio',
+      lazy: true,
     }),
   );
-  const cacheSize = register(new GaugeFamily({ name: name('cache_size_bytes'), help: 'Cache size', unit: 'bytes' }));
-  const cacheEntries = register(new GaugeFamily({ name: name('cache_entries'), help: 'Entries in the cache' }));
+  // The app's work (cache, workers) has no series until the app reports it: an app that never calls the
+  // seed's recorders gets none, and a cache check or alert never reads a 0 nobody measured.
+  const cacheSize = register(
+    new GaugeFamily({ name: name('cache_size_bytes'), help: 'Cache size', unit: 'bytes', lazy: true }),
+  );
+  const cacheEntries = register(
+    new GaugeFamily({ name: name('cache_entries'), help: 'Entries in the cache', lazy: true }),
+  );
   const exportOps = register(
     new CounterFamily({
       name: name('export_operations_total'),
@@ -134,7 +141,9 @@ export function createMetricSet(
       },
     }),
   );
-  const workers = register(new GaugeFamily({ name: name('worker_pool_active'), help: 'Workers currently busy' }));
+  const workers = register(
+    new GaugeFamily({ name: name('worker_pool_active'), help: 'Workers currently busy', lazy: true }),
+  );
   const health = register(
     new GaugeFamily({
       name: name('health_status'),
