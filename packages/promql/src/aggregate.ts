@@ -1,5 +1,6 @@
 // Aggregation operators (sum, avg, topk, quantile, count_values, limitk, …) with by/without grouping.
 import type { Aggregate } from './ast.ts';
+import { goFloat } from './format.ts';
 import { type Labels, labelsKey } from './labels.ts';
 import { goQuote, validLabelName } from './parse.ts';
 import {
@@ -187,7 +188,7 @@ function countValues(e: Aggregate, label: string, input: Sample[]): Value {
   if (!validLabelName(label)) throw evalError(`invalid label name ${goQuote(label)}`);
   const out = new Map<string, Sample & { value: number }>();
   for (const s of input) {
-    const labels: Record<string, string> = { ...groupLabels(s.labels, e), [label]: formatFloat(s.value) };
+    const labels: Record<string, string> = { ...groupLabels(s.labels, e), [label]: goFloat(s.value) };
     const key = labelsKey(labels);
     const g = out.get(key);
     if (g === undefined) out.set(key, { labels, value: 1 });

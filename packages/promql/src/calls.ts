@@ -87,9 +87,13 @@ function absentLabels(arg: Expr): Labels {
   const seen = new Set<string>();
   for (const m of sel.matchers) {
     if (m.name === '__name__') continue;
-    if (m.op === '=' && !seen.has(m.name)) out[m.name] = m.value;
-    else delete out[m.name];
-    seen.add(m.name);
+    // Prometheus' label builder: the first equality matcher of a name sets it (an empty value sets nothing),
+    // any other matcher of that name removes it; only an equality matcher marks the name as seen.
+    if (m.op === '=' && !seen.has(m.name)) {
+      if (m.value === '') delete out[m.name];
+      else out[m.name] = m.value;
+      seen.add(m.name);
+    } else delete out[m.name];
   }
   return out;
 }
@@ -324,11 +328,19 @@ export function call(ctx: Ctx, e: Call): Value {
       const max = scalarOf(args[1]!);
       return mapVector(vectorOf(args[0]!), (x) => Math.min(max, x));
     }
-    case 'timestamp':
+    case 'timestamp': {
+      // Only a selector (parentheses aside) gives its samples' own times: any other expression's samples are
+      // at the evaluation time, even `x or x` or `sort(x)` (Prometheus special-cases the vector selector).
+      const own = unparen(e.args[0])?.kind === 'vector';
       return {
         type: 'vector',
-        samples: vectorOf(args[0]!).map((s) => ({ labels: s.labels, value: (s.t ?? ctx.t) / 1000, drop: true })),
+        samples: vectorOf(args[0]!).map((s) => ({
+          labels: s.labels,
+          value: (own ? (s.t ?? ctx.t) : ctx.t) / 1000,
+          drop: true,
+        })),
       };
+    }
     case 'vector':
       return { type: 'vector', samples: [{ labels: {}, value: scalarOf(args[0]!) }] };
     case 'scalar': {

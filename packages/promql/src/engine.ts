@@ -39,6 +39,14 @@ export interface EvaluateOptions {
   readonly lookbackMs?: number;
   /** The step of a subquery that names none (`x[5m:]`), in ms. @default 60000 (1m) */
   readonly subqueryStepMs?: number;
+  /**
+   * Prometheus' delayed name removal (its `promql-delayed-name-removal` feature flag): functions and operators
+   * mark `__name__` for removal and it goes at the end, so `label_replace()` can still read it. Off, as in a
+   * Prometheus server, it goes at once and two series left with the same labels fail the query
+   * (`sum(rate({__name__=~"a_(sum|count)"}[5m]))`). The test-script runner turns it on, as Prometheus' does.
+   * @default false
+   */
+  readonly delayedNameRemoval?: boolean;
 }
 
 /** One series of a range query's result (or of an instant query that returns a range vector). */
@@ -165,6 +173,7 @@ function context(source: SampleSource, t: number, start: number, step: number, o
     end: t,
     step,
     subqueryStep: options.subqueryStepMs ?? 60_000,
+    delayedNameRemoval: options.delayedNameRemoval ?? false,
     annotations: [],
     ev,
   };
@@ -290,6 +299,25 @@ function subquery(ctx: Ctx, e: Subquery): Value & { type: 'matrix' } {
 }
 
 function ev(ctx: Ctx, e: Expr): Value {
+  const v = evNode(ctx, e);
+  return ctx.delayedNameRemoval || v.type !== 'vector' ? v : dropNamesNow(v.samples);
+}
+
+// Without delayed name removal a name marked for removal goes at once, and every step checks that no two
+// samples were left with the same labels (Prometheus' ContainsSameLabelset after each operation).
+function dropNamesNow(samples: Sample[]): Value {
+  if (!samples.some((s) => s.drop === true)) return { type: 'vector', samples };
+  const out = samples.map((s) => (s.drop === true ? { labels: dropName(s.labels), value: s.value, t: s.t } : s));
+  const seen = new Set<string>();
+  for (const s of out) {
+    const key = labelsKey(s.labels);
+    if (seen.has(key)) throw evalError('vector cannot contain metrics with the same labelset');
+    seen.add(key);
+  }
+  return { type: 'vector', samples: out };
+}
+
+function evNode(ctx: Ctx, e: Expr): Value {
   switch (e.kind) {
     case 'number':
       return { type: 'scalar', value: e.value };

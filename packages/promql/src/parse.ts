@@ -389,67 +389,17 @@ function convert(text: string, node: SyntaxNode): Expr {
         fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'a vector selector must contain at least one non-empty matcher');
       return sel;
     }
-    case 'MatrixSelector': {
-      const [inner, dur] = children(node);
-      if (inner === undefined || dur === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad range selector');
-      const selector = convert(text, inner);
-      if (selector.kind !== 'vector')
-        fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'ranges only allowed for vector selectors');
-      const rangeMs = durationOf(text, dur);
-      if (rangeMs <= 0) fail(text, dur.from, 'OBS_ERR_PROMQL_PARSE', 'range must be positive');
-      return { kind: 'matrix', selector, rangeMs, ...span };
-    }
-    case 'OffsetExpr': {
-      const [inner, , dur] = children(node);
-      if (inner === undefined || dur === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad offset');
-      let sign = 1;
-      let d = dur;
-      const parts = children(dur);
-      if (parts[0]?.type.name === 'UnaryOp') {
-        sign = text.slice(parts[0].from, parts[0].to) === '-' ? -1 : 1;
-        d = parts[1]!;
-      }
-      const offsetMs = sign * durationOf(text, d);
-      return withModifier(text, convert(text, inner), { name: 'offset', ms: offsetMs }, node.from, node.to);
-    }
-    case 'SubqueryExpr': {
-      const kids = children(node);
-      const [inner, range, step] = kids;
-      if (inner === undefined || range === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad subquery');
-      const expr = convert(text, inner);
-      const t = typeOf(text, expr);
-      if (t !== 'vector')
-        fail(text, inner.from, 'OBS_ERR_PROMQL_PARSE', `subquery is only allowed on instant vector, got ${t}`);
-      const rangeMs = durationOf(text, range);
-      const stepMs = step === undefined ? 0 : durationOf(text, step);
-      if (rangeMs <= 0) fail(text, range.from, 'OBS_ERR_PROMQL_PARSE', 'range must be positive');
-      return { kind: 'subquery', expr, rangeMs, stepMs, offsetMs: 0, ...span };
-    }
-    case 'StepInvariantExpr': {
-      const [inner, atNode] = children(node);
-      if (inner === undefined || atNode === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad @ modifier');
-      const what = text.slice(atNode.to, node.to).trim();
-      let at: AtModifier;
-      if (/^start\s*\(\s*\)$/.test(what)) at = 'start';
-      else if (/^end\s*\(\s*\)$/.test(what)) at = 'end';
-      else {
-        const seconds = parseNumber(what);
-        if (seconds === undefined || !Number.isFinite(seconds))
-          fail(text, atNode.to, 'OBS_ERR_PROMQL_PARSE', `invalid @ timestamp ${JSON.stringify(what)}`);
-        at = Math.round(seconds * 1000);
-      }
-      return withModifier(text, convert(text, inner), { name: '@', at }, node.from, node.to);
-    }
+    case 'MatrixSelector':
+    case 'OffsetExpr':
+    case 'SubqueryExpr':
+    case 'StepInvariantExpr':
+    case 'UnaryExpr':
+    case 'BinaryExpr':
+      return operatorExpr(text, node);
     case 'ParenExpr': {
       const [inner] = children(node);
       if (inner === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'empty parentheses');
       return { kind: 'paren', expr: convert(text, inner), ...span };
-    }
-    case 'UnaryExpr': {
-      const [op, inner] = children(node);
-      if (op === undefined || inner === undefined)
-        fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad unary expression');
-      return { kind: 'unary', op: text.slice(op.from, op.to) === '-' ? '-' : '+', expr: convert(text, inner), ...span };
     }
     case 'FunctionCall': {
       const [id, body] = children(node);
@@ -466,8 +416,6 @@ function convert(text: string, node: SyntaxNode): Expr {
     }
     case 'AggregateExpr':
       return aggregate(text, node);
-    case 'BinaryExpr':
-      return binary(text, node);
     default: {
       const what = UNSUPPORTED_NODES[kind];
       if (what !== undefined)
@@ -480,8 +428,8 @@ function convert(text: string, node: SyntaxNode): Expr {
 /** An `offset` or `@` modifier, as written after an expression. */
 type Modifier = { readonly name: 'offset'; readonly ms: number } | { readonly name: '@'; readonly at: AtModifier };
 
-// `offset` and `@` bind to the selector or subquery just before them, whatever the grammar attached them to:
-// through a binary expression to its rightmost operand, through a unary one to its operand.
+// `offset` and `@` apply to the selector or subquery just before them (the token re-association below makes
+// sure that is all they ever see).
 function withModifier(text: string, e: Expr, m: Modifier, from: number, to: number): Expr {
   const apply = <T extends VectorSelector | Subquery>(target: T): T => {
     const already = m.name === 'offset' ? target.offsetMs !== 0 : target.at !== undefined;
@@ -500,10 +448,6 @@ function withModifier(text: string, e: Expr, m: Modifier, from: number, to: numb
       return { ...apply(e), to };
     case 'matrix':
       return { ...e, selector: apply(e.selector), to };
-    case 'binary':
-      return { ...e, rhs: withModifier(text, e.rhs, m, from, to), to };
-    case 'unary':
-      return { ...e, expr: withModifier(text, e.expr, m, from, to), to };
     default:
       return fail(
         text,
@@ -514,43 +458,78 @@ function withModifier(text: string, e: Expr, m: Modifier, from: number, to: numb
   }
 }
 
-function aggregate(text: string, node: SyntaxNode): Expr {
-  let op = '';
-  let grouping: string[] = [];
-  let without = false;
-  let args: Expr[] = [];
-  for (const c of children(node)) {
-    // Aggregation keywords are case-insensitive (`SUM(x)`).
-    if (c.type.name === 'AggregateOp') op = text.slice(c.from, c.to).toLowerCase();
-    else if (c.type.name === 'AggregateModifier') {
-      for (const g of children(c)) {
-        if (g.type.name === 'Without') without = true;
-        if (g.type.name === 'GroupingLabels') grouping = children(g).map((l) => labelNameOf(text, l));
-      }
-    } else if (c.type.name === 'FunctionCallBody') args = children(c).map((a) => convert(text, a));
-  }
-  if (!AGGREGATES.has(op))
-    fail(text, node.from, 'OBS_ERR_PROMQL_UNSUPPORTED', `aggregation ${op} is not supported by the embedded engine`);
-  const needsParam = WITH_PARAM.has(op);
-  if (args.length !== (needsParam ? 2 : 1))
-    fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', `wrong number of arguments for aggregate expression ${op}`);
-  const expr = args[needsParam ? 1 : 0]!;
-  return {
-    kind: 'aggregate',
-    op: op as AggregateOp,
-    param: needsParam ? args[0] : undefined,
-    expr,
-    grouping,
-    without,
-    from: node.from,
-    to: node.to,
-  };
+// The lezer grammar gives postfix modifiers (`offset`, `@`, `[5m]`, `[5m:1m]`) and unary minus a lower
+// precedence than Prometheus' yacc grammar does: `3 - x offset 3m * 2` comes out as `(3 - x offset 3m) * 2`,
+// where Prometheus reads `3 - ((x offset 3m) * 2)`. So a chain of operators is flattened back into its tokens
+// and parsed again with Prometheus' precedences: postfix modifiers bind tightest, then `^` (right-associative),
+// then unary minus (as `*`: `-x ^ 2` is `-(x ^ 2)`), `* / % atan2`, `+ -`, comparisons, `and unless`, `or`.
+interface BinaryToken {
+  readonly t: 'binary';
+  readonly op: BinaryOp;
+  readonly opAt: number;
+  readonly bool: boolean;
+  readonly matching: VectorMatching;
+  readonly hasMatching: boolean;
+}
+type OperatorToken =
+  | { readonly t: 'operand'; readonly node: SyntaxNode }
+  | { readonly t: 'number'; readonly node: SyntaxNode; readonly from: number }
+  | { readonly t: 'unary'; readonly op: '-' | '+'; readonly from: number }
+  | { readonly t: 'postfix'; readonly node: SyntaxNode }
+  | BinaryToken;
+
+const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '>': 3,
+  '<': 3,
+  '>=': 3,
+  '<=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  atan2: 5,
+  '^': 6,
+};
+const OPERATOR_NODES: ReadonlySet<string> = new Set([
+  'BinaryExpr',
+  'UnaryExpr',
+  'OffsetExpr',
+  'StepInvariantExpr',
+  'SubqueryExpr',
+  'MatrixSelector',
+]);
+
+function operatorTokens(text: string, node: SyntaxNode, out: OperatorToken[]): void {
+  const kind = node.type.name;
+  const kids = children(node);
+  if (kind === 'BinaryExpr') {
+    operatorTokens(text, kids[0]!, out);
+    out.push(binaryToken(text, node, kids.slice(1, -1)));
+    operatorTokens(text, kids[kids.length - 1]!, out);
+  } else if (kind === 'UnaryExpr') {
+    const [op, inner] = kids;
+    if (op === undefined || inner === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad unary expression');
+    out.push({ t: 'unary', op: text.slice(op.from, op.to) === '-' ? '-' : '+', from: node.from });
+    operatorTokens(text, inner, out);
+  } else if (OPERATOR_NODES.has(kind)) {
+    const inner = kids[0];
+    if (inner === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', `bad ${kind}`);
+    operatorTokens(text, inner, out);
+    out.push({ t: 'postfix', node });
+  } else if (kind === 'NumberDurationLiteral' && /^[+-]/.test(text.slice(node.from, node.to))) {
+    // The grammar lexes `-2` as one literal; Prometheus lexes a unary minus, so `-2 ^ 2` is `-(2 ^ 2)`.
+    out.push({ t: 'unary', op: text[node.from] === '-' ? '-' : '+', from: node.from });
+    out.push({ t: 'number', node, from: node.from + 1 });
+  } else out.push({ t: 'operand', node });
 }
 
-function binary(text: string, node: SyntaxNode): Expr {
-  const kids = children(node);
-  const lhsNode = kids[0]!;
-  const rhsNode = kids[kids.length - 1]!;
+function binaryToken(text: string, node: SyntaxNode, middle: readonly SyntaxNode[]): BinaryToken {
   let op: BinaryOp | undefined;
   let opAt = node.from;
   let bool = false;
@@ -559,7 +538,7 @@ function binary(text: string, node: SyntaxNode): Expr {
   let include: string[] = [];
   let card: VectorMatching['card'] = 'one-to-one';
   let hasMatching = false;
-  for (const c of kids.slice(1, -1)) {
+  for (const c of middle) {
     const name = c.type.name;
     if (BINARY[name] !== undefined) {
       op = BINARY[name];
@@ -600,21 +579,152 @@ function binary(text: string, node: SyntaxNode): Expr {
   }
   if (bool && !COMPARISON.has(op))
     fail(text, opAt, 'OBS_ERR_PROMQL_PARSE', 'bool modifier can only be used on comparison operators');
-  let lhs = convert(text, lhsNode);
-  const rhs = convert(text, rhsNode);
-  const span = { from: node.from, to: node.to };
-  const matching: VectorMatching = { card, on, labels, include };
-  // The grammar lexes "-2" as one literal, but in Prometheus unary minus binds looser than "^": -2^2 is -(2^2).
-  if (op === '^' && lhs.kind === 'number' && /^[+-]/.test(text.slice(lhs.from, lhs.to))) {
-    const sign = text[lhs.from] === '-' ? '-' : '+';
-    lhs = { ...lhs, value: Math.abs(lhs.value), from: lhs.from + 1 };
-    const inner: Expr = { kind: 'binary', op, lhs, rhs, bool, matching, from: lhs.from, to: node.to };
-    checkBinary(text, inner, opAt, hasMatching);
-    return { kind: 'unary', op: sign, expr: inner, ...span };
+  return { t: 'binary', op, opAt, bool, matching: { card, on, labels, include }, hasMatching };
+}
+
+function operatorExpr(text: string, node: SyntaxNode): Expr {
+  const tokens: OperatorToken[] = [];
+  operatorTokens(text, node, tokens);
+  let i = 0;
+  const operand = (): Expr => {
+    const tok = tokens[i++];
+    if (tok === undefined || tok.t === 'binary' || tok.t === 'postfix')
+      return fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad expression');
+    if (tok.t === 'unary') {
+      const inner = chain(PRECEDENCE['^']);
+      // Prometheus folds a sign into a number literal (`-2` is the number -2).
+      if (inner.kind === 'number')
+        return { ...inner, value: tok.op === '-' ? -inner.value : inner.value, from: tok.from };
+      return { kind: 'unary', op: tok.op, expr: inner, from: tok.from, to: inner.to };
+    }
+    let e: Expr;
+    if (tok.t === 'number') {
+      const raw = text.slice(tok.from, tok.node.to);
+      const value = parseNumber(raw);
+      if (value === undefined) fail(text, tok.from, 'OBS_ERR_PROMQL_PARSE', `bad number ${raw}`);
+      e = { kind: 'number', value, from: tok.from, to: tok.node.to };
+    } else e = convert(text, tok.node);
+    for (let next = tokens[i]; next?.t === 'postfix'; next = tokens[i]) {
+      i++;
+      e = postfix(text, e, next.node);
+    }
+    return e;
+  };
+  const chain = (minPrecedence: number): Expr => {
+    let lhs = operand();
+    for (let next = tokens[i]; next?.t === 'binary' && PRECEDENCE[next.op] >= minPrecedence; next = tokens[i]) {
+      i++;
+      const p = PRECEDENCE[next.op];
+      const rhs = chain(next.op === '^' ? p : p + 1);
+      const e: Expr & { kind: 'binary' } = {
+        kind: 'binary',
+        op: next.op,
+        lhs,
+        rhs,
+        bool: next.bool,
+        matching: next.matching,
+        from: lhs.from,
+        to: rhs.to,
+      };
+      checkBinary(text, e, next.opAt, next.hasMatching);
+      // With a scalar operand the (empty) matching clause is dropped, as Prometheus drops it.
+      lhs =
+        next.hasMatching && (typeOf(text, lhs) === 'scalar' || typeOf(text, rhs) === 'scalar')
+          ? { ...e, matching: { card: 'one-to-one', on: false, labels: [], include: [] } }
+          : e;
+    }
+    return lhs;
+  };
+  const e = chain(0);
+  if (i !== tokens.length) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad expression');
+  return e;
+}
+
+// Applies one postfix node (its first child being the operand, already converted as `e`).
+function postfix(text: string, e: Expr, node: SyntaxNode): Expr {
+  const kids = children(node);
+  switch (node.type.name) {
+    case 'MatrixSelector': {
+      const dur = kids[1];
+      if (dur === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad range selector');
+      if (e.kind !== 'vector')
+        fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'ranges only allowed for vector selectors');
+      const rangeMs = durationOf(text, dur);
+      if (rangeMs <= 0) fail(text, dur.from, 'OBS_ERR_PROMQL_PARSE', 'range must be positive');
+      return { kind: 'matrix', selector: e, rangeMs, from: e.from, to: node.to };
+    }
+    case 'OffsetExpr': {
+      const dur = kids[2];
+      if (dur === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad offset');
+      let sign = 1;
+      let d = dur;
+      const parts = children(dur);
+      if (parts[0]?.type.name === 'UnaryOp') {
+        sign = text.slice(parts[0].from, parts[0].to) === '-' ? -1 : 1;
+        d = parts[1]!;
+      }
+      return withModifier(text, e, { name: 'offset', ms: sign * durationOf(text, d) }, e.from, node.to);
+    }
+    case 'SubqueryExpr': {
+      const [, range, step] = kids;
+      if (range === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad subquery');
+      const t = typeOf(text, e);
+      if (t !== 'vector')
+        fail(text, e.from, 'OBS_ERR_PROMQL_PARSE', `subquery is only allowed on instant vector, got ${t}`);
+      const rangeMs = durationOf(text, range);
+      const stepMs = step === undefined ? 0 : durationOf(text, step);
+      if (rangeMs <= 0) fail(text, range.from, 'OBS_ERR_PROMQL_PARSE', 'range must be positive');
+      return { kind: 'subquery', expr: e, rangeMs, stepMs, offsetMs: 0, from: e.from, to: node.to };
+    }
+    default: {
+      const atNode = kids[1];
+      if (atNode === undefined) fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', 'bad @ modifier');
+      const what = text.slice(atNode.to, node.to).trim();
+      let at: AtModifier;
+      if (/^start\s*\(\s*\)$/.test(what)) at = 'start';
+      else if (/^end\s*\(\s*\)$/.test(what)) at = 'end';
+      else {
+        const seconds = parseNumber(what);
+        if (seconds === undefined || !Number.isFinite(seconds))
+          fail(text, atNode.to, 'OBS_ERR_PROMQL_PARSE', `invalid @ timestamp ${JSON.stringify(what)}`);
+        at = Math.round(seconds * 1000);
+      }
+      return withModifier(text, e, { name: '@', at }, e.from, node.to);
+    }
   }
-  const out: Expr = { kind: 'binary', op, lhs, rhs, bool, matching, ...span };
-  checkBinary(text, out, opAt, hasMatching);
-  return out;
+}
+
+function aggregate(text: string, node: SyntaxNode): Expr {
+  let op = '';
+  let grouping: string[] = [];
+  let without = false;
+  let args: Expr[] = [];
+  for (const c of children(node)) {
+    // Aggregation keywords are case-insensitive (`SUM(x)`).
+    if (c.type.name === 'AggregateOp') op = text.slice(c.from, c.to).toLowerCase();
+    else if (c.type.name === 'AggregateModifier') {
+      for (const g of children(c)) {
+        if (g.type.name === 'Without') without = true;
+        if (g.type.name === 'GroupingLabels') grouping = children(g).map((l) => labelNameOf(text, l));
+      }
+    } else if (c.type.name === 'FunctionCallBody') args = children(c).map((a) => convert(text, a));
+  }
+  if (!AGGREGATES.has(op))
+    fail(text, node.from, 'OBS_ERR_PROMQL_UNSUPPORTED', `aggregation ${op} is not supported by the embedded engine`);
+  const needsParam = WITH_PARAM.has(op);
+  if (args.length !== (needsParam ? 2 : 1))
+    fail(text, node.from, 'OBS_ERR_PROMQL_PARSE', `wrong number of arguments for aggregate expression ${op}`);
+  const expr = args[needsParam ? 1 : 0]!;
+  return {
+    kind: 'aggregate',
+    op: op as AggregateOp,
+    param: needsParam ? args[0] : undefined,
+    expr,
+    grouping,
+    without,
+    from: node.from,
+    to: node.to,
+  };
 }
 
 function checkBinary(text: string, e: Expr & { kind: 'binary' }, opAt: number, hasMatching: boolean): void {
@@ -635,7 +745,8 @@ function checkBinary(text: string, e: Expr & { kind: 'binary' }, opAt: number, h
     fail(text, opAt, 'OBS_ERR_PROMQL_PARSE', 'comparisons between scalars must use BOOL modifier');
   if (SET_OPS.has(e.op) && (l !== 'vector' || r !== 'vector'))
     fail(text, opAt, 'OBS_ERR_PROMQL_PARSE', `set operator "${e.op}" not allowed in binary scalar expression`);
-  if (hasMatching && (l !== 'vector' || r !== 'vector'))
+  // An empty `on()` or `ignoring()` with a scalar operand is accepted and ignored, as Prometheus does.
+  if (hasMatching && e.matching.labels.length > 0 && (l !== 'vector' || r !== 'vector'))
     fail(text, opAt, 'OBS_ERR_PROMQL_PARSE', 'vector matching only allowed between instant vectors');
   const { on, labels, include } = e.matching;
   if (on)

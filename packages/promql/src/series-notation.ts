@@ -51,8 +51,14 @@ function points(rest: string): SeriesPoint[] {
       }
       const start = number(m[1]!);
       const step = m[2] === undefined ? 0 : (m[2] === '-' ? -1 : 1) * number(m[3]!);
-      // `a+bxn` expands to n+1 values; `axn` (no step) also to n+1 copies.
-      for (let i = 0; i <= times; i++) values.push(start + step * i);
+      // `a+bxn` expands to n+1 values by repeated addition, as promtool does (start + step * i would differ in
+      // the last bit: 0+0.1x8 is 0.7 at step 7, not 0.7000000000000001, and irate() would see false resets).
+      let v = start;
+      values.push(v);
+      for (let i = 1; i <= times; i++) {
+        v += step;
+        values.push(v);
+      }
     }
   }
   return values;

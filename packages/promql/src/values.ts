@@ -54,6 +54,8 @@ export interface Ctx {
   readonly step: number;
   /** The step of a subquery that gives none (`[5m:]`). */
   readonly subqueryStep: number;
+  /** Whether `__name__` goes at the end of the evaluation (Prometheus' delayed name removal) or at once. */
+  readonly delayedNameRemoval: boolean;
   readonly annotations: Annotation[];
   readonly ev: (ctx: Ctx, e: Expr) => Value;
 }

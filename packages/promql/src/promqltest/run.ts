@@ -216,6 +216,7 @@ function check(cmd: EvalCommand, parsed: ParsedExpr, expr: Expr, evalMs: number,
       startMs: evalMs,
       endMs: cmd.range ? cmd.endMs : undefined,
       stepMs: cmd.range ? cmd.stepMs : undefined,
+      delayedNameRemoval: true,
     });
   } catch (err) {
     if (source.touchedHistograms()) return 'histogram';
@@ -292,7 +293,12 @@ function rangeModeProblem(
   let result: QueryResult;
   source.resetTouched();
   try {
-    result = evaluateQuery(expr, source, { startMs: t - 60_000, endMs: t + 60_000, stepMs: 60_000 });
+    result = evaluateQuery(expr, source, {
+      startMs: t - 60_000,
+      endMs: t + 60_000,
+      stepMs: 60_000,
+      delayedNameRemoval: true,
+    });
   } catch (err) {
     if (source.touchedHistograms()) return undefined;
     return { reason: `the evaluation failed: ${promErrorText(err)}` };
