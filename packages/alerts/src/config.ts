@@ -51,7 +51,28 @@ export interface AlertsQuietHoursConfig {
 }
 
 declare module '@obs/core' {
+  /** `[monitoring.alerts]`, every key declared here: the seed's first, then ours. */
   interface AlertsConfig {
+    /** @default true */
+    readonly enabled: boolean;
+    /** SMTP server for e-mail notifications; empty disables e-mail. @default "" */
+    readonly smtp_host: string;
+    /** @default 587 */
+    readonly smtp_port: number;
+    /** @default "" */
+    readonly smtp_user: string;
+    /** @default "" */
+    readonly smtp_password: string;
+    /** @default "" */
+    readonly email_from: string;
+    /** @default [] */
+    readonly email_to: readonly string[];
+    /** Slack incoming webhook (or any Alertmanager-style webhook); empty disables it. @default "" */
+    readonly webhook_url: string;
+    /** Rule file (seed YAML or Prometheus rule groups), relative to the TOML file; empty uses the shipped rules. @default "" */
+    readonly rules_file: string;
+    /** How often the rules are evaluated. @default "15s" */
+    readonly evaluation_interval: number;
     /** Labels that group alerts into one notification; `["..."]` groups by all. @default ["alertname"] */
     readonly group_by: readonly string[];
     /** Wait before the first notification of a new group. @default "30s" */
@@ -138,10 +159,23 @@ const httpUrl = () =>
     })
     .default('');
 
-/** The keys `@obs/alerts` adds to `[monitoring.alerts]`: grouping and timing, routes, quiet hours, SMTP TLS, Alertmanager, state. */
+/**
+ * `[monitoring.alerts]`, all of it: the seed's keys (channels, rules, evaluation), then grouping and timing,
+ * routes, quiet hours, SMTP TLS, Alertmanager, state and silence limits.
+ */
 export const alertsConfigSection: ConfigSection = {
   name: 'alerts',
-  schema: z.object({
+  schema: z.strictObject({
+    enabled: z.boolean().default(true),
+    smtp_host: z.string().default(''),
+    smtp_port: z.number().int().min(0).max(65_535).default(587),
+    smtp_user: z.string().default(''),
+    smtp_password: z.string().default(''),
+    email_from: z.string().default(''),
+    email_to: z.array(z.string().regex(/^[^\s@]+@[^\s@]+$/, { message: 'must be an e-mail address' })).default([]),
+    webhook_url: httpUrl(),
+    rules_file: z.string().default(''),
+    evaluation_interval: configDuration('15s'),
     group_by: labelNames.default(['alertname']),
     group_wait: configDuration('30s', { allowZero: true }),
     group_interval: configDuration('5m'),

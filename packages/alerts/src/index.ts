@@ -34,5 +34,5 @@ export type { PrometheusQueryOptions } from './remote.ts';
 export { createPrometheusQuery } from './remote.ts';
 export type { RuleTestResult } from './rule-tests.ts';
 export { runRuleTests } from './rule-tests.ts';
-export type { AlertRule, AlertRuleInput, AlertSeverity } from './rules.ts';
+export type { AlertRule, AlertRuleInput, AlertSeverity, SeedRulesOptions } from './rules.ts';
 export { loadRulesFile, parseRules, seedRules } from './rules.ts';

@@ -112,7 +112,8 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       ctx = context;
       alerts = alertsSection(context.config);
       const file = alerts.rules_file;
-      const rules = early ?? (file !== '' ? loadRulesFile(file) : seedRules());
+      const { namespace, subsystem } = context.config.prometheus;
+      const rules = early ?? (file !== '' ? loadRulesFile(file) : seedRules({ namespace, subsystem }));
       if (notifications !== false) {
         // A CA file that cannot be read fails here, naming the key, not at the first e-mail; so does a route
         // to a channel that does not exist, whose alerts would vanish.

@@ -207,7 +207,23 @@ export function loadRulesFile(path: string): AlertRule[] {
   return parseRules(text, path);
 }
 
-/** The seed's three rules, corrected (see rules/seed.yml for why). */
-export function seedRules(): AlertRule[] {
-  return loadRulesFile(new URL('../rules/seed.yml', import.meta.url).pathname);
+/** Where the metrics of the seed's rules are: `[monitoring.prometheus]`'s namespace and subsystem. */
+export interface SeedRulesOptions {
+  /** @default "trakt" (the seed's) */
+  readonly namespace?: string;
+  /** @default "" */
+  readonly subsystem?: string;
+}
+
+/**
+ * The seed's three rules, corrected (see rules/seed.yml for why), selecting the metrics under `namespace` and
+ * `subsystem` as @obs/metrics names them (`myapp_api_requests_total`), so they watch what is really exposed.
+ */
+export function seedRules(options: SeedRulesOptions = {}): AlertRule[] {
+  const path = new URL('../rules/seed.yml', import.meta.url).pathname;
+  const prefix = [options.namespace ?? 'trakt', options.subsystem ?? ''].filter((p) => p !== '').join('_');
+  if (prefix === 'trakt') return loadRulesFile(path);
+  // The shipped file names the seed's metrics `trakt_<name>`; only its conditions and summaries mention them.
+  const text = readFileSync(path, 'utf8').replace(/\btrakt_(?=[a-z])/g, prefix === '' ? '' : `${prefix}_`);
+  return parseRules(text, path);
 }

@@ -156,6 +156,33 @@ describe('alertsPlugin', () => {
       await monitor.stop();
     }
   });
+
+  test("the shipped rules select the metrics really exposed: [monitoring.prometheus]'s namespace and subsystem (issue #13)", async () => {
+    const exprs = async (prometheus: Record<string, string>) => {
+      const monitor = createMonitor({
+        config: { metrics_port: 0, health_port: 0, host: '127.0.0.1', prometheus },
+        plugins: [alertsPlugin({ notifications: false })],
+        logger: silentLogger,
+      });
+      await monitor.start();
+      try {
+        return monitor
+          .service('alerts.rules')()
+          .map((r) => r.expr)
+          .join('\n');
+      } finally {
+        await monitor.stop();
+      }
+    };
+    const neutral = await exprs({});
+    expect(neutral).toContain('rate(api_requests_total{status=~"[45].."}[5m])');
+    expect(neutral).toContain('cache_hit_ratio < 0.5');
+    expect(neutral).not.toContain('trakt');
+    const seed = await exprs({ namespace: 'trakt', subsystem: 'exporter' });
+    expect(seed).toContain('trakt_exporter_api_requests_total');
+    expect(seed).toContain('trakt_exporter_export_operations_total{status="error"} offset 15m');
+    expect(seed).not.toMatch(/trakt_(api|cache|export)_/);
+  });
 });
 
 describe('alertsPlugin options', () => {

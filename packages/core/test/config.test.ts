@@ -62,6 +62,19 @@ smtp_port = 587
 webhook_url = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
 `;
 
+// What @obs/alerts declares in [monitoring.alerts], reduced to the keys these tests read.
+const alertsLike = {
+  name: 'alerts',
+  schema: z.strictObject({
+    smtp_host: z.string().default(''),
+    smtp_user: z.string().default(''),
+    smtp_password: z.string().default(''),
+    email_to: z.array(z.string()).default([]),
+    webhook_url: z.string().default(''),
+    rules_file: z.string().default(''),
+  }),
+};
+
 describe('loadConfig', () => {
   test("with nothing given, the defaults are the seed's but neutral: no Trakt name in them (issue #13)", () => {
     const config = loadConfig({ env: {} });
@@ -86,8 +99,17 @@ describe('loadConfig', () => {
         exporter: 'auto',
       },
       health: { enabled: true, endpoint: '/health', checks_interval: 30_000, timeout: 5_000, show_details: 'always' },
-      alerts: { enabled: true, smtp_port: 587, webhook_url: '', evaluation_interval: 15_000, email_to: [] },
     });
+  });
+
+  test('[monitoring.alerts] is declared by @obs/alerts alone: without it the section loads and is ignored (issue #13)', () => {
+    const seed = loadConfig({ file: file(SEED), env: {} });
+    expect(seed.alerts).toMatchObject({ smtp_host: 'smtp.gmail.com' });
+    // With the plugin's section, its keys are the only ones: an unknown key is an error, as everywhere else.
+    const issues = issuesOf(() =>
+      loadConfig({ file: file('[monitoring.alerts]\nsmtp_hots = "x"\n'), env: {}, sections: [alertsLike] }),
+    );
+    expect(issues.map((i) => i.path)).toEqual(['monitoring.alerts.smtp_hots']);
   });
 
   test("the service name is the app's package name, else OpenTelemetry's unknown_service:node", () => {
@@ -103,7 +125,6 @@ describe('loadConfig', () => {
     const config = loadConfig({ file: file(SEED), env: {} });
     expect(config.prometheus.subsystem).toBe('exporter');
     expect(config.tracing.endpoint).toBe('http://jaeger:14268/api/traces');
-    expect(config.alerts.smtp_host).toBe('smtp.gmail.com');
     expect(config.health.checks_interval).toBe(30_000);
   });
 
@@ -130,13 +151,14 @@ describe('loadConfig', () => {
         UNRELATED: 'x',
       },
       overrides: { tracing: { sample_rate: 1 } },
+      sections: [alertsLike],
     });
     expect(config.enabled).toBe(false);
     expect(config.metrics_port).toBe(9100);
     expect(config.health_port).toBe(9101);
     expect(config.tracing.sample_rate).toBe(1);
     expect(config.prometheus.default_metrics).toBe(false);
-    expect(config.alerts.email_to).toEqual(['a@example.com', 'b@example.com']);
+    expect((config.alerts as { email_to?: unknown }).email_to).toEqual(['a@example.com', 'b@example.com']);
     expect(config.health.checks_interval).toBe(60_000);
   });
 
@@ -232,8 +254,9 @@ describe('loadConfig', () => {
         tracing: { endpoint: 'https://user:pa55@collector.example:4318/v1/traces' },
         auth: { metrics: { bearer_token: 'tok-123' } },
       },
+      sections: [alertsLike],
     });
-    expect(config.alerts.smtp_password).toBe('hunter2');
+    expect((config.alerts as { smtp_password?: unknown }).smtp_password).toBe('hunter2');
     for (const printed of [JSON.stringify(config), inspect(config, { depth: 5 }), `${JSON.stringify({ config })}`]) {
       expect(printed).not.toContain('hunter2');
       expect(printed).not.toContain('XXXXSECRET');
@@ -242,7 +265,9 @@ describe('loadConfig', () => {
       expect(printed).toContain('[redacted]');
       expect(printed).toContain('me');
     }
-    const issues = issuesOf(() => loadConfig({ env: {}, overrides: { alerts: { smtp_password: 42 } } }));
+    const issues = issuesOf(() =>
+      loadConfig({ env: {}, overrides: { alerts: { smtp_password: 42 } }, sections: [alertsLike] }),
+    );
     expect(issues[0]!.message).toBe('must be a string (got a number)');
   });
 
@@ -314,13 +339,14 @@ nmae = "c"
 
   test('resolveConfigPath: relative to the TOML file when written there, else to the working directory', () => {
     const path = file(`[monitoring.alerts]\nrules_file = "rules/app.yml"\n`);
-    const fromFile = loadConfig({ file: path, env: {} });
+    const sections = [alertsLike];
+    const fromFile = loadConfig({ file: path, env: {}, sections });
     expect(resolveConfigPath(fromFile, 'alerts.rules_file')).toBe(join(dirname(path), 'rules/app.yml'));
-    const fromEnv = loadConfig({ file: path, env: { MONITORING_ALERTS_RULES_FILE: 'env.yml' } });
+    const fromEnv = loadConfig({ file: path, env: { MONITORING_ALERTS_RULES_FILE: 'env.yml' }, sections });
     expect(resolveConfigPath(fromEnv, 'alerts.rules_file')).toBe(join(process.cwd(), 'env.yml'));
-    const absolute = loadConfig({ env: {}, overrides: { alerts: { rules_file: '/etc/app/rules.yml' } } });
+    const absolute = loadConfig({ env: {}, overrides: { alerts: { rules_file: '/etc/app/rules.yml' } }, sections });
     expect(resolveConfigPath(absolute, 'alerts.rules_file')).toBe('/etc/app/rules.yml');
-    expect(resolveConfigPath(loadConfig({ env: {} }), 'alerts.rules_file')).toBe('');
+    expect(resolveConfigPath(loadConfig({ env: {}, sections }), 'alerts.rules_file')).toBe('');
   });
 
   test("a plugin's check across its keys still runs when its keys join a core section", () => {

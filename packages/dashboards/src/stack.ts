@@ -98,6 +98,11 @@ export interface StackOptions {
    * its embedded pipeline, so that there is one generator of it.
    */
   readonly alertmanager: { readonly yaml: string; readonly secrets: Stack['secrets'] };
+  /**
+   * How often Prometheus evaluates the rules, in ms.
+   * @default `[monitoring.alerts] evaluation_interval` when @obs/alerts declares it, else 15s
+   */
+  readonly evaluationIntervalMs?: number;
 }
 
 /** What {@link composeStack} wrote, and what the operator still has to provide. */
@@ -108,6 +113,12 @@ export interface Stack {
 }
 
 const seconds = (ms: number): string => `${Math.max(1, Math.round(ms / 1000))}s`;
+
+// [monitoring.alerts] is @obs/alerts' section: read what it declared without depending on it.
+function evaluationInterval(options: StackOptions): number {
+  const declared = (options.config.alerts as { readonly evaluation_interval?: unknown }).evaluation_interval;
+  return options.evaluationIntervalMs ?? (typeof declared === 'number' ? declared : 15_000);
+}
 
 /**
  * prometheus.yml: scrapes the app's metrics listener, loads the rule files, sends to Alertmanager.
@@ -131,7 +142,7 @@ export function prometheusConfig(options: StackOptions): { yaml: string; secrets
     secrets.push({ path: 'secrets/metrics_password', content: '[monitoring.auth.metrics] password' });
   }
   const doc = {
-    global: { scrape_interval: '15s', evaluation_interval: seconds(c.alerts.evaluation_interval) },
+    global: { scrape_interval: '15s', evaluation_interval: seconds(evaluationInterval(options)) },
     alerting: { alertmanagers: [{ static_configs: [{ targets: ['alertmanager:9093'] }] }] },
     rule_files: [...(options.ruleFiles ?? ['rules/*.yml'])],
     scrape_configs: [job, { job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'] }] }],

@@ -91,29 +91,13 @@ export interface HealthConfig {
   readonly show_details: 'always' | 'never' | 'when-authorized';
 }
 
-/** `[monitoring.alerts]`. */
-export interface AlertsConfig {
-  /** @default true */
-  readonly enabled: boolean;
-  /** SMTP server for e-mail notifications; empty disables e-mail. @default "" */
-  readonly smtp_host: string;
-  /** @default 587 */
-  readonly smtp_port: number;
-  /** @default "" */
-  readonly smtp_user: string;
-  /** @default "" */
-  readonly smtp_password: string;
-  /** @default "" */
-  readonly email_from: string;
-  /** @default [] */
-  readonly email_to: readonly string[];
-  /** Slack incoming webhook (or any Alertmanager-style webhook); empty disables it. @default "" */
-  readonly webhook_url: string;
-  /** Rule file (seed YAML or Prometheus rule groups), relative to the TOML file; empty uses the shipped rules. @default "" */
-  readonly rules_file: string;
-  /** @default "15s" */
-  readonly evaluation_interval: number;
-}
+/**
+ * `[monitoring.alerts]`. Its keys (the seed's `smtp_host`, `smtp_port`, `webhook_url` and the rest) are declared
+ * by @obs/alerts, in one place; without it the section is accepted and ignored, so the seed's config loads
+ * with any set of plugins.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by @obs/alerts (declaration merging)
+export interface AlertsConfig {}
 
 /** The sub-sections, by name. Plugins add keys or sections by declaration merging. */
 export interface ObsConfigSections {
@@ -251,29 +235,19 @@ export const coreSections: readonly ConfigSection[] = [
       show_details: z.enum(['always', 'never', 'when-authorized']).default('always'),
     }),
   },
-  {
-    name: 'alerts',
-    schema: z.strictObject({
-      enabled: z.boolean().default(true),
-      smtp_host: z.string().default(''),
-      smtp_port: port(587),
-      smtp_user: z.string().default(''),
-      smtp_password: z.string().default(''),
-      email_from: z.string().default(''),
-      email_to: z.array(z.string().regex(/^[^\s@]+@[^\s@]+$/, { message: 'must be an e-mail address' })).default([]),
-      webhook_url: url(),
-      rules_file: z.string().default(''),
-      evaluation_interval: configDuration('15s'),
-    }),
-  },
+  // Declared by @obs/alerts; a placeholder so the seed's [monitoring.alerts] loads without it.
+  { name: 'alerts', schema: z.looseObject({}) },
 ];
+
+// Sections whose keys a plugin declares entirely: the plugin's schema replaces the placeholder.
+const PLACEHOLDERS: ReadonlySet<string> = new Set(['alerts']);
 
 /** @internal The schema of the whole `[monitoring]` table: core's keys and sections, extended by `extra`. */
 export function buildConfigSchema(extra: readonly ConfigSection[]): z.ZodObject {
   const sections = new Map<string, z.ZodObject>(coreSections.map((s) => [s.name, s.schema]));
   for (const section of extra) {
     const existing = sections.get(section.name);
-    if (existing === undefined) {
+    if (existing === undefined || PLACEHOLDERS.has(section.name)) {
       sections.set(section.name, section.schema);
       continue;
     }
