@@ -188,7 +188,10 @@ function countValues(e: Aggregate, label: string, input: Sample[]): Value {
   if (!validLabelName(label)) throw evalError(`invalid label name ${goQuote(label)}`);
   const out = new Map<string, Sample & { value: number }>();
   for (const s of input) {
-    const labels: Record<string, string> = { ...groupLabels(s.labels, e), [label]: goFloat(s.value) };
+    // The value label is set before grouping, as Prometheus does: `without (label)` removes it again.
+    const value = goFloat(s.value);
+    const labels: Record<string, string> = { ...groupLabels({ ...s.labels, [label]: value }, e) };
+    if (!e.without) labels[label] = value;
     const key = labelsKey(labels);
     const g = out.get(key);
     if (g === undefined) out.set(key, { labels, value: 1 });

@@ -127,7 +127,10 @@ describe("issue 15: series notation expands a+bxn by repeated addition, as promt
     const { values } = parseSeriesDesc('x 0+0.1x8');
     let v = 0;
     const expected = [0];
-    for (let i = 1; i <= 8; i++) expected.push((v += 0.1));
+    for (let i = 1; i <= 8; i++) {
+      v += 0.1;
+      expected.push(v);
+    }
     expect(values).toEqual(expected);
     expect(values[7]).toBe(0.7);
     const points = values as number[];
