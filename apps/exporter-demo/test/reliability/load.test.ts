@@ -99,7 +99,10 @@ test('load: /metrics scrapes, /health, app traffic and PromQL work at once: p50/
     peakRss = Math.max(peakRss, now);
     if (++ticks % 4 === 0) {
       rssTimeline.push(now);
-      void heapUsedMb(demo.metrics).then((heap) => heapTimeline.push(heap));
+      void heapUsedMb(demo.metrics).then(
+        (heap) => heapTimeline.push(heap),
+        () => {},
+      );
     }
   }, 500);
   try {
