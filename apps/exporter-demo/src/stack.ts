@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { alertmanagerConfig, alertsPlugin, exportPrometheusRules, loadRulesFile, seedRules } from '@obs/alerts';
+import { alertmanagerConfig, alertsPlugin, exportPrometheusRules, loadRuleGroups, seedRules } from '@obs/alerts';
 import { createMonitor, loadConfig, ObsConfigError, ObsError, silentLogger } from '@obs/core';
 import { composeStack, dashboardsPlugin } from '@obs/dashboards';
 import { healthPlugin } from '@obs/health';
@@ -54,7 +54,7 @@ export async function stackFiles(configFile: string): Promise<{ files: Record<st
     const rules =
       config.alerts.rules_file === ''
         ? seedRules()
-        : loadRulesFile(resolve(dirname(configFile), config.alerts.rules_file));
+        : loadRuleGroups(resolve(dirname(configFile), config.alerts.rules_file)); // recording rules kept
     const stack = composeStack({
       config,
       dashboards: dashboards.dashboards(),

@@ -3,13 +3,24 @@ import { ObsError } from '@obs/core';
 import {
   createSampleStore,
   evaluate,
+  type Labels,
   labelsKey,
   type PromValue,
+  parse,
   type SampleSource,
   type SampleStore,
+  type VectorSample,
 } from '@obs/promql';
-import { type AlertRule, type AlertRuleInput, compileRule } from './rules.ts';
-import { expandTemplate } from './template.ts';
+import {
+  type AlertRule,
+  type AlertRuleInput,
+  alertRulesOf,
+  compileRule,
+  isRecordingRule,
+  type RecordingRule,
+  type RuleGroup,
+} from './rules.ts';
+import { expandTemplate, type TemplateData } from './template.ts';
 
 /** One active (pending or firing) alert, or one that just resolved. */
 export interface Alert {
@@ -26,16 +37,32 @@ export interface Alert {
 
 /** Options of {@link createAlertEngine}. */
 export interface AlertEngineOptions {
-  /** Rules already compiled, or written in code. */
-  readonly rules: readonly (AlertRule | AlertRuleInput)[];
-  /** Where samples come from. @default a new sample store sized for the rules */
+  /** Alerting rules already compiled, or written in code: one group. @default [] */
+  readonly rules?: readonly (AlertRule | AlertRuleInput)[];
+  /** Rule groups (recording and alerting rules), as {@link loadRuleGroups} reads them; evaluated after `rules`. @default [] */
+  readonly groups?: readonly RuleGroup[];
+  /** Where samples come from; recorded series and `ALERTS` are written back when it is a `SampleStore`. @default a new sample store sized for the rules */
   readonly source?: SampleSource;
   /** Called on every state change (the plugin emits `alert:changed`). @default none */
   readonly onChange?: (alert: Alert) => void;
   /** Called when a rule fails to evaluate; its alerts keep their state. @default none */
-  readonly onError?: (error: ObsError, rule: AlertRule) => void;
+  readonly onError?: (error: ObsError, rule: AlertRule | RecordingRule) => void;
   /** Lookback of instant selectors. @default 300000 */
   readonly lookbackMs?: number;
+  /** The step of a subquery that names none (`x[10m:]`): Prometheus uses the global evaluation interval. @default 60000 */
+  readonly subqueryStepMs?: number;
+  /** `$externalLabels` in templates (never added to stored series, as Prometheus). @default {} */
+  readonly externalLabels?: Readonly<Record<string, string>>;
+  /** `$externalURL` in templates. @default "" */
+  readonly externalURL?: string;
+  /**
+   * Restoring `for` state after a restart ({@link AlertEngine.restoreForState}): an alert whose `for` is shorter
+   * than this is not restored, and one restored gets at least this long before it fires (Prometheus'
+   * `--rules.alert.for-grace-period`). @default 600000
+   */
+  readonly forGracePeriodMs?: number;
+  /** State older than this is not restored (Prometheus' `--rules.alert.for-outage-tolerance`). @default 3600000 */
+  readonly forOutageToleranceMs?: number;
   /**
    * Evaluates each rule's expression elsewhere instead of in the embedded engine (remote mode, see
    * `createPrometheusQuery`); then use `evaluateAsync`. @default none: the local engine
@@ -43,24 +70,50 @@ export interface AlertEngineOptions {
   readonly query?: ((expr: string, at: number) => Promise<PromValue>) | undefined;
 }
 
+/** The `for` state of one pending or firing alert, as Prometheus keeps it in `ALERTS_FOR_STATE`. */
+export interface ForState {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: 'pending' | 'firing';
+  /** When it became pending, in ms. */
+  readonly activeAt: number;
+  /** The last evaluation that saw it, in ms (the last `ALERTS_FOR_STATE` sample). */
+  readonly lastEvalAt: number;
+}
+
 /** The embedded rule evaluator. */
 export interface AlertEngine {
+  /** The alerting rules of every group. */
   readonly rules: readonly AlertRule[];
+  /** The groups, each evaluated in order (`rules` given in code are the first group, `default`). */
+  readonly groups: readonly RuleGroup[];
   /** The store the rules read, when the engine made it (no `source` given). */
   readonly store: SampleStore | undefined;
   /**
-   * Evaluates every rule at `at` (ms) and returns the alerts that are pending or firing.
+   * Evaluates every group at `at` (ms) and returns the alerts that are pending or firing.
    * @throws ObsError `OBS_ERR_ALERTS_EVAL` on an engine made with `query` (use evaluateAsync)
    */
   evaluate(at: number): Alert[];
+  /** Evaluates one group (of `groups`) at `at`, its rules in order. @throws as `evaluate` */
+  evaluateGroup(group: RuleGroup, at: number): void;
   /** Like `evaluate`, also for an engine whose rules are queried remotely. */
   evaluateAsync(at: number): Promise<Alert[]>;
+  /** Like `evaluateGroup`, also for an engine whose rules are queried remotely. */
+  evaluateGroupAsync(group: RuleGroup, at: number): Promise<void>;
   /** The pending and firing alerts after the last evaluation. */
   alerts(): Alert[];
+  /** The `for` state of every pending and firing alert, to keep across a restart. */
+  forState(): ForState[];
   /**
-   * Takes back alerts that were firing before a restart (from a state file), as Prometheus restores its `for`
-   * state: each stays firing while its rule returns it, and resolves (an `inactive` change) if the rule has not
-   * returned it by `graceUntil` (ms), which leaves time for a new sample store to fill.
+   * Takes back `for` state saved before a restart, as Prometheus restores it from `ALERTS_FOR_STATE`: at a rule's
+   * next evaluation, each alert it returns again keeps its active-since time (shifted by the downtime while it
+   * was pending, and never firing sooner than the grace period from now); state older than the outage tolerance,
+   * or of a rule whose `for` is shorter than the grace period, is ignored.
+   */
+  restoreForState(state: readonly ForState[]): void;
+  /**
+   * Takes back alerts that were firing before a restart (from a state file): each stays firing while its rule
+   * returns it, and resolves (an `inactive` change) if the rule has not returned it by `graceUntil` (ms), which
+   * leaves time for a new sample store to fill.
    * @returns the alerts taken back; those of a rule that no longer exists, or already held, are left out
    */
   restore(alerts: readonly RestoredAlert[], graceUntil: number): Alert[];
@@ -73,6 +126,8 @@ export interface RestoredAlert {
   readonly value: number;
   /** When it started firing, in ms. */
   readonly startsAt: number;
+  /** When it became pending, in ms. @default startsAt */
+  readonly activeAt?: number | undefined;
 }
 
 interface Active {
@@ -84,32 +139,71 @@ interface Active {
   firedAt: number | undefined;
   resolvedAt: number | undefined;
   keepFiringSince: number | undefined;
+  lastEvalAt: number;
   /** A restored alert that its rule has not returned yet is held firing until then. */
   restoredUntil?: number | undefined;
 }
 
+type Rule = AlertRule | RecordingRule;
+type OutSample = { readonly labels: Labels; readonly value: number };
+
 // Prometheus keeps resolved alerts this long (and so does not re-announce a flapping alert as new).
 const RESOLVED_RETENTION_MS = 15 * 60_000;
 
+function samplesOf(result: PromValue): readonly VectorSample[] {
+  return result.type === 'vector'
+    ? result.samples
+    : result.type === 'scalar'
+      ? [{ labels: {}, value: result.value }]
+      : [];
+}
+
+function isWritable(source: SampleSource | undefined): source is SampleStore {
+  const s = source as Partial<SampleStore> | undefined;
+  return typeof s?.append === 'function' && typeof s.markStale === 'function';
+}
+
 /**
- * Creates the rule evaluator: Prometheus' alerting-rule state machine (inactive, pending, firing,
- * resolved; `for`, `keep_firing_for`) over a sample source.
+ * Creates the rule evaluator: Prometheus' rule groups (recording rules written back to the store; alerting rules
+ * with their state machine: inactive, pending, firing, resolved; `for`, `keep_firing_for`; `ALERTS` and
+ * `ALERTS_FOR_STATE` written back) over a sample source.
  * @throws ObsError `OBS_ERR_ALERTS_RULE_INVALID` (and the parse codes) for a bad rule
  */
 export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
-  const rules = options.rules.map((r) => ('ast' in r ? r : compileRule(r)));
+  const coded = (options.rules ?? []).map((r) => ('ast' in r ? r : compileRule(r)));
+  const groups: RuleGroup[] = [
+    ...(coded.length > 0
+      ? [{ name: 'default', intervalMs: undefined, limit: 0, queryOffsetMs: 0, rules: coded, source: 'code' }]
+      : []),
+    ...(options.groups ?? []),
+  ];
+  const rules = alertRulesOf(groups);
   const names = new Set<string>();
   for (const r of rules) {
     if (names.has(r.name))
       throw new ObsError('OBS_ERR_ALERTS_RULE_INVALID', `[@obs/alerts] two rules are named ${JSON.stringify(r.name)}`);
     names.add(r.name);
   }
+  const allRules = groups.flatMap((g) => g.rules);
   const store =
     options.source === undefined && options.query === undefined
-      ? createSampleStore({ retentionMs: Math.max(60_000, ...rules.map((r) => r.historyMs)) })
+      ? createSampleStore({ retentionMs: Math.max(60_000, ...allRules.map((r) => r.historyMs)) })
       : undefined;
   const source: SampleSource = options.source ?? store ?? { select: () => [] };
+  // Recorded series, ALERTS and ALERTS_FOR_STATE go where the rules read, when that can be written.
+  const sink = isWritable(source) ? source : undefined;
   const active = new Map<AlertRule, Map<string, Active>>(rules.map((r) => [r, new Map()]));
+  const returned = new Map<Rule, Map<string, Labels>>();
+  const externalLabels = { ...options.externalLabels };
+  const externalURL = options.externalURL ?? '';
+  const graceMs = options.forGracePeriodMs ?? 600_000;
+  const toleranceMs = options.forOutageToleranceMs ?? 3_600_000;
+  let toRestore: Map<string, ForState> | undefined;
+  const restoring = new Set<AlertRule>();
+  const evalOptions = {
+    lookbackMs: options.lookbackMs,
+    ...(options.subqueryStepMs === undefined ? {} : { subqueryStepMs: options.subqueryStepMs }),
+  };
 
   const snapshot = (rule: AlertRule, a: Active): Alert => ({
     rule: rule.name,
@@ -122,18 +216,59 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     resolvedAt: a.resolvedAt,
   });
 
-  const localQuery = (rule: AlertRule, at: number): PromValue =>
-    evaluate(rule.ast, source, at, { lookbackMs: options.lookbackMs });
+  const templateQuery = (at: number) => (q: string) => samplesOf(evaluate(parse(q).expr, source, at, evalOptions));
 
-  const evalRule = (rule: AlertRule, at: number, result: PromValue): void => {
-    const samples =
-      result.type === 'vector' ? result.samples : result.type === 'scalar' ? [{ labels: {}, value: result.value }] : [];
+  const recordRule = (rule: RecordingRule, result: PromValue, limit: number): OutSample[] => {
+    const out: OutSample[] = [];
+    const seen = new Set<string>();
+    for (const s of samplesOf(result)) {
+      const labels: Record<string, string> = { ...s.labels, __name__: rule.record };
+      for (const [k, v] of Object.entries(rule.labels)) {
+        if (v === '') delete labels[k];
+        else labels[k] = v;
+      }
+      const key = labelsKey(labels);
+      if (seen.has(key))
+        throw new ObsError(
+          'OBS_ERR_ALERTS_EVAL',
+          `[@obs/alerts] recording rule ${JSON.stringify(rule.record)}: vector contains metrics with the same labelset after applying rule labels`,
+        );
+      seen.add(key);
+      out.push({ labels, value: s.value });
+    }
+    if (limit > 0 && out.length > limit)
+      throw new ObsError(
+        'OBS_ERR_ALERTS_EVAL',
+        `[@obs/alerts] recording rule ${JSON.stringify(rule.record)}: exceeded limit of ${limit} with ${out.length} series`,
+      );
+    return out;
+  };
+
+  // Prometheus' RestoreForState, done at the rule's first evaluation after restoreForState().
+  const restoredActiveAt = (rule: AlertRule, key: string, at: number): number | undefined => {
+    const saved = toRestore?.get(key);
+    if (saved === undefined || at - saved.lastEvalAt > toleranceMs || rule.forMs < graceMs) return undefined;
+    const remaining = rule.forMs - (saved.lastEvalAt - saved.activeAt);
+    if (remaining <= 0) return saved.activeAt;
+    if (remaining < graceMs) return at + graceMs - rule.forMs;
+    return saved.activeAt + (at - saved.lastEvalAt);
+  };
+
+  const alertRule = (rule: AlertRule, at: number, result: PromValue, limit: number, queryAt: number): OutSample[] => {
     const alerts = active.get(rule)!;
     const before = new Map([...alerts].map(([k, a]) => [k, a.state]));
     const seen = new Set<string>();
-    for (const s of samples) {
+    const restoreNow = restoring.has(rule);
+    restoring.delete(rule);
+    for (const s of samplesOf(result)) {
       const { __name__: _, ...base } = s.labels;
-      const data = { labels: base, value: s.value };
+      const data: TemplateData = {
+        labels: s.labels,
+        value: s.value,
+        externalLabels,
+        externalURL,
+        query: templateQuery(queryAt),
+      };
       const labels: Record<string, string> = { ...base };
       for (const [k, v] of Object.entries(rule.labels)) {
         const expanded = expandTemplate(v, data);
@@ -156,59 +291,97 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
         a.annotations = annotations;
         a.keepFiringSince = undefined;
         a.restoredUntil = undefined;
+        if (restoreNow) a.activeAt = restoredActiveAt(rule, key, at) ?? a.activeAt;
       } else {
         alerts.set(key, {
           state: 'pending',
           labels,
           annotations,
           value: s.value,
-          activeAt: at,
+          activeAt: (restoreNow ? restoredActiveAt(rule, key, at) : undefined) ?? at,
           firedAt: undefined,
           resolvedAt: undefined,
           keepFiringSince: undefined,
+          lastEvalAt: at,
         });
       }
     }
+    const out: OutSample[] = [];
+    let count = 0;
     for (const [key, a] of alerts) {
       if (seen.has(key)) {
         if (a.state === 'pending' && at - a.activeAt >= rule.forMs) {
           a.state = 'firing';
           a.firedAt = at;
         }
-        continue;
-      }
-      if (a.restoredUntil !== undefined && at < a.restoredUntil) continue;
-      a.restoredUntil = undefined;
-      if (a.state === 'pending' || (a.resolvedAt !== undefined && at - a.resolvedAt > RESOLVED_RETENTION_MS)) {
-        alerts.delete(key);
-        if (a.state === 'pending') {
-          a.state = 'inactive';
-          a.resolvedAt = at;
-          options.onChange?.(snapshot(rule, a));
+      } else {
+        if (a.restoredUntil !== undefined && at < a.restoredUntil) continue;
+        a.restoredUntil = undefined;
+        let keep = false;
+        if (a.state === 'firing' && rule.keepFiringForMs > 0) {
+          a.keepFiringSince ??= at;
+          keep = at - a.keepFiringSince < rule.keepFiringForMs;
         }
-        continue;
+        if (!keep) {
+          if (a.state === 'pending' || (a.resolvedAt !== undefined && at - a.resolvedAt > RESOLVED_RETENTION_MS))
+            alerts.delete(key);
+          if (a.state !== 'inactive') {
+            a.state = 'inactive';
+            a.resolvedAt = at;
+            options.onChange?.(snapshot(rule, a));
+          }
+          continue;
+        }
       }
-      if (a.state === 'firing' && rule.keepFiringForMs > 0) {
-        a.keepFiringSince ??= at;
-        if (at - a.keepFiringSince < rule.keepFiringForMs) continue;
-      }
-      if (a.state !== 'inactive') {
-        a.state = 'inactive';
-        a.resolvedAt = at;
-        options.onChange?.(snapshot(rule, a));
-      }
+      count++;
+      a.lastEvalAt = at;
+      out.push({ labels: { ...a.labels, __name__: 'ALERTS', alertstate: a.state }, value: 1 });
+      // Prometheus writes whole seconds (ActiveAt.Unix()).
+      out.push({ labels: { ...a.labels, __name__: 'ALERTS_FOR_STATE' }, value: Math.floor(a.activeAt / 1000) });
+    }
+    if (limit > 0 && count > limit) {
+      // As Prometheus: the rule's alerts are dropped and it fails until it fits again.
+      alerts.clear();
+      throw new ObsError(
+        'OBS_ERR_ALERTS_EVAL',
+        `[@obs/alerts] rule ${JSON.stringify(rule.name)}: exceeded limit of ${limit} with ${count} alerts`,
+      );
     }
     for (const [key, a] of alerts)
       if (seen.has(key) && before.get(key) !== a.state) options.onChange?.(snapshot(rule, a));
+    return out;
   };
 
-  const fail = (rule: AlertRule, err: unknown): void => {
+  // Writes a rule's output at `t`, and a staleness marker for each series it wrote last time but not now.
+  const write = (rule: Rule, t: number, out: readonly OutSample[]): void => {
+    const now = new Map<string, Labels>();
+    for (const s of out) {
+      const key = labelsKey(s.labels);
+      now.set(key, s.labels);
+      sink?.append(s.labels, t, s.value);
+    }
+    for (const [key, labels] of returned.get(rule) ?? []) if (!now.has(key)) sink?.markStale(labels, t);
+    returned.set(rule, now);
+  };
+
+  const apply = (group: RuleGroup, rule: Rule, at: number, result: PromValue): void => {
+    const t = at - group.queryOffsetMs;
+    const out = isRecordingRule(rule)
+      ? recordRule(rule, result, group.limit)
+      : alertRule(rule, at, result, group.limit, t);
+    write(rule, t, out);
+  };
+
+  const fail = (rule: Rule, err: unknown): void => {
+    const name = isRecordingRule(rule)
+      ? `recording rule ${JSON.stringify(rule.record)}`
+      : `rule ${JSON.stringify(rule.name)}`;
     const error =
       err instanceof ObsError
         ? err
         : new ObsError(
             'OBS_ERR_ALERTS_EVAL',
-            `[@obs/alerts] rule ${JSON.stringify(rule.name)}: ${(err as Error).message.replace(/^\[@obs\/promql\] /, '')}`,
+            `[@obs/alerts] ${name}: ${(err as Error).message.replace(/^\[@obs\/promql\] /, '')}`,
             { cause: err },
           );
     options.onError?.(error, rule);
@@ -221,38 +394,62 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     return out;
   };
 
+  const evaluateGroup = (group: RuleGroup, at: number): void => {
+    if (options.query !== undefined)
+      throw new ObsError('OBS_ERR_ALERTS_EVAL', '[@obs/alerts] a remote engine evaluates with evaluateAsync()');
+    for (const rule of group.rules) {
+      try {
+        apply(group, rule, at, evaluate(rule.ast, source, at - group.queryOffsetMs, evalOptions));
+      } catch (err) {
+        fail(rule, err);
+      }
+    }
+  };
+
+  const evaluateGroupAsync = async (group: RuleGroup, at: number): Promise<void> => {
+    const query = options.query;
+    if (query === undefined) return evaluateGroup(group, at);
+    // Queries run together (a remote server does not see what this process records); state changes are applied
+    // in rule order, as a local evaluation applies them.
+    const results = await Promise.allSettled(group.rules.map((r) => query(r.expr, at - group.queryOffsetMs)));
+    results.forEach((res, i) => {
+      const rule = group.rules[i]!;
+      try {
+        if (res.status === 'rejected') throw res.reason;
+        apply(group, rule, at, res.value);
+      } catch (err) {
+        fail(rule, err);
+      }
+    });
+  };
+
   return {
     rules,
+    groups,
     store,
     evaluate(at) {
-      if (options.query !== undefined)
-        throw new ObsError('OBS_ERR_ALERTS_EVAL', '[@obs/alerts] a remote engine evaluates with evaluateAsync()');
-      for (const rule of rules) {
-        try {
-          evalRule(rule, at, localQuery(rule, at));
-        } catch (err) {
-          fail(rule, err);
-        }
-      }
+      for (const g of groups) evaluateGroup(g, at);
       return current();
     },
+    evaluateGroup,
     async evaluateAsync(at) {
-      const query = options.query;
-      if (query === undefined) return this.evaluate(at);
-      // Queries run together; state changes are applied in rule order, as a local tick applies them.
-      const results = await Promise.allSettled(rules.map((r) => query(r.expr, at)));
-      results.forEach((res, i) => {
-        const rule = rules[i]!;
-        try {
-          if (res.status === 'rejected') throw res.reason;
-          evalRule(rule, at, res.value);
-        } catch (err) {
-          fail(rule, err);
-        }
-      });
+      for (const g of groups) await evaluateGroupAsync(g, at);
       return current();
     },
+    evaluateGroupAsync,
     alerts: current,
+    forState() {
+      const out: ForState[] = [];
+      for (const alerts of active.values())
+        for (const a of alerts.values())
+          if (a.state === 'pending' || a.state === 'firing')
+            out.push({ labels: a.labels, state: a.state, activeAt: a.activeAt, lastEvalAt: a.lastEvalAt });
+      return out;
+    },
+    restoreForState(state) {
+      toRestore = new Map(state.map((s) => [labelsKey(s.labels), s]));
+      for (const r of rules) restoring.add(r);
+    },
     restore(restored, graceUntil) {
       const byName = new Map(rules.map((r) => [r.name, r]));
       const out: Alert[] = [];
@@ -266,10 +463,11 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
           labels: r.labels,
           annotations: r.annotations ?? {},
           value: r.value,
-          activeAt: r.startsAt,
+          activeAt: r.activeAt ?? r.startsAt,
           firedAt: r.startsAt,
           resolvedAt: undefined,
           keepFiringSince: undefined,
+          lastEvalAt: r.startsAt,
           restoredUntil: graceUntil,
         };
         alerts.set(key, a);

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ObsError } from '@obs/core';
 import { exportPrometheusRules } from './export.ts';
 import { runRuleTests } from './rule-tests.ts';
-import { loadRulesFile, seedRules } from './rules.ts';
+import { isRecordingRule, loadRuleGroups, type RuleGroup, seedRules } from './rules.ts';
 
 const USAGE = `Usage: obs-alerts <command> [options] [file...]
 
@@ -14,6 +14,33 @@ Commands:
 
 Prometheus' own PromQL engine test scripts run with obs-promql promqltest (@obs/promql).
 `;
+
+/**
+ * What promtool says of rules that write the same series (the same `record` or `alert` and labels): a warning,
+ * since they "might cause inconsistency while recording expressions".
+ */
+function duplicateRules(groups: readonly RuleGroup[]): string[] {
+  const seen = new Map<string, number>();
+  for (const g of groups)
+    for (const r of g.rules) {
+      const name = isRecordingRule(r) ? r.record : r.name;
+      const key = `${name}\u0000${Object.entries(r.labels)
+        .sort()
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+  const dups = [...seen].filter(([, n]) => n > 1);
+  if (dups.length === 0) return [];
+  return [
+    `${dups.length} duplicate rule(s) found.\n`,
+    ...dups.map(([key]) => {
+      const [name, labels] = key.split('\u0000') as [string, string];
+      return `Metric: ${name}\nLabel(s):\n${labels === '' ? '' : `\t${labels.split(',').join('\n\t')}\n`}`;
+    }),
+    'Might cause inconsistency while recording expressions.\n',
+  ];
+}
 
 /** Runs the command line; returns the exit code. */
 export function main(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): number {
@@ -36,7 +63,10 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
         let failed = 0;
         for (const f of files) {
           try {
-            out(`${f}: ${loadRulesFile(f).length} rule(s) OK\n`);
+            const groups = loadRuleGroups(f);
+            const all = groups.flatMap((g) => g.rules);
+            out(`${f}: ${all.length} rule(s) OK\n`);
+            for (const w of duplicateRules(groups)) out(w);
           } catch (e) {
             failed++;
             err(`${f}: ${(e as Error).message}\n`);
@@ -45,7 +75,7 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
         return failed > 0 || files.length === 0 ? 1 : 0;
       }
       case 'export': {
-        const rules = files.length === 0 ? seedRules() : files.flatMap((f) => loadRulesFile(f));
+        const rules = files.length === 0 ? seedRules() : files.flatMap((f) => loadRuleGroups(f));
         const text = exportPrometheusRules(rules);
         if (values.output === undefined) out(text);
         else writeFileSync(values.output, text);

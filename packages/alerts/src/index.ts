@@ -1,4 +1,4 @@
-export type { Alert, AlertEngine, AlertEngineOptions } from './alerts.ts';
+export type { Alert, AlertEngine, AlertEngineOptions, ForState, RestoredAlert } from './alerts.ts';
 export { createAlertEngine } from './alerts.ts';
 export type { AlertsQuietHoursConfig, AlertsRouteConfig } from './config.ts';
 export { alertsErrorCodes } from './errors.ts';
@@ -34,5 +34,5 @@ export type { PrometheusQueryOptions } from './remote.ts';
 export { createPrometheusQuery } from './remote.ts';
 export type { RuleTestResult } from './rule-tests.ts';
 export { runRuleTests } from './rule-tests.ts';
-export type { AlertRule, AlertRuleInput, AlertSeverity, SeedRulesOptions } from './rules.ts';
-export { loadRulesFile, parseRules, seedRules } from './rules.ts';
+export type { AlertRule, AlertRuleInput, AlertSeverity, RecordingRule, RuleGroup, SeedRulesOptions } from './rules.ts';
+export { loadRuleGroups, loadRulesFile, parseRuleGroups, parseRules, seedRules } from './rules.ts';

@@ -16,7 +16,14 @@ import {
 } from './notify/pipeline.ts';
 import { alertsRoutes } from './notify/routes.ts';
 import { createPrometheusQuery, type PrometheusQueryOptions } from './remote.ts';
-import { type AlertRule, type AlertRuleInput, compileRule, loadRulesFile, seedRules } from './rules.ts';
+import {
+  type AlertRule,
+  type AlertRuleInput,
+  compileRule,
+  loadRuleGroups,
+  type RuleGroup,
+  seedRules,
+} from './rules.ts';
 
 /** Options of {@link alertsPlugin}; the rest comes from `[monitoring.alerts]`. */
 export interface AlertsPluginOptions {
@@ -82,14 +89,14 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
   if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
   if (options.notifications !== undefined && options.notifications !== false) checkNotifications(options.notifications);
   // Rules given here are checked now, before any monitor exists.
-  const early =
+  const early: { rules?: AlertRule[]; groups?: RuleGroup[] } | undefined =
     options.rules !== undefined
-      ? options.rules.map((r) => ('ast' in r ? r : compileRule(r)))
+      ? { rules: options.rules.map((r) => ('ast' in r ? r : compileRule(r))) }
       : options.rulesFile !== undefined
-        ? loadRulesFile(options.rulesFile)
+        ? { groups: loadRuleGroups(options.rulesFile) }
         : undefined;
   let engine: AlertEngine | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let timers: NodeJS.Timeout[] = [];
   let ctx: PluginContext | undefined;
   let pipeline: NotificationPipeline | undefined;
   let alerts: AlertsConfig | undefined;
@@ -113,7 +120,8 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       alerts = alertsSection(context.config);
       const file = alerts.rules_file;
       const { namespace, subsystem } = context.config.prometheus;
-      const rules = early ?? (file !== '' ? loadRulesFile(file) : seedRules({ namespace, subsystem }));
+      const loaded =
+        early ?? (file !== '' ? { groups: loadRuleGroups(file) } : { rules: seedRules({ namespace, subsystem }) });
       if (notifications !== false) {
         // A CA file that cannot be read fails here, naming the key, not at the first e-mail; so does a route
         // to a channel that does not exist, whose alerts would vanish.
@@ -121,8 +129,10 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
         checkRouteChannels(context.config, alerts, notifications ?? {});
       }
       const made = createAlertEngine({
-        rules,
+        ...loaded,
         source: options.source,
+        // As Prometheus: a subquery without a step uses the global evaluation interval.
+        subqueryStepMs: context.config.alerts.evaluation_interval,
         query: options.remote === undefined ? undefined : createPrometheusQuery(options.remote),
         onChange: (alert) => {
           emitAlertChanged(context.bus, alert);
@@ -132,7 +142,15 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       });
       engine = made;
       const store = made.store;
-      if (store !== undefined) context.bus.on('metrics:collected', (e) => store.ingest(e.at, e.samples));
+      // The engine writes ALERTS and ALERTS_FOR_STATE itself, as Prometheus' rule manager does; the copy of ALERTS
+      // that @obs/metrics exposes is for scrapers, and would collide with it here.
+      if (store !== undefined)
+        context.bus.on('metrics:collected', (e) =>
+          store.ingest(
+            e.at,
+            e.samples.filter((s) => s.name !== 'ALERTS' && s.name !== 'ALERTS_FOR_STATE'),
+          ),
+        );
       if (notifications !== false && notifications?.http !== false) {
         const routes = alertsRoutes(
           () => pipeline?.dispatcher,
@@ -178,22 +196,26 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
               });
         }
       }
-      let running = false;
-      timer = setInterval(() => {
-        // A slow remote query must not pile up ticks.
-        if (running) return;
-        running = true;
-        e.evaluateAsync(Date.now())
-          .catch((err: unknown) => context.reportError(err))
-          .finally(() => {
-            running = false;
-          });
-      }, context.config.alerts.evaluation_interval);
-      timer.unref();
+      // Each group on its own interval, independently of the others, as Prometheus' rule manager runs them.
+      for (const group of e.groups) {
+        let running = false;
+        const timer = setInterval(() => {
+          // A slow remote query must not pile up ticks.
+          if (running) return;
+          running = true;
+          e.evaluateGroupAsync(group, Date.now())
+            .catch((err: unknown) => context.reportError(err))
+            .finally(() => {
+              running = false;
+            });
+        }, group.intervalMs ?? context.config.alerts.evaluation_interval);
+        timer.unref();
+        timers.push(timer);
+      }
     },
     async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
+      for (const timer of timers) clearInterval(timer);
+      timers = [];
       const p = pipeline;
       pipeline = undefined;
       await p?.close();

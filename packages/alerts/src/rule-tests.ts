@@ -11,7 +11,7 @@ import {
 } from '@obs/promql';
 import { parse } from 'yaml';
 import { createAlertEngine } from './alerts.ts';
-import { type AlertRule, loadRulesFile } from './rules.ts';
+import { isRecordingRule, loadRuleGroups, type RuleGroup } from './rules.ts';
 import { goFloat } from './template.ts';
 
 /** The outcome of one promtool-format test file. */
@@ -25,6 +25,8 @@ export interface RuleTestResult {
 interface TestGroup {
   interval?: string;
   name?: string;
+  external_labels?: Record<string, string>;
+  external_url?: string;
   input_series?: { series: string; values: string }[];
   alert_rule_test?: {
     eval_time: string;
@@ -67,7 +69,7 @@ const show = (labels: Record<string, string>): string =>
  * @throws ObsError `OBS_ERR_ALERTS_RULES_FILE` for a file that cannot be read; the rule codes for bad rules
  */
 export function runRuleTests(file: string): RuleTestResult {
-  let doc: { rule_files?: string[]; evaluation_interval?: string; tests?: TestGroup[] };
+  let doc: { rule_files?: string[]; evaluation_interval?: string; group_eval_order?: string[]; tests?: TestGroup[] };
   try {
     doc = parse(readFileSync(file, 'utf8')) as typeof doc;
   } catch (err) {
@@ -75,7 +77,19 @@ export function runRuleTests(file: string): RuleTestResult {
       cause: err,
     });
   }
-  const rules: AlertRule[] = (doc.rule_files ?? []).flatMap((f) => loadRulesFile(resolve(dirname(file), f)));
+  let groups: RuleGroup[] = (doc.rule_files ?? []).flatMap((f) => loadRuleGroups(resolve(dirname(file), f)));
+  const order = doc.group_eval_order ?? [];
+  if (order.length > 0) {
+    // As promtool: with group_eval_order, every group must be listed, and they run in that order.
+    const rank = new Map(order.map((n, i) => [n, i]));
+    for (const g of groups)
+      if (!rank.has(g.name))
+        throw new ObsError(
+          'OBS_ERR_ALERTS_RULES_FILE',
+          `[@obs/alerts] ${file}: group "${g.name}" is not listed in group_eval_order`,
+        );
+    groups = [...groups].sort((a, b) => rank.get(a.name)! - rank.get(b.name)!);
+  }
   const evalInterval = duration(doc.evaluation_interval, 60_000, 'evaluation_interval');
   let passed = 0;
   const failures: string[] = [];
@@ -96,15 +110,24 @@ export function runRuleTests(file: string): RuleTestResult {
       at: duration(t.eval_time, 0, 'eval_time'),
     }));
     alertTests.sort((a, b) => a.at - b.at);
+    const exprTests = (group.promql_expr_test ?? []).map((t) => ({ ...t, at: duration(t.eval_time, 0, 'eval_time') }));
     const engine = createAlertEngine({
-      rules,
+      groups,
       source: store,
-      onError: (e, rule) => failures.push(`${file}: ${name}: rule ${rule.name}: ${e.message}`),
+      // As promtool: a subquery without a step uses the file's evaluation_interval.
+      subqueryStepMs: evalInterval,
+      externalLabels: group.external_labels ?? {},
+      externalURL: group.external_url ?? '',
+      onError: (e, rule) =>
+        failures.push(`${file}: ${name}: rule ${isRecordingRule(rule) ? rule.record : rule.name}: ${e.message}`),
     });
     let next = 0;
-    const maxAt = alertTests.length === 0 ? -1 : alertTests[alertTests.length - 1]!.at;
+    // As promtool: the rules run up to the last eval_time of either kind of test, so that expressions can read
+    // recorded series and ALERTS.
+    const maxAt = Math.max(-1, ...alertTests.map((t) => t.at), ...exprTests.map((t) => t.at));
     for (let ts = 0; ts <= maxAt; ts += evalInterval) {
-      const firing = engine.evaluate(ts).filter((a) => a.state === 'firing');
+      for (const g of groups) engine.evaluateGroup(g, ts);
+      const firing = engine.alerts().filter((a) => a.state === 'firing');
       while (next < alertTests.length && alertTests[next]!.at < ts + evalInterval) {
         const t = alertTests[next++]!;
         const got = firing
@@ -131,11 +154,11 @@ export function runRuleTests(file: string): RuleTestResult {
           );
       }
     }
-    for (const t of group.promql_expr_test ?? []) {
-      const at = duration(t.eval_time, 0, 'eval_time');
+    for (const t of exprTests) {
+      const at = t.at;
       let got: { labels: Record<string, string>; value: number }[];
       try {
-        const v = evaluate(parsePromQL(t.expr).expr, store, at);
+        const v = evaluate(parsePromQL(t.expr).expr, store, at, { subqueryStepMs: evalInterval });
         got =
           v.type === 'vector'
             ? v.samples.map((s) => ({ labels: { ...s.labels }, value: s.value }))

@@ -39,6 +39,42 @@ export interface AlertRule extends AlertRuleDescriptor {
   readonly source: string;
 }
 
+/**
+ * A recording rule that loaded: its result is written back to the sample store under `record`.
+ */
+export interface RecordingRule {
+  /** The new series' metric name. */
+  readonly record: string;
+  readonly expr: string;
+  /** Labels set on every result (an empty value removes the label). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The expression's AST (internal shape; may change between minor versions). */
+  readonly ast: Expr;
+  /** How much history the expression reads, in ms. */
+  readonly historyMs: number;
+  /** Where it came from: a file path, or "code". */
+  readonly source: string;
+}
+
+/** A rule group: its rules evaluate in order, each seeing what the ones before it recorded. */
+export interface RuleGroup {
+  readonly name: string;
+  /** Its own evaluation interval, in ms; `undefined` uses the global one. */
+  readonly intervalMs: number | undefined;
+  /** At most this many alerts per alerting rule and series per recording rule; 0: no limit. */
+  readonly limit: number;
+  /** Evaluations query this far in the past (Prometheus' `query_offset`), in ms. */
+  readonly queryOffsetMs: number;
+  readonly rules: readonly (AlertRule | RecordingRule)[];
+  /** Where it came from: a file path, or "code". */
+  readonly source: string;
+}
+
+/** Whether a rule is a recording rule. */
+export function isRecordingRule(rule: AlertRule | RecordingRule): rule is RecordingRule {
+  return 'record' in rule;
+}
+
 const SEVERITIES: ReadonlySet<string> = new Set(['info', 'warning', 'critical']);
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -65,18 +101,9 @@ function thresholdOf(e: Expr): number | undefined {
   return side?.value;
 }
 
-/**
- * Checks and parses one rule. `where` prefixes messages (a file and line).
- * @throws ObsError `OBS_ERR_ALERTS_RULE_INVALID` for a malformed rule; `OBS_ERR_ALERTS_PARSE` or
- * `OBS_ERR_ALERTS_UNSUPPORTED` for its expression, naming the rule and the position.
- */
-export function compileRule(input: AlertRuleInput, source = 'code', where: string = source): AlertRule {
-  const at = `${where}: rule ${JSON.stringify(input.name ?? '')}`;
-  if (typeof input.name !== 'string' || input.name === '') throw invalid(where, 'a rule needs a name');
-  if (typeof input.expr !== 'string' || input.expr.trim() === '') throw invalid(at, 'expr is empty');
-  let parsed: ParsedExpr;
+function parseExpr(expr: string, at: string): ParsedExpr {
   try {
-    parsed = parse(input.expr);
+    return parse(expr);
   } catch (err) {
     if (err instanceof PromqlError)
       throw new ObsError(
@@ -86,13 +113,65 @@ export function compileRule(input: AlertRuleInput, source = 'code', where: strin
       );
     throw err;
   }
+}
+
+// Prometheus' (legacy) metric name charset, which 2.42 and 3.x both accept for `record`.
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+function checkLabels(labels: Record<string, unknown>, at: string): void {
+  for (const [k, v] of Object.entries(labels)) {
+    // As promtool: `__name__` cannot be set by a rule's labels (the rule names its series).
+    if (!LABEL_NAME.test(k) || k === '__name__') throw invalid(at, `invalid label name: ${k}`);
+    if (typeof v !== 'string') throw invalid(at, `label ${k} must be a string`);
+  }
+}
+
+/**
+ * Checks and parses one recording rule. `where` prefixes messages (a file and line).
+ * @throws ObsError `OBS_ERR_ALERTS_RULE_INVALID` for a bad name or label; the parse codes for its expression
+ */
+export function compileRecordingRule(
+  input: {
+    readonly record: string;
+    readonly expr: string;
+    readonly labels?: Readonly<Record<string, string>> | undefined;
+  },
+  source = 'code',
+  where: string = source,
+): RecordingRule {
+  const at = `${where}: recording rule ${JSON.stringify(input.record ?? '')}`;
+  if (typeof input.record !== 'string' || !METRIC_NAME.test(input.record))
+    throw invalid(at, `invalid recording rule name: ${String(input.record ?? '')}`);
+  if (typeof input.expr !== 'string' || input.expr.trim() === '') throw invalid(at, "field 'expr' must be set in rule");
+  const parsed = parseExpr(input.expr, at);
   if (parsed.type !== 'vector' && parsed.type !== 'scalar')
     throw invalid(at, `expr must be an instant vector or scalar, got ${parsed.type}`);
   const labels = { ...input.labels };
-  for (const [k, v] of Object.entries(labels)) {
-    if (!LABEL_NAME.test(k)) throw invalid(at, `invalid label name ${JSON.stringify(k)}`);
-    if (typeof v !== 'string') throw invalid(at, `label ${k} must be a string`);
-  }
+  checkLabels(labels, at);
+  return Object.freeze({
+    record: input.record,
+    expr: input.expr,
+    labels: Object.freeze(labels),
+    ast: parsed.expr,
+    historyMs: historyNeeded(parsed.expr),
+    source,
+  });
+}
+
+/**
+ * Checks and parses one rule. `where` prefixes messages (a file and line).
+ * @throws ObsError `OBS_ERR_ALERTS_RULE_INVALID` for a malformed rule; `OBS_ERR_ALERTS_PARSE` or
+ * `OBS_ERR_ALERTS_UNSUPPORTED` for its expression, naming the rule and the position.
+ */
+export function compileRule(input: AlertRuleInput, source = 'code', where: string = source): AlertRule {
+  const at = `${where}: rule ${JSON.stringify(input.name ?? '')}`;
+  if (typeof input.name !== 'string' || input.name === '') throw invalid(where, 'a rule needs a name');
+  if (typeof input.expr !== 'string' || input.expr.trim() === '') throw invalid(at, 'expr is empty');
+  const parsed = parseExpr(input.expr, at);
+  if (parsed.type !== 'vector' && parsed.type !== 'scalar')
+    throw invalid(at, `expr must be an instant vector or scalar, got ${parsed.type}`);
+  const labels = { ...input.labels };
+  checkLabels(labels, at);
   const severity = input.severity ?? labels['severity'] ?? 'warning';
   if (!SEVERITIES.has(severity))
     throw invalid(at, `severity must be info, warning or critical, got ${JSON.stringify(severity)}`);
@@ -122,15 +201,27 @@ export function compileRule(input: AlertRuleInput, source = 'code', where: strin
   });
 }
 
+const GROUP_KEYS: ReadonlySet<string> = new Set(['name', 'interval', 'limit', 'query_offset', 'rules']);
+const RULE_KEYS: ReadonlySet<string> = new Set([
+  'record',
+  'alert',
+  'expr',
+  'for',
+  'keep_firing_for',
+  'labels',
+  'annotations',
+]);
+
 /**
- * Parses a rule file's text: the seed's format (`alerts:` with name, condition, threshold, duration,
- * severity, labels) or Prometheus' (`groups:` of `rules:` with alert, expr, for, keep_firing_for,
- * labels, annotations).
- * @throws ObsError `OBS_ERR_ALERTS_RULES_FILE` for YAML that is neither; the codes of {@link compileRule} for a bad rule.
+ * Parses a rule file's text into rule groups: Prometheus' format (`groups:` with `name`, `interval`, `limit`,
+ * `query_offset` and `rules:` of recording rules, `record`, and alerting rules, `alert`), or the seed's
+ * (`alerts:` with name, condition, threshold, duration, severity, labels), which is one group named after the file.
+ * @throws ObsError `OBS_ERR_ALERTS_RULES_FILE` for YAML that is neither; `OBS_ERR_ALERTS_RULE_INVALID` and the
+ * parse codes for a bad group or rule, naming the file, line and rule
  */
-export function parseRules(text: string, file = '<rules>'): AlertRule[] {
+export function parseRuleGroups(text: string, file = '<rules>'): RuleGroup[] {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = lines.linePos(e.pos[0]);
@@ -146,44 +237,94 @@ export function parseRules(text: string, file = '<rules>'): AlertRule[] {
   };
   const root = doc.contents;
   const data = doc.toJS() as Record<string, unknown> | null;
-  const rules: AlertRule[] = [];
   if (isMap(root) && Array.isArray(data?.['alerts'])) {
-    (data['alerts'] as Record<string, unknown>[]).forEach((r, i) => {
-      const input: AlertRuleInput = {
-        name: r['name'] as string,
-        expr: r['condition'] as string,
-        for: r['duration'] as string | undefined,
-        severity: r['severity'] as AlertSeverity | undefined,
-        labels: r['labels'] as Record<string, string> | undefined,
-        annotations: r['annotations'] as Record<string, string> | undefined,
-        threshold: r['threshold'] as number | undefined,
-      };
-      rules.push(compileRule(input, file, where(['alerts', i, 'condition'])));
-    });
-    return rules;
+    const rules = (data['alerts'] as Record<string, unknown>[]).map((r, i) =>
+      compileRule(
+        {
+          name: r['name'] as string,
+          expr: r['condition'] as string,
+          for: r['duration'] as string | undefined,
+          severity: r['severity'] as AlertSeverity | undefined,
+          labels: r['labels'] as Record<string, string> | undefined,
+          annotations: r['annotations'] as Record<string, string> | undefined,
+          threshold: r['threshold'] as number | undefined,
+        },
+        file,
+        where(['alerts', i, 'condition']),
+      ),
+    );
+    return [Object.freeze({ name: file, intervalMs: undefined, limit: 0, queryOffsetMs: 0, rules, source: file })];
   }
   if (isMap(root) && isSeq(doc.get('groups'))) {
     const groups = data?.['groups'] as Record<string, unknown>[];
-    groups.forEach((g, gi) => {
+    const names = new Set<string>();
+    return groups.map((g, gi) => {
+      const gat = where(['groups', gi]);
+      if (g === null || typeof g !== 'object') throw invalid(gat, 'a group must be a mapping');
+      for (const k of Object.keys(g))
+        if (!GROUP_KEYS.has(k)) throw invalid(where(['groups', gi, k]), `field ${k} not found in a rule group`);
+      const name = g['name'];
+      if (typeof name !== 'string' || name === '') throw invalid(gat, 'Groupname must not be empty');
+      if (names.has(name)) throw invalid(gat, `groupname: "${name}" is repeated in the same file`);
+      names.add(name);
+      const gname = `${gat}: group ${JSON.stringify(name)}`;
+      const interval = g['interval'] === undefined ? undefined : durationMs(g['interval'] as string, gname, 'interval');
+      if (interval === 0) throw invalid(gname, 'interval must be positive');
+      const limit = g['limit'] ?? 0;
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0)
+        throw invalid(gname, 'limit must be a non-negative integer');
+      const queryOffsetMs = durationMs(g['query_offset'] as string | undefined, gname, 'query_offset');
       const list = (g['rules'] ?? []) as Record<string, unknown>[];
-      list.forEach((r, ri) => {
-        if (r['record'] !== undefined)
-          throw new ObsError(
-            'OBS_ERR_ALERTS_UNSUPPORTED',
-            `[@obs/alerts] ${where(['groups', gi, 'rules', ri])}: recording rules are not supported yet`,
+      if (!Array.isArray(list)) throw invalid(gname, 'rules must be a list');
+      const rules = list.map((r, ri): AlertRule | RecordingRule => {
+        const rat = where(['groups', gi, 'rules', ri]);
+        if (r === null || typeof r !== 'object') throw invalid(rat, 'a rule must be a mapping');
+        for (const k of Object.keys(r))
+          if (!RULE_KEYS.has(k)) throw invalid(where(['groups', gi, 'rules', ri, k]), `field ${k} not found in a rule`);
+        if (r['record'] !== undefined && r['alert'] !== undefined)
+          throw invalid(rat, "only one of 'record' and 'alert' must be set");
+        if (r['record'] === undefined && r['alert'] === undefined)
+          throw invalid(rat, "one of 'record' or 'alert' must be set");
+        const exprAt = where(['groups', gi, 'rules', ri, 'expr']);
+        if (r['record'] !== undefined) {
+          const named = `${rat}: recording rule ${JSON.stringify(String(r['record']))}`;
+          for (const k of ['annotations', 'for', 'keep_firing_for'])
+            if (r[k] !== undefined) throw invalid(named, `invalid field '${k}' in recording rule`);
+          return compileRecordingRule(
+            {
+              record: r['record'] as string,
+              expr: r['expr'] === undefined ? '' : String(r['expr']),
+              labels: r['labels'] as Record<string, string> | undefined,
+            },
+            file,
+            r['expr'] === undefined ? rat : exprAt,
           );
-        const input: AlertRuleInput = {
-          name: r['alert'] as string,
-          expr: String(r['expr'] ?? ''),
-          for: r['for'] as string | undefined,
-          keepFiringFor: r['keep_firing_for'] as string | undefined,
-          labels: r['labels'] as Record<string, string> | undefined,
-          annotations: r['annotations'] as Record<string, string> | undefined,
-        };
-        rules.push(compileRule(input, file, where(['groups', gi, 'rules', ri, 'expr'])));
+        }
+        for (const k of Object.keys((r['annotations'] ?? {}) as object))
+          if (!LABEL_NAME.test(k))
+            throw invalid(`${rat}: rule ${JSON.stringify(String(r['alert']))}`, `invalid annotation name: ${k}`);
+        return compileRule(
+          {
+            name: r['alert'] as string,
+            expr: r['expr'] === undefined ? '' : String(r['expr']),
+            for: r['for'] as string | undefined,
+            keepFiringFor: r['keep_firing_for'] as string | undefined,
+            labels: r['labels'] as Record<string, string> | undefined,
+            annotations: r['annotations'] as Record<string, string> | undefined,
+          },
+          file,
+          r['expr'] === undefined ? rat : exprAt,
+        );
+      });
+      return Object.freeze({
+        name,
+        intervalMs: interval,
+        limit,
+        queryOffsetMs,
+        rules: Object.freeze(rules),
+        source: file,
       });
     });
-    return rules;
   }
   throw new ObsError(
     'OBS_ERR_ALERTS_RULES_FILE',
@@ -192,19 +333,42 @@ export function parseRules(text: string, file = '<rules>'): AlertRule[] {
 }
 
 /**
- * Reads and parses a rule file.
- * @throws ObsError `OBS_ERR_ALERTS_RULES_FILE` when it cannot be read; see {@link parseRules}.
+ * The alerting rules of a rule file's text (see {@link parseRuleGroups}, which keeps the groups and recording rules).
+ * @throws ObsError as {@link parseRuleGroups}
  */
-export function loadRulesFile(path: string): AlertRule[] {
-  let text: string;
+export function parseRules(text: string, file = '<rules>'): AlertRule[] {
+  return alertRulesOf(parseRuleGroups(text, file));
+}
+
+/** The alerting rules of some groups, in order. */
+export function alertRulesOf(groups: readonly RuleGroup[]): AlertRule[] {
+  return groups.flatMap((g) => g.rules.filter((r): r is AlertRule => !isRecordingRule(r)));
+}
+
+function readRulesFile(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     throw new ObsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] cannot read ${path}: ${(err as Error).message}`, {
       cause: err,
     });
   }
-  return parseRules(text, path);
+}
+
+/**
+ * Reads and parses a rule file into its groups (recording and alerting rules).
+ * @throws ObsError `OBS_ERR_ALERTS_RULES_FILE` when it cannot be read; see {@link parseRuleGroups}.
+ */
+export function loadRuleGroups(path: string): RuleGroup[] {
+  return parseRuleGroups(readRulesFile(path), path);
+}
+
+/**
+ * Reads a rule file and returns its alerting rules (see {@link loadRuleGroups} for all of it).
+ * @throws ObsError `OBS_ERR_ALERTS_RULES_FILE` when it cannot be read; see {@link parseRuleGroups}.
+ */
+export function loadRulesFile(path: string): AlertRule[] {
+  return alertRulesOf(loadRuleGroups(path));
 }
 
 /** Where the metrics of the seed's rules are: `[monitoring.prometheus]`'s namespace and subsystem. */

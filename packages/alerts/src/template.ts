@@ -1,9 +1,17 @@
 import { ObsError } from '@obs/core';
 
-/** What a template sees: `$labels`, `$value`. */
+/** What a template sees: `$labels`, `$value`, `$externalLabels`, `$externalURL`, and `query`. */
 export interface TemplateData {
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
+  /** @default {} */
+  readonly externalLabels?: Readonly<Record<string, string>>;
+  /** @default "" */
+  readonly externalURL?: string;
+  /** The `query` function: an instant query at the evaluation time. @default none (an error if used) */
+  readonly query?: (
+    expr: string,
+  ) => readonly { readonly labels: Readonly<Record<string, string>>; readonly value: number }[];
 }
 
 // Go's %g with a precision: exponent form when exp < -4 or exp >= precision, trailing zeros dropped.
