@@ -82,6 +82,18 @@ describe('issue 15: timestamp() gives the sample time only for a plain selector'
 });
 
 describe('issue 15: count_values writes values as strconv.FormatFloat(v, f, -1, 64)', () => {
+  test('the value label is set before grouping: without (label) removes it again', () => {
+    const two = load(`
+      load 1m
+        y{i="0",k="a"} 1
+        y{i="1",k="b"} 2
+    `);
+    expect(query(two, 'count_values without (i, k) ("k", y)', 0)).toEqual([[{}, 2]]);
+    expect(query(two, 'count_values by (i) ("k", y)', 0)).toEqual([
+      [{ i: '0', k: '1' }, 1],
+      [{ i: '1', k: '2' }, 1],
+    ]);
+  });
   test('1e21 is "1000000000000000000000", -0 is "-0", 1e-7 is "0.0000001"', () => {
     expect(query(store, 'count_values("v", vector(1e21))', 0)).toEqual([[{ v: '1000000000000000000000' }, 1]]);
     expect(query(store, 'count_values("v", vector(-0))', 0)).toEqual([[{ v: '-0' }, 1]]);
