@@ -46,3 +46,38 @@ export interface AlertRuleDescriptor {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
 }
+
+/** A label matcher, as PromQL writes it (`name="v"`, `!=`, `=~`, `!~`); regexes are fully anchored. */
+export interface SeriesMatcher {
+  readonly name: string;
+  readonly op: '=' | '!=' | '=~' | '!~';
+  readonly value: string;
+  /** The compiled pattern of a `=~` or `!~` matcher; compiled from `value` when absent. */
+  readonly regex?: { test(text: string): boolean } | undefined;
+}
+
+/** One series of the metric store with its samples in the selected window, oldest first. */
+export interface StoredSeries {
+  /** Every label, the metric name as `__name__`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Timestamps, ms since the epoch. */
+  readonly t: ArrayLike<number>;
+  readonly v: ArrayLike<number>;
+  /** Non-zero where the sample is a staleness marker (the series disappeared); absent when none is. */
+  readonly stale?: ArrayLike<number> | undefined;
+}
+
+/**
+ * The app's recent samples, kept in memory by @obs/metrics at every collection: a PromQL sample source
+ * (`instantQuery(store, expr, t)` of @obs/promql reads it), for consumers that evaluate rules or queries.
+ */
+export interface MetricStore {
+  /** The series whose labels satisfy every matcher, with their samples in `(minT, maxT]` (ms). */
+  select(matchers: readonly SeriesMatcher[], minT: number, maxT: number): Iterable<StoredSeries>;
+  /** How much history is kept, in ms. */
+  readonly retentionMs: number;
+  /** The collection interval that feeds the store, in ms. */
+  readonly intervalMs: number;
+  /** Series and samples held. */
+  stats(): { readonly series: number; readonly samples: number; readonly bytes: number };
+}

@@ -24,6 +24,9 @@ export type {
   HealthStatus,
   MetricDescriptor,
   MetricSample,
+  MetricStore,
+  SeriesMatcher,
+  StoredSeries,
 } from './contracts.ts';
 export { formatDuration, parseDuration, tryParseDuration } from './duration.ts';
 export type { EndpointHost, ListenerName, MountOptions, RouteHandler } from './endpoint-host.ts';

@@ -1,6 +1,6 @@
 import type { EventBus } from './bus.ts';
 import type { ConfigSection, ObsConfig } from './config/sections.ts';
-import type { AlertRuleDescriptor, MetricDescriptor } from './contracts.ts';
+import type { AlertRuleDescriptor, MetricDescriptor, MetricStore } from './contracts.ts';
 import type { EndpointHost } from './endpoint-host.ts';
 import type { ObsLogger } from './logger.ts';
 
@@ -12,6 +12,8 @@ import type { ObsLogger } from './logger.ts';
 export interface ObsServices {
   /** Every metric of the live metric set (provided by @obs/metrics; used by @obs/dashboards). */
   'metrics.descriptors': () => readonly MetricDescriptor[];
+  /** The embedded store of the app's recent samples (provided by @obs/metrics; for @obs/alerts and queries). */
+  'metrics.store': MetricStore;
   /** The loaded alert rules (provided by @obs/alerts; used by @obs/dashboards). */
   'alerts.rules': () => readonly AlertRuleDescriptor[];
 }

@@ -63,6 +63,27 @@ const run = (tool: string, args: string[]) => spawnSync(tool, args, { encoding: 
 describe('the compose stack', () => {
   const dashboards: Dashboard[] = [seedDashboard()];
 
+  test('Grafana gets a second data source on the app itself, obs-embedded (#16)', () => {
+    const sources = (config: ObsConfig) =>
+      (
+        parse(
+          composeStack({ config, alertmanager: { yaml: '', secrets: [] }, dashboards }).files[
+            'grafana/provisioning/datasources/prometheus.yml'
+          ]!,
+        ) as { datasources: { uid: string; url: string; isDefault: boolean; jsonData: Record<string, unknown> }[] }
+      ).datasources;
+    const plain = sources(configOf({ metrics_port: 9464, prometheus: { collect_interval: '5s' } }));
+    expect(plain.map((d) => d.uid)).toEqual(['prometheus', 'obs-embedded']);
+    expect(plain[1]).toMatchObject({
+      type: 'prometheus',
+      url: 'http://export-trakt:9464',
+      isDefault: false,
+      jsonData: { httpMethod: 'POST', timeInterval: '5s' },
+    });
+    // Behind [monitoring.auth.metrics], Grafana would need the credentials: no embedded source (yet).
+    expect(sources(configOf(full)).map((d) => d.uid)).toEqual(['prometheus']);
+  });
+
   test('writes no secret, and lists the secret files it references', () => {
     const stack = composeStack({ ...stackOf(configOf(full)), dashboards });
     const all = Object.values(stack.files).join('\n');

@@ -109,6 +109,12 @@ export const prometheusSection: ConfigSection = {
       .min(1)
       .default(() => defaultServiceName()),
     push_instance: z.string().default(''),
+    retention: configDuration('1h', { allowZero: true }),
+    max_series: z.number().int().min(1).default(50_000),
+    query_api: z.boolean().default(true),
+    query_timeout: configDuration('10s'),
+    query_max_samples: z.number().int().min(1).default(5_000_000),
+    query_concurrency: z.number().int().min(1).default(4),
   }),
 };
 
@@ -129,5 +135,17 @@ declare module '@obs/core' {
     readonly push_job: string;
     /** The `instance` grouping label of pushes; empty uses the host name. @default "" */
     readonly push_instance: string;
+    /** History kept by the embedded store (0: no store, no query API). @default "1h" */
+    readonly retention: number;
+    /** Series the embedded store holds; new series past it are dropped, counted and warned once. @default 50000 */
+    readonly max_series: number;
+    /** Prometheus's HTTP query API (`/api/v1/*`) on the metrics listener. @default true */
+    readonly query_api: boolean;
+    /** The longest a query may run (a request's `timeout` can only shorten it). @default "10s" */
+    readonly query_timeout: number;
+    /** Samples one query may load (per step of a range query). @default 5000000 */
+    readonly query_max_samples: number;
+    /** Queries evaluated at once; the others wait, within their timeout. @default 4 */
+    readonly query_concurrency: number;
   }
 }

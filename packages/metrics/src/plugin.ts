@@ -6,6 +6,8 @@ import { answerClusterRequests, gatherCluster } from './cluster.ts';
 import { createMetricsInternal, type Metrics, type MetricsInternals } from './create-metrics.ts';
 import { expositionHandler, renderRegistry } from './exposition.ts';
 import { prometheusSection } from './options.ts';
+import { queryApi } from './query-api.ts';
+import { createEmbeddedStore, type EmbeddedStore, type ExemplarSample } from './store.ts';
 
 declare module '@obs/core' {
   interface ObsServices {
@@ -28,6 +30,8 @@ export interface MetricsPluginOptions {
   readonly cluster?: 'primary' | 'worker' | 'none';
   /** How long the primary waits for each worker's metrics. @default 2000 */
   readonly clusterTimeoutMs?: number;
+  /** Serve Prometheus's HTTP query API at `/api/v1` (false overrides `[monitoring.prometheus] query_api`). @default true */
+  readonly queryApi?: boolean;
 }
 
 /** The metrics plugin, with the metric set once set up. */
@@ -48,6 +52,8 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
   let pushTimer: NodeJS.Timeout | undefined;
   let pushing: Promise<void> | undefined;
   let stopAnswering: (() => void) | undefined;
+  let store: EmbeddedStore | undefined;
+  let warnedFull = false;
   const mode = options.cluster ?? (cluster.isWorker ? 'worker' : 'none');
 
   const push = (): Promise<void> => {
@@ -70,12 +76,30 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
   };
 
   const collect = async (): Promise<void> => {
-    if (metrics === undefined || ctx === undefined || ctx.bus.listenerCount('metrics:collected') === 0) return;
+    const context = ctx;
+    if (metrics === undefined || context === undefined) return;
+    const listened = context.bus.listenerCount('metrics:collected') > 0;
+    if (!listened && store === undefined) return;
     try {
       const samples = await metrics.snapshot();
-      ctx.bus.emit('metrics:collected', { at: Date.now(), samples });
+      const at = Date.now();
+      if (store !== undefined) {
+        const exemplars: ExemplarSample[] = [];
+        if (metrics.options.exemplars) for (const family of metrics.set.families) family.exemplarSamples(exemplars);
+        const dropped = store.ingest(at, samples, exemplars);
+        if (dropped > 0) {
+          context.bus.emit('obs:dropped', { plugin: '@obs/metrics', what: 'series', count: dropped });
+          if (!warnedFull) {
+            warnedFull = true;
+            context.logger.warn(
+              `[@obs/metrics] the embedded store holds max_series (${store.stats().series}) series: new series are dropped and counted in obs_dropped_total{what="series"}`,
+            );
+          }
+        }
+      }
+      if (listened) context.bus.emit('metrics:collected', { at, samples });
     } catch (err) {
-      ctx.reportError(
+      context.reportError(
         new ObsError('OBS_ERR_METRICS_COLLECT', `[@obs/metrics] snapshot failed: ${(err as Error).message}`, {
           cause: err,
         }),
@@ -146,6 +170,32 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
       context.provide('metrics.registry', m.registry);
       context.provide('metrics', m);
       context.provide('metrics.descriptors', () => m.descriptors());
+      // A cluster worker's samples live in the primary's /metrics: it keeps no store of its own.
+      if (p.retention > 0 && mode !== 'worker') {
+        const embedded = createEmbeddedStore({
+          retentionMs: p.retention,
+          intervalMs: p.collect_interval,
+          maxSeries: p.max_series,
+        });
+        store = embedded;
+        context.provide('metrics.store', embedded);
+        if (p.query_api && options.queryApi !== false) {
+          context.endpoints.mount(
+            'metrics',
+            '/api/v1',
+            { postIsRead: true },
+            queryApi({
+              store: embedded,
+              descriptors: () => m.descriptors(),
+              timeoutMs: p.query_timeout,
+              maxSamples: p.query_max_samples,
+              concurrency: p.query_concurrency,
+              rulesProvided: () => context.has('alerts.rules'),
+              onError: (error) => context.reportError(error),
+            }),
+          );
+        }
+      }
     },
     async start() {
       const p = ctx?.config.prometheus;
@@ -154,6 +204,8 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
       if (mode === 'worker') stopAnswering = answerClusterRequests(metrics.registry);
       collectTimer = setInterval(() => void collect(), p.collect_interval);
       collectTimer.unref();
+      // The store has samples from the start, not one interval later.
+      if (store !== undefined) void collect();
       if (p.pushgateway_url !== '' && p.push_interval > 0) {
         pushTimer = setInterval(() => void push(), p.push_interval);
         pushTimer.unref();

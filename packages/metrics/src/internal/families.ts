@@ -4,6 +4,7 @@
 // (get(), reset()), so registry.metrics(), getMetricsAsJSON(), cluster aggregation and the Pushgateway
 // see them as prom-client metrics, while /metrics renders them directly, with prom-client's output.
 import type { MetricDescriptor, MetricSample } from '@obs/core';
+import type { ExemplarSample } from '../store.ts';
 
 /** The two exposition formats. */
 export type Format = 'prometheus' | 'openmetrics';
@@ -61,6 +62,14 @@ function exemplarText(ex: Exemplar | undefined): string {
   return ex === undefined
     ? ''
     : ` # {trace_id="${ex.traceId}",span_id="${ex.spanId}"} ${formatValue(ex.value)} ${ex.timestamp}`;
+}
+
+function toStored(ex: Exemplar): ExemplarSample['exemplar'] {
+  return {
+    labels: { trace_id: ex.traceId, span_id: ex.spanId },
+    value: ex.value,
+    t: Math.round(ex.timestamp * 1000),
+  };
 }
 
 function labelText(names: readonly string[], values: readonly string[]): string {
@@ -155,6 +164,8 @@ export abstract class Family<S extends { readonly labels: Record<string, string>
 
   abstract render(format: Format, exemplars: boolean): string;
   abstract samples(out: MetricSample[]): void;
+  /** The exemplars the OpenMetrics exposition shows, as Prometheus stores them (by sample series). */
+  exemplarSamples(_out: ExemplarSample[]): void {}
   abstract values(): JsonValue[];
 
   async get(): Promise<JsonMetric> {
@@ -220,6 +231,13 @@ export class CounterFamily extends ScalarFamily<CounterSeries> {
     const base = open ? this.name.replace(/_total$/, '') : this.name;
     const withExemplars = open && exemplars ? (s: CounterSeries): string => exemplarText(s.exemplar) : undefined;
     return this.header(base) + this.lines(open ? `${base}_total` : this.name, withExemplars);
+  }
+
+  override exemplarSamples(out: ExemplarSample[]): void {
+    const name = `${this.name.replace(/_total$/, '')}_total`;
+    for (const s of this.series.values())
+      if (s.exemplar !== undefined)
+        out.push({ series: { ...s.labels, __name__: name }, exemplar: toStored(s.exemplar) });
   }
 }
 
@@ -320,6 +338,18 @@ export class HistogramFamily extends Family<HistogramSeries> {
       out += `\n${name}_sum${braces} ${formatValue(s.sum)}\n${name}_count${braces} ${s.count}`;
     }
     return out;
+  }
+
+  override exemplarSamples(out: ExemplarSample[]): void {
+    const name = `${this.name}_bucket`;
+    for (const s of this.series.values()) {
+      if (s.exemplars === undefined) continue;
+      for (let i = 0; i <= this.#le.length; i++) {
+        const ex = s.exemplars[i];
+        if (ex !== undefined)
+          out.push({ series: { ...s.labels, le: this.#le[i] ?? '+Inf', __name__: name }, exemplar: toStored(ex) });
+      }
+    }
   }
 
   samples(out: MetricSample[]): void {
