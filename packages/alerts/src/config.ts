@@ -99,8 +99,24 @@ declare module '@obs/core' {
     readonly alertmanager_url: string;
     /** JSON file keeping silences and what was notified across restarts. @default "" (none) */
     readonly state_file: string;
-    /** Where people reach this app's health listener; notifications link to its `/alerts`. @default "" */
+    /**
+     * Where people reach this app's health listener; notifications link to its `/alerts`; `$externalURL` in
+     * templates (Prometheus' `--web.external-url`). @default ""
+     */
     readonly external_url: string;
+    /**
+     * Labels of this app's alerts towards the outside (Prometheus' `global.external_labels`): `$externalLabels` in
+     * templates, added to notifications and to the alerts handed to Alertmanager, never to stored series. @default {}
+     */
+    readonly external_labels: Readonly<Record<string, string>>;
+    /**
+     * After a restart, a pending or firing alert keeps its active-since time, and never fires sooner than this from
+     * the restart; a rule whose `for` is shorter is not restored (Prometheus' `--rules.alert.for-grace-period`). Needs
+     * `state_file`. @default "10m"
+     */
+    readonly for_grace_period: number;
+    /** State older than this is not restored (Prometheus' `--rules.alert.for-outage-tolerance`). @default "1h" */
+    readonly for_outage_tolerance: number;
     /** Active and pending silences at most (Alertmanager's `--silences.max-silences`); 0: no limit. @default 1000 */
     readonly max_silences: number;
     /** Bytes of one silence's matchers, author and comment (Alertmanager's `--silences.max-per-silence-bytes`); 0: no limit. @default 4096 */
@@ -212,6 +228,14 @@ export const alertsConfigSection: ConfigSection = {
     smtp_insecure_skip_verify: z.boolean().default(false),
     alertmanager_url: httpUrl(),
     external_url: httpUrl(),
+    external_labels: z
+      .record(
+        z.string().regex(LABEL, { message: 'must be a label name' }),
+        z.string().min(1, { message: 'must not be empty' }),
+      )
+      .default({}),
+    for_grace_period: configDuration('10m', { allowZero: true }),
+    for_outage_tolerance: configDuration('1h', { allowZero: true }),
     state_file: z.string().default(''),
     max_silences: z.number().int().min(0).default(SILENCE_LIMITS.maxSilences),
     max_silence_bytes: z.number().int().min(0).default(SILENCE_LIMITS.maxSilenceBytes),

@@ -1,11 +1,10 @@
 import type { AlertRuleDescriptor, AlertsConfig, ObsPlugin, PluginContext } from '@obs/core';
 import { type ConfigIssue, ObsConfigError, ObsError } from '@obs/core';
-import type { SampleSource } from '@obs/promql';
+import { labelsKey, type SampleSource } from '@obs/promql';
 import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
 import { alertsConfigSection, alertsSection, smtpTlsFromConfig } from './config.ts';
 import { isHttpUrl } from './internal/url.ts';
 import type { Dispatcher } from './notify/dispatcher.ts';
-import { fingerprint } from './notify/notification.ts';
 import {
   channelNamesFromConfig,
   checkNotifications,
@@ -133,6 +132,10 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
         source: options.source,
         // As Prometheus: a subquery without a step uses the global evaluation interval.
         subqueryStepMs: context.config.alerts.evaluation_interval,
+        externalLabels: alerts.external_labels ?? {},
+        externalURL: alerts.external_url ?? '',
+        forGracePeriodMs: alerts.for_grace_period ?? 600_000,
+        forOutageToleranceMs: alerts.for_outage_tolerance ?? 3_600_000,
         query: options.remote === undefined ? undefined : createPrometheusQuery(options.remote),
         onChange: (alert) => {
           emitAlertChanged(context.bus, alert);
@@ -171,8 +174,19 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
           context.logger.warn(
             '[@obs/alerts] smtp_tls = "none": alert e-mails and the SMTP credentials go to the server in clear text',
           );
-        const p = startNotifications(context, notifications ?? {}, alerts);
+        const p = startNotifications(context, notifications ?? {}, alerts, e);
         pipeline = p;
+        // Pending and firing alerts keep their active-since time across the restart (Prometheus restores it from
+        // ALERTS_FOR_STATE), so a restart does not reset a `for:` clock.
+        e.restoreForState(p.restoredForState);
+        const saved = new Map(p.restoredForState.map((f) => [labelsKey(f.labels), f]));
+        // Notifications carry the external labels; the engine's alerts do not.
+        const external = Object.entries(alerts?.external_labels ?? {});
+        const internal = (labels: Readonly<Record<string, string>>): Record<string, string> => {
+          const out = { ...labels };
+          for (const [k, v] of external) if (out[k] === v) delete out[k];
+          return out;
+        };
         // Alerts that fired before a restart: the engine holds them while their rule still returns them, and
         // resolves them (notified to their receivers) when it no longer does. The grace lets a new sample store
         // fill: two evaluations or collections, whichever is longer.
@@ -180,12 +194,18 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
         if (held.length > 0) {
           const prometheus = (context.config as { prometheus?: { collect_interval?: number } }).prometheus;
           const grace = 2 * Math.max(context.config.alerts.evaluation_interval, prometheus?.collect_interval ?? 0);
-          const back = e.restore(held, Date.now() + grace);
+          const back = e.restore(
+            held.map((a) => {
+              const labels = internal(a.labels);
+              return { ...a, labels, activeAt: saved.get(labelsKey(labels))?.activeAt };
+            }),
+            Date.now() + grace,
+          );
           for (const a of back) emitAlertChanged(context.bus, a);
-          const kept = new Set(back.map((a) => fingerprint(a.labels)));
+          const kept = new Set(back.map((a) => labelsKey(a.labels)));
           // A rule that no longer exists ends its alerts.
           for (const a of held)
-            if (!kept.has(a.fingerprint))
+            if (!kept.has(labelsKey(internal(a.labels))))
               p.dispatcher.receive({
                 labels: a.labels,
                 annotations: a.annotations ?? {},
@@ -197,6 +217,7 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
         }
       }
       // Each group on its own interval, independently of the others, as Prometheus' rule manager runs them.
+      let hadState = false;
       for (const group of e.groups) {
         let running = false;
         const timer = setInterval(() => {
@@ -204,6 +225,12 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
           if (running) return;
           running = true;
           e.evaluateGroupAsync(group, Date.now())
+            .then(() => {
+              // The state file follows the alerts' `for` state (at most one write a second).
+              const has = e.forState().length > 0;
+              if (has || hadState) pipeline?.persist();
+              hadState = has;
+            })
             .catch((err: unknown) => context.reportError(err))
             .finally(() => {
               running = false;

@@ -120,6 +120,10 @@ function operand(token: string, data: TemplateData): unknown {
   if (token === '$labels' || token === '.Labels') return data.labels;
   const label = /^(?:\$labels|\.Labels)\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(token);
   if (label !== null) return data.labels[label[1]!] ?? '<no value>';
+  if (token === '$externalURL') return data.externalURL ?? '';
+  if (token === '$externalLabels') return data.externalLabels ?? {};
+  const ext = /^\$externalLabels\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(token);
+  if (ext !== null) return data.externalLabels?.[ext[1]!] ?? '<no value>';
   if (token.startsWith('"')) return JSON.parse(token) as string;
   if (token.startsWith('`')) return token.slice(1, -1);
   if (/^-?\d/.test(token)) return Number(token);

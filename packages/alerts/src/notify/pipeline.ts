@@ -8,7 +8,7 @@ import {
   ObsError,
   type PluginContext,
 } from '@obs/core';
-import type { Alert } from '../alerts.ts';
+import type { Alert, ForState } from '../alerts.ts';
 import {
   quietHoursFromConfig,
   routeDefaultsFromConfig,
@@ -187,7 +187,22 @@ function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pa
 }
 
 /** The state file: the dispatcher's state (older versions also kept undelivered notifications in `pending`). */
-type StateFile = DispatcherState & { readonly pending?: readonly UnsentNotification[] };
+type StateFile = DispatcherState & {
+  readonly pending?: readonly UnsentNotification[];
+  /** The engine's pending and firing alerts with their active-since times (Prometheus' ALERTS_FOR_STATE). */
+  readonly forState?: readonly ForState[];
+};
+
+function isForState(x: unknown): x is ForState {
+  const f = x as Partial<ForState> | null;
+  return (
+    typeof f?.labels === 'object' &&
+    f.labels !== null &&
+    (f.state === 'pending' || f.state === 'firing') &&
+    Number.isFinite(f.activeAt) &&
+    Number.isFinite(f.lastEvalAt)
+  );
+}
 
 /** How long stopping waits for queued notifications before keeping (or dropping) them. */
 const DRAIN_MS = 2_000;
@@ -201,6 +216,8 @@ export interface NotificationPipeline {
   readonly notifier: Notifier;
   /** Feeds one engine state change; pending alerts are not notified. */
   receive(alert: Alert): void;
+  /** The engine's `for` state read back from the state file (empty without one). */
+  readonly restoredForState: readonly ForState[];
   /** Writes the state file soon (at most once per second), if there is one; a failure is reported, never thrown. */
   persist(): void;
   /** Stops: a short drain of the queues, then what is still undelivered is kept in the state file (or dropped). */
@@ -212,6 +229,7 @@ export function startNotifications(
   ctx: PluginContext,
   given: NotificationsOptions,
   alerts: AlertsConfig = ctx.config.alerts,
+  engine?: { forState(): readonly ForState[] },
 ): NotificationPipeline {
   const options = withConfig(alerts, given);
   const channels = [
@@ -243,7 +261,7 @@ export function startNotifications(
     lastWrite = performance.now();
     try {
       const tmp = `${stateFile}.${process.pid}.tmp`;
-      const state: StateFile = dispatcher.snapshot();
+      const state: StateFile = { ...dispatcher.snapshot(), forState: engine?.forState() ?? [] };
       writeFileSync(tmp, JSON.stringify(state));
       renameSync(tmp, stateFile);
     } catch (error) {
@@ -270,11 +288,15 @@ export function startNotifications(
     ...(options.silences === undefined ? {} : { silenceLimits: options.silences }),
   });
   const handoff = options.alertmanager === undefined ? undefined : startHandoff(ctx, options.alertmanager);
+  let restoredForState: readonly ForState[] = [];
+  const external = (alerts as Partial<AlertsConfig>).external_labels ?? {};
+  const externalLabels = Object.keys(external).length === 0 ? undefined : external;
   if (stateFile !== undefined && existsSync(stateFile)) {
     try {
       const state = JSON.parse(readFileSync(stateFile, 'utf8')) as StateFile;
       if (state?.version !== 1) throw new TypeError(`unknown state version ${String(state?.version)}`);
       dispatcher.restore(state);
+      restoredForState = Array.isArray(state.forState) ? state.forState.filter(isForState) : [];
       // Files of older versions kept what their run could not deliver here.
       for (const p of Array.isArray(state.pending) ? state.pending : [])
         if (typeof p?.channel === 'string' && Array.isArray(p.notification?.alerts))
@@ -290,12 +312,14 @@ export function startNotifications(
     dispatcher,
     notifier,
     persist,
+    restoredForState,
     receive(alert) {
       if (alert.state === 'pending') return;
       // Prometheus hands Alertmanager the time the alert started firing, not when it became pending.
       const startsAt = alert.firedAt ?? alert.activeAt;
       const dispatched: DispatchedAlert = {
-        labels: alert.labels,
+        // As Prometheus hands alerts to Alertmanager: the external labels, unless the alert has its own value.
+        labels: externalLabels === undefined ? alert.labels : { ...externalLabels, ...alert.labels },
         annotations: alert.annotations,
         value: alert.value,
         startsAt,
