@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { alertmanagerConfig } from '@obs/alerts';
+import { alertmanagerConfig, alertsPlugin } from '@obs/alerts';
 import { type ConfigInput, loadConfig, type ObsConfig } from '@obs/core';
 import { debianTool } from '@obs/testing';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -24,7 +24,9 @@ const write = (root: string, files: Record<string, string>): void => {
     writeFileSync(join(root, path), content);
   }
 };
-const configOf = (overrides: ConfigInput) => loadConfig({ env: {}, overrides, sections: [dashboardsSection] });
+// The app's config as an app with @obs/alerts loads it: [monitoring.alerts] is that plugin's section.
+const configOf = (overrides: ConfigInput) =>
+  loadConfig({ env: {}, overrides, plugins: [alertsPlugin()], sections: [dashboardsSection] });
 // The stack's Alertmanager config is the one @obs/alerts generates.
 const stackOf = (config: ObsConfig) => ({ config, alertmanager: alertmanagerConfig({ config: config.alerts }) });
 
