@@ -2,12 +2,13 @@
 import { quantile } from './aggregate.ts';
 import type { Call, Expr } from './ast.ts';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.ts';
-import { compareLabels, type Labels, labelsKey } from './labels.ts';
+import { compareLabels, type Labels } from './labels.ts';
 import { goQuote, validLabelName } from './parse.ts';
 import { doubleExponentialSmoothing, extrapolatedRate, OVER_TIME, predictLinear } from './range-functions.ts';
 import { type AnchoredRegex, anchoredRegex } from './regex.ts';
 import {
   annotate,
+  assertUniqueLabelsets,
   type Ctx,
   evalError,
   formatFloat,
@@ -109,15 +110,6 @@ function expand(template: string, match: RegExpExecArray): string {
   });
 }
 
-function checkUnique(out: Sample[]): void {
-  const seen = new Set<string>();
-  for (const s of out) {
-    const key = labelsKey(s.labels);
-    if (seen.has(key)) throw evalError('vector cannot contain metrics with the same labelset');
-    seen.add(key);
-  }
-}
-
 function relabel(s: Sample, dst: string, value: string): Sample {
   const next: Record<string, string> = { ...s.labels };
   if (value === '') delete next[dst];
@@ -139,7 +131,7 @@ function labelReplace(v: Sample[], dst: string, replacement: string, src: string
     const m = regex.exec(s.labels[src] ?? '');
     out.push(m === null ? s : relabel(s, dst, expand(replacement, m)));
   }
-  checkUnique(out);
+  assertUniqueLabelsets(out);
   return { type: 'vector', samples: out };
 }
 
@@ -148,7 +140,7 @@ function labelJoin(v: Sample[], dst: string, sep: string, srcs: string[]): Value
   for (const src of srcs)
     if (!validLabelName(src)) throw evalError(`invalid source label name in label_join(): ${goQuote(src)}`);
   const out = v.map((s) => relabel(s, dst, srcs.map((l) => s.labels[l] ?? '').join(sep)));
-  checkUnique(out);
+  assertUniqueLabelsets(out);
   return { type: 'vector', samples: out };
 }
 

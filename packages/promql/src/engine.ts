@@ -4,7 +4,15 @@ import { binary } from './binary.ts';
 import { call } from './calls.ts';
 import { compareLabels, dropName, type Labels, labelsKey } from './labels.ts';
 import { type ParsedExpr, parsePromQL } from './parse.ts';
-import { type Annotation, type Ctx, evalError, type Sample, type Series, type Value } from './values.ts';
+import {
+  type Annotation,
+  assertUniqueLabelsets,
+  type Ctx,
+  evalError,
+  type Sample,
+  type Series,
+  type Value,
+} from './values.ts';
 
 /** One series as a sample source returns it: the samples with `minT < t <= maxT`, oldest first. */
 export interface SelectedSeries {
@@ -202,12 +210,7 @@ function finishVector(samples: readonly Sample[]): VectorSample[] {
     }
   }
   if (mayCollide || (anyDropped && unnamedKept)) {
-    const seen = new Set<string>();
-    for (const s of out) {
-      const key = labelsKey(s.labels);
-      if (seen.has(key)) throw evalError('vector cannot contain metrics with the same labelset');
-      seen.add(key);
-    }
+    assertUniqueLabelsets(out);
   }
   return out;
 }
@@ -308,12 +311,7 @@ function ev(ctx: Ctx, e: Expr): Value {
 function dropNamesNow(samples: Sample[]): Value {
   if (!samples.some((s) => s.drop === true)) return { type: 'vector', samples };
   const out = samples.map((s) => (s.drop === true ? { labels: dropName(s.labels), value: s.value, t: s.t } : s));
-  const seen = new Set<string>();
-  for (const s of out) {
-    const key = labelsKey(s.labels);
-    if (seen.has(key)) throw evalError('vector cannot contain metrics with the same labelset');
-    seen.add(key);
-  }
+  assertUniqueLabelsets(out);
   return { type: 'vector', samples: out };
 }
 

@@ -1,6 +1,6 @@
 // Classic (bucket series with an `le` label) histogram functions: histogram_quantile and histogram_fraction.
 import { type Labels, labelsKey } from './labels.ts';
-import { annotate, type Ctx, evalError, formatFloat, type Sample, type Value } from './values.ts';
+import { annotate, assertUniqueLabelsets, type Ctx, formatFloat, type Sample, type Value } from './values.ts';
 
 interface Bucket {
   upper: number;
@@ -134,12 +134,7 @@ export function histogramQuantiles(
     if (one.type !== 'vector') return;
     for (const s of one.samples) out.push({ ...s, labels: { ...s.labels, [label]: quantileLabel(q) } });
   });
-  const seen = new Set<string>();
-  for (const s of out) {
-    const key = labelsKey(s.labels);
-    if (seen.has(key)) throw evalError('vector cannot contain metrics with the same labelset');
-    seen.add(key);
-  }
+  assertUniqueLabelsets(out);
   return { type: 'vector', samples: out };
 }
 

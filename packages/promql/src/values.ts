@@ -3,7 +3,7 @@
 import type { Expr } from './ast.ts';
 import type { SampleSource } from './engine.ts';
 import { PromqlError } from './errors.ts';
-import type { Labels } from './labels.ts';
+import { type Labels, labelsKey } from './labels.ts';
 
 /** One element of an instant vector, while an expression is evaluated. */
 export interface Sample {
@@ -101,4 +101,14 @@ export function formatFloat(f: number): string {
   if (f === Number.POSITIVE_INFINITY) return '+Inf';
   if (f === Number.NEGATIVE_INFINITY) return '-Inf';
   return String(f);
+}
+
+/** Prometheus' ContainsSameLabelset check: an instant vector never holds two samples with the same labels. */
+export function assertUniqueLabelsets(samples: readonly { readonly labels: Labels }[]): void {
+  const seen = new Set<string>();
+  for (const s of samples) {
+    const key = labelsKey(s.labels);
+    if (seen.has(key)) throw evalError('vector cannot contain metrics with the same labelset');
+    seen.add(key);
+  }
 }
