@@ -150,6 +150,16 @@ type OutSample = { readonly labels: Labels; readonly value: number };
 // Prometheus keeps resolved alerts this long (and so does not re-announce a flapping alert as new).
 const RESOLVED_RETENTION_MS = 15 * 60_000;
 
+// As Prometheus: a template that fails at run time (first() of an empty query) says so in its value.
+function expandOrSay(template: string, data: TemplateData): string {
+  try {
+    return expandTemplate(template, data);
+  } catch (err) {
+    const message = (err as Error).message.replace(/^\[@obs\/alerts\] template ".*?": /s, '');
+    return `<error expanding template: ${message}>`;
+  }
+}
+
 function samplesOf(result: PromValue): readonly VectorSample[] {
   return result.type === 'vector'
     ? result.samples
@@ -271,7 +281,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       };
       const labels: Record<string, string> = { ...base };
       for (const [k, v] of Object.entries(rule.labels)) {
-        const expanded = expandTemplate(v, data);
+        const expanded = expandOrSay(v, data);
         if (expanded === '') delete labels[k];
         else labels[k] = expanded;
       }
@@ -284,7 +294,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
         );
       seen.add(key);
       const annotations: Record<string, string> = {};
-      for (const [k, v] of Object.entries(rule.annotations)) annotations[k] = expandTemplate(v, data);
+      for (const [k, v] of Object.entries(rule.annotations)) annotations[k] = expandOrSay(v, data);
       const a = alerts.get(key);
       if (a !== undefined && a.state !== 'inactive') {
         a.value = s.value;

@@ -3,7 +3,7 @@ import type { AlertRuleDescriptor } from '@obs/core';
 import { ObsError } from '@obs/core';
 import { type Expr, historyNeeded, type ParsedExpr, PromqlError, parse, parsePromDuration } from '@obs/promql';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
-import { expandTemplate } from './template.ts';
+import { checkTemplate } from './template.ts';
 
 /** Alert severities, as the seed names them. */
 export type AlertSeverity = 'info' | 'warning' | 'critical';
@@ -172,16 +172,18 @@ export function compileRule(input: AlertRuleInput, source = 'code', where: strin
     throw invalid(at, `expr must be an instant vector or scalar, got ${parsed.type}`);
   const labels = { ...input.labels };
   checkLabels(labels, at);
-  const severity = input.severity ?? labels['severity'] ?? 'warning';
-  if (!SEVERITIES.has(severity))
-    throw invalid(at, `severity must be info, warning or critical, got ${JSON.stringify(severity)}`);
+  if (input.severity !== undefined && !SEVERITIES.has(input.severity))
+    throw invalid(at, `severity must be info, warning or critical, got ${JSON.stringify(input.severity)}`);
+  // A Prometheus rule's severity label may be anything (`page`, a template): the descriptor says warning then.
+  const label = labels['severity'];
+  const severity = input.severity ?? (label !== undefined && SEVERITIES.has(label) ? label : 'warning');
   // The seed's severity becomes a label, as it would in a Prometheus rule; a rule without one gets none.
   if (input.severity !== undefined) labels['severity'] ??= input.severity;
   const annotations = { ...input.annotations };
   // Templates are tried once now, so that a broken one fails at load and not at 3 a.m.
   for (const text of [...Object.values(annotations), ...Object.values(labels)]) {
     try {
-      expandTemplate(String(text), { labels: { a: 'b' }, value: 1 });
+      checkTemplate(String(text));
     } catch (err) {
       throw invalid(at, (err as Error).message.replace(/^\[@obs\/alerts\] /, ''), err);
     }
@@ -300,9 +302,23 @@ export function parseRuleGroups(text: string, file = '<rules>'): RuleGroup[] {
             r['expr'] === undefined ? rat : exprAt,
           );
         }
+        const named = `rule ${JSON.stringify(String(r['alert']))}`;
         for (const k of Object.keys((r['annotations'] ?? {}) as object))
-          if (!LABEL_NAME.test(k))
-            throw invalid(`${rat}: rule ${JSON.stringify(String(r['alert']))}`, `invalid annotation name: ${k}`);
+          if (!LABEL_NAME.test(k)) throw invalid(`${rat}: ${named}`, `invalid annotation name: ${k}`);
+        // Templates are checked where they are written, so that the error names their own line.
+        for (const key of ['labels', 'annotations'])
+          for (const [k, v] of Object.entries((r[key] ?? {}) as Record<string, unknown>)) {
+            try {
+              checkTemplate(String(v));
+            } catch (err) {
+              const message = (err as Error).message.replace(/^\[@obs\/alerts\] /, '');
+              throw invalid(
+                `${where(['groups', gi, 'rules', ri, key, k])}: ${named}`,
+                `${key.slice(0, -1)} ${k}: ${message}`,
+                err,
+              );
+            }
+          }
         return compileRule(
           {
             name: r['alert'] as string,
