@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   type ConfigInput,
   createMonitor,
+  defaultServiceName,
   loadConfig,
   type Monitor,
   ObsConfigError,
@@ -99,7 +100,7 @@ describe('/health', () => {
     const body = await res.json();
     expect(body).toMatchObject({
       status: 'fail',
-      serviceId: 'export-trakt-4-letterboxd',
+      serviceId: defaultServiceName(), // no service_name configured: the app's package name
       checks: {
         'db:responseTime': [{ componentId: 'db', status: 'fail', observedUnit: 'ms', output: 'db is unhealthy' }],
         'cache:responseTime': [{ componentId: 'cache', status: 'warn' }],
@@ -146,7 +147,7 @@ describe('detail visibility', () => {
     const body = (await (await get(monitor, '/health')).json()) as SeedHealthJson;
     expect(body.checks['db']).toEqual({ status: 'unhealthy', latency: expect.stringMatching(/ms$/) });
     const ietf = await (await get(monitor, '/health', { accept: 'application/health+json' })).json();
-    expect(ietf).toEqual({ status: 'fail', serviceId: 'export-trakt-4-letterboxd' });
+    expect(ietf).toEqual({ status: 'fail', serviceId: defaultServiceName() });
     const ready = await (await get(monitor, '/readyz')).text();
     expect(ready).toContain('[-]db failed: reason withheld');
   });
