@@ -1,0 +1,183 @@
+// Issue #14, proof against the real thing: the real Prometheus (Debian, 2.42) scrapes the demo and loads the rule
+// file `obs-alerts export` writes, with a recording rule feeding the seed's "API Error Rate High"; the demo
+// evaluates the same file in-process. Under --api-outage both fire the alert and resolve it, and their
+// active-since times differ by at most one evaluation interval plus one scrape interval.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { exportPrometheusRules, parseRuleGroups } from '@obs/alerts';
+import { debianTool, freePort, startTool } from '@obs/testing';
+import { describe, expect, test } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { SEED_ENV } from './seed-env.ts';
+
+const bin = join(import.meta.dirname, '../dist/main.js');
+const alertsDir = dirname(createRequire(import.meta.url).resolve('@obs/alerts/package.json'));
+const prometheus = debianTool('prometheus');
+const promtool = debianTool('promtool');
+const dir = mkdtempSync(join(tmpdir(), 'demo-prometheus-rules-'));
+const ALERT = 'API Error Rate High';
+// Scaled down so the test takes seconds: the rule's 5m window becomes 10s, its `for` 2s; both sides scrape (or
+// collect) and evaluate every second.
+const INTERVAL_MS = 1000;
+
+interface PromAlert {
+  labels: Record<string, string>;
+  state: string;
+  activeAt: string;
+}
+
+/** The seed's rule split in two: a recording rule for its rate, and the alert reading the recorded series. */
+function rulesFile(): string {
+  const seed = parse(readFileSync(join(alertsDir, 'rules/seed.yml'), 'utf8')) as {
+    alerts: { name: string; condition: string; severity: string; annotations?: Record<string, string> }[];
+  };
+  const rule = seed.alerts.find((r) => r.name === ALERT)!;
+  const [rate, threshold] = rule.condition.split(' > ') as [string, string];
+  expect(rate).toContain('[5m]');
+  const source = stringify({
+    groups: [
+      {
+        name: 'api',
+        rules: [
+          { record: 'endpoint:trakt_api_errors:rate10s', expr: rate.replace('[5m]', '[10s]') },
+          {
+            alert: ALERT,
+            expr: `endpoint:trakt_api_errors:rate10s > ${threshold}`,
+            for: '2s',
+            labels: { severity: rule.severity },
+            annotations: { summary: '{{ $labels.endpoint }}: {{ $value | humanize }} errors/s' },
+          },
+        ],
+      },
+    ],
+  });
+  // What `obs-alerts export` writes from it: the file both engines load.
+  const exported = join(dir, 'exported.rules.yml');
+  writeFileSync(exported, exportPrometheusRules(parseRuleGroups(source, 'source.yml')));
+  return exported;
+}
+
+/** The time of the first log line of the demo saying `alert "…" is <state>`, per endpoint. */
+function logTimes(log: string, state: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const re = new RegExp(`^(\\S+) WARN +exporter-demo: alert "${ALERT}" is ${state} (\\{.*\\})$`, 'gm');
+  for (const m of log.matchAll(re)) {
+    const { labels } = JSON.parse(m[2]!) as { labels: Record<string, string> };
+    const endpoint = labels['endpoint'] ?? '';
+    if (!out.has(endpoint)) out.set(endpoint, Date.parse(m[1]!));
+  }
+  return out;
+}
+
+describe.skipIf(prometheus === undefined)('the real Prometheus and the embedded engine on the same rule file', () => {
+  test('both fire "API Error Rate High" under --api-outage and resolve it, active since within 2 intervals', async () => {
+    const rules = rulesFile();
+    const exportedText = readFileSync(rules, 'utf8');
+    expect(exportedText).toContain('record: endpoint:trakt_api_errors:rate10s');
+    if (promtool !== undefined) {
+      const check = spawn(promtool, ['check', 'rules', rules], { stdio: 'ignore' });
+      expect(await new Promise((r) => check.once('exit', r))).toBe(0);
+    }
+    const [metricsPort, healthPort, promPort] = [await freePort(), await freePort(), await freePort()];
+    const promUrl = `http://127.0.0.1:${promPort}`;
+    const yml = join(dir, 'prometheus.yml');
+    writeFileSync(
+      yml,
+      stringify({
+        global: { scrape_interval: '1s', evaluation_interval: '1s' },
+        rule_files: [rules],
+        scrape_configs: [{ job_name: 'exporter-demo', static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }] }],
+      }),
+    );
+    // Prometheus first, so that it scrapes the demo from its first second, as the embedded engine sees it.
+    await using _server = await startTool(
+      prometheus!,
+      [
+        `--config.file=${yml}`,
+        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      async () => (await fetch(`${promUrl}/-/ready`)).ok,
+      30_000,
+    );
+    // Prometheus hands new targets to its scrape loops only every 5s: wait until it has tried the demo's port once,
+    // so that the comparison measures the engines, not Prometheus' start-up.
+    for (let i = 0; i < 150; i++) {
+      const res = await fetch(`${promUrl}/api/v1/targets`);
+      const targets = ((await res.json()) as { data: { activeTargets: { lastScrape: string }[] } }).data.activeTargets;
+      if (targets.some((t) => !t.lastScrape.startsWith('0001'))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const config = join(dir, 'demo.toml');
+    writeFileSync(
+      config,
+      `[monitoring]\nmetrics_port = ${metricsPort}\nhealth_port = ${healthPort}\nhost = "127.0.0.1"\n`,
+    );
+    const demo = spawn(
+      process.execPath,
+      [bin, '--config', config, '--export-dir', join(dir, 'out'), '--api-outage', '8s', '--interval', '500ms'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: {
+          ...process.env,
+          ...SEED_ENV,
+          MONITORING_PROMETHEUS_COLLECT_INTERVAL: '1s',
+          MONITORING_ALERTS_EVALUATION_INTERVAL: '1s',
+          MONITORING_ALERTS_RULES_FILE: rules,
+        },
+      },
+    );
+    let log = '';
+    demo.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    const exited = new Promise((resolve) => demo.once('exit', resolve));
+    try {
+      // Prometheus' side, polled every 100ms: the first active-since per endpoint, firing seen, then resolved.
+      const promActive = new Map<string, number>();
+      let promFired = false;
+      let promResolved = false;
+      const deadline = performance.now() + 45_000;
+      while (performance.now() < deadline) {
+        const res = await fetch(`${promUrl}/api/v1/alerts`);
+        const alerts = ((await res.json()) as { data: { alerts: PromAlert[] } }).data.alerts.filter(
+          (a) => a.labels['alertname'] === ALERT,
+        );
+        for (const a of alerts) {
+          const endpoint = a.labels['endpoint'] ?? '';
+          if (!promActive.has(endpoint)) promActive.set(endpoint, Date.parse(a.activeAt));
+          if (a.state === 'firing') promFired = true;
+        }
+        if (promFired && alerts.length === 0) promResolved = true;
+        const embeddedResolved = logTimes(log, 'inactive').size > 0 && logTimes(log, 'firing').size > 0;
+        if (promResolved && embeddedResolved) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(promFired, 'Prometheus fired the alert').toBe(true);
+      expect(promResolved, 'Prometheus resolved the alert').toBe(true);
+      expect(log).toMatch(new RegExp(`alert "${ALERT}" is firing`));
+      expect(log).toMatch(new RegExp(`alert "${ALERT}" is inactive`));
+      // The recorded series exists on Prometheus' side too, from the exported recording rule.
+      const recorded = await fetch(
+        `${promUrl}/api/v1/query?query=${encodeURIComponent('count_over_time(endpoint:trakt_api_errors:rate10s[1m])')}`,
+      );
+      expect(((await recorded.json()) as { data: { result: unknown[] } }).data.result.length).toBeGreaterThan(0);
+
+      const ours = logTimes(log, 'pending');
+      const both = [...promActive.keys()].filter((e) => ours.has(e));
+      expect(both.length).toBeGreaterThan(0);
+      const diffs = both.map((e) => ({ endpoint: e, ms: ours.get(e)! - promActive.get(e)! }));
+      console.info(
+        `[#14] active-since, embedded minus Prometheus: ${diffs.map((d) => `${d.endpoint} ${d.ms} ms`).join(', ')}`,
+      );
+      // Prometheus' activeAt is its evaluation time (whole ms); the embedded one is the log line's ms.
+      for (const d of diffs) expect(Math.abs(d.ms)).toBeLessThanOrEqual(2 * INTERVAL_MS);
+    } finally {
+      if (demo.exitCode === null) demo.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
+});
