@@ -1,9 +1,9 @@
 // Issue #14: ALERTS and ALERTS_FOR_STATE in the store, `for` state kept across a restart, external labels.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObsEvents } from '@obs/core';
-import { createMonitor, silentLogger } from '@obs/core';
+import { createMonitor, loadConfig, ObsConfigError, silentLogger } from '@obs/core';
 import { createSampleStore, instantQuery, type SampleStore } from '@obs/promql';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { alertsPlugin, createAlertEngine, type Notification, parseRuleGroups } from '../src/index.ts';
@@ -227,5 +227,23 @@ describe('external labels', () => {
     } finally {
       await am.close();
     }
+  });
+});
+
+describe('external_labels in the config', () => {
+  test('a table of label names to non-empty values; anything else names the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'obs-alerts-ext-'));
+    const file = join(dir, 'app.toml');
+    writeFileSync(file, '[monitoring.alerts]\nexternal_labels = { env = "prod", "bad-name" = "x", empty = "" }\n');
+    let thrown: unknown;
+    try {
+      loadConfig({ file, env: {}, plugins: [alertsPlugin()] });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ObsConfigError);
+    expect((thrown as ObsConfigError).message).toMatch(/alerts\.external_labels/);
+    writeFileSync(file, '[monitoring.alerts]\nexternal_labels = { env = "prod" }\n');
+    expect(loadConfig({ file, env: {}, plugins: [alertsPlugin()] }).alerts.external_labels).toEqual({ env: 'prod' });
   });
 });
