@@ -8,6 +8,7 @@ import {
   z,
 } from '@obs/core';
 import type { Registry } from 'prom-client';
+import { RESERVED_HEADERS } from './remote-write.ts';
 
 /** prom-client's default histogram buckets, in seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
@@ -49,6 +50,8 @@ export interface ResolvedMetricsOptions {
   readonly exportKinds: readonly string[];
 }
 
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const LABEL_NAME = /^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$/;
 const NAME_PART = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_VALUE = z.string().min(1);
 
@@ -94,28 +97,73 @@ export function resolveMetricsOptions(input: MetricsOptions): ResolvedMetricsOpt
 /** The keys @obs/metrics adds to `[monitoring.prometheus]`. */
 export const prometheusSection: ConfigSection = {
   name: 'prometheus',
-  schema: z.object({
-    buckets: z
-      .array(z.number())
-      .min(1)
-      .refine((b) => b.every((v, i) => i === 0 || v > b[i - 1]!), { message: 'must be strictly increasing' })
-      .default([...DEFAULT_BUCKETS]),
-    cardinality_limit: z.number().int().min(1).default(2000),
-    exemplars: z.boolean().default(true),
-    export_kinds: z.array(z.string().min(1)).default([]),
-    push_interval: configDuration('30s', { allowZero: true }),
-    push_job: z
-      .string()
-      .min(1)
-      .default(() => defaultServiceName()),
-    push_instance: z.string().default(''),
-    retention: configDuration('1h', { allowZero: true }),
-    max_series: z.number().int().min(1).default(50_000),
-    query_api: z.boolean().default(true),
-    query_timeout: configDuration('10s'),
-    query_max_samples: z.number().int().min(1).default(5_000_000),
-    query_concurrency: z.number().int().min(1).default(4),
-  }),
+  schema: z
+    .object({
+      buckets: z
+        .array(z.number())
+        .min(1)
+        .refine((b) => b.every((v, i) => i === 0 || v > b[i - 1]!), { message: 'must be strictly increasing' })
+        .default([...DEFAULT_BUCKETS]),
+      cardinality_limit: z.number().int().min(1).default(2000),
+      exemplars: z.boolean().default(true),
+      export_kinds: z.array(z.string().min(1)).default([]),
+      push_interval: configDuration('30s', { allowZero: true }),
+      push_job: z
+        .string()
+        .min(1)
+        .default(() => defaultServiceName()),
+      push_instance: z.string().default(''),
+      retention: configDuration('1h', { allowZero: true }),
+      max_series: z.number().int().min(1).default(50_000),
+      query_api: z.boolean().default(true),
+      query_timeout: configDuration('10s'),
+      query_max_samples: z.number().int().min(1).default(5_000_000),
+      query_concurrency: z.number().int().min(1).default(4),
+      remote_write_url: z
+        .string()
+        .default('')
+        .refine((u) => u === '' || (URL.canParse(u) && /^https?:$/.test(new URL(u).protocol)), {
+          message: 'must be an http:// or https:// URL (or empty)',
+        }),
+      remote_write_interval: configDuration('15s'),
+      remote_write_timeout: configDuration('30s'),
+      remote_write_headers: z
+        .record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string())
+        .refine((h) => Object.keys(h).every((k) => !RESERVED_HEADERS.has(k.toLowerCase())), {
+          message: `cannot set ${[...RESERVED_HEADERS].join(', ')}: remote write sets them`,
+        })
+        .default({}),
+      remote_write_bearer_token: z.string().default(''),
+      remote_write_username: z.string().default(''),
+      remote_write_password: z.string().default(''),
+      remote_write_max_samples_per_send: z.number().int().min(1).default(2000),
+      remote_write_queue_capacity: z.number().int().min(1).default(100_000),
+      external_labels: z
+        .record(z.string().regex(LABEL_NAME, 'must be a label name ([a-zA-Z_][a-zA-Z0-9_]*, not __*)'), z.string())
+        .default({}),
+    })
+    .superRefine((p, ctx) => {
+      const basic = p.remote_write_username !== '' || p.remote_write_password !== '';
+      if (basic && p.remote_write_username === '')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['remote_write_username'],
+          message: 'is needed with remote_write_password',
+        });
+      if (basic && p.remote_write_bearer_token !== '')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['remote_write_bearer_token'],
+          message: 'set either remote_write_bearer_token or remote_write_username/password, not both',
+        });
+      const hasAuthHeader = Object.keys(p.remote_write_headers).some((k) => k.toLowerCase() === 'authorization');
+      if (hasAuthHeader && (basic || p.remote_write_bearer_token !== ''))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['remote_write_headers'],
+          message: 'has an Authorization header and basic or bearer auth is set too: choose one',
+        });
+    }),
 };
 
 declare module '@obs/core' {
@@ -147,5 +195,28 @@ declare module '@obs/core' {
     readonly query_max_samples: number;
     /** Queries evaluated at once; the others wait, within their timeout. @default 4 */
     readonly query_concurrency: number;
+    /** Send every collected sample to this Prometheus remote write 1.0 endpoint (Prometheus, Mimir, Thanos, VictoriaMetrics); empty: off. @default "" */
+    readonly remote_write_url: string;
+    /** How often queued samples are sent. @default "15s" */
+    readonly remote_write_interval: number;
+    /** Longest one remote write request may take. @default "30s" */
+    readonly remote_write_timeout: number;
+    /** Extra request headers (`X-Scope-OrgID` for Mimir, an API key): a secret table, redacted when printed. @default {} */
+    readonly remote_write_headers: Readonly<Record<string, string>>;
+    /** `Authorization: Bearer` for remote write. @default "" */
+    readonly remote_write_bearer_token: string;
+    /** With `remote_write_password`: basic auth for remote write (credentials in the URL work too). @default "" */
+    readonly remote_write_username: string;
+    /** @default "" */
+    readonly remote_write_password: string;
+    /** Samples per request at most (Prometheus's `max_samples_per_send`). @default 2000 */
+    readonly remote_write_max_samples_per_send: number;
+    /** Samples the queue holds while the receiver is slow or down; past it new samples are dropped and counted. @default 100000 */
+    readonly remote_write_queue_capacity: number;
+    /**
+     * Labels added to every remote-written series that lacks them, as Prometheus's `global.external_labels`
+     * (besides `job` and `instance`, which default to `push_job` and `push_instance`). @default {}
+     */
+    readonly external_labels: Readonly<Record<string, string>>;
   }
 }

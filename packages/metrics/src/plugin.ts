@@ -1,12 +1,14 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
-import { ObsError, type ObsPlugin, type PluginContext } from '@obs/core';
+import { type MetricSample, ObsError, type ObsPlugin, type PluginContext } from '@obs/core';
 import { Registry } from 'prom-client';
 import { answerClusterRequests, gatherCluster } from './cluster.ts';
 import { createMetricsInternal, type Metrics, type MetricsInternals } from './create-metrics.ts';
 import { expositionHandler, renderRegistry } from './exposition.ts';
+import { CounterFamily, GaugeFamily } from './internal/families.ts';
 import { prometheusSection } from './options.ts';
 import { queryApi } from './query-api.ts';
+import { createRemoteWriter, type RemoteWriter } from './remote-write.ts';
 import { createEmbeddedStore, type EmbeddedStore, type ExemplarSample } from './store.ts';
 
 declare module '@obs/core' {
@@ -53,6 +55,8 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
   let pushing: Promise<void> | undefined;
   let stopAnswering: (() => void) | undefined;
   let store: EmbeddedStore | undefined;
+  let writer: RemoteWriter | undefined;
+  let collecting: Promise<void> | undefined;
   let warnedFull = false;
   const mode = options.cluster ?? (cluster.isWorker ? 'worker' : 'none');
 
@@ -75,18 +79,29 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
     return pushing;
   };
 
-  const collect = async (): Promise<void> => {
+  const collect = (final = false): Promise<void> => {
+    collecting ??= collectOnce(final).finally(() => {
+      collecting = undefined;
+    });
+    return collecting;
+  };
+
+  // `final`: the collection at stop, for remote write only (a batch run's last values), not for listeners.
+  const collectOnce = async (final: boolean): Promise<void> => {
     const context = ctx;
     if (metrics === undefined || context === undefined) return;
-    const listened = context.bus.listenerCount('metrics:collected') > 0;
-    if (!listened && store === undefined) return;
+    const listened = !final && context.bus.listenerCount('metrics:collected') > 0;
+    if (!listened && store === undefined && writer === undefined) return;
     try {
       const samples = await metrics.snapshot();
       const at = Date.now();
-      if (store !== undefined) {
+      if (store === undefined) writer?.enqueue(at, samples);
+      else {
         const exemplars: ExemplarSample[] = [];
         if (metrics.options.exemplars) for (const family of metrics.set.families) family.exemplarSamples(exemplars);
-        const dropped = store.ingest(at, samples, exemplars);
+        const kept: MetricSample[] = [];
+        const dropped = store.ingest(at, samples, exemplars, kept);
+        writer?.enqueue(at, kept);
         if (dropped > 0) {
           context.bus.emit('obs:dropped', { plugin: '@obs/metrics', what: 'series', count: dropped });
           if (!warnedFull) {
@@ -167,6 +182,50 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
           req.path === '/' ? handler(req, res, next) : next(),
         );
       }
+      if (p.remote_write_url !== '' && mode !== 'worker') {
+        const outcomes = set.register(
+          new CounterFamily({
+            name: 'obs_remote_write_samples_total',
+            help: 'Samples of remote write by outcome: sent, retried (an attempt failed), rejected (4xx), dropped (queue full or unsent at stop)',
+            labelNames: ['outcome'],
+          }),
+        );
+        for (const outcome of ['sent', 'retried', 'rejected', 'dropped']) outcomes.child([outcome]);
+        set.register(
+          new GaugeFamily({
+            name: 'obs_remote_write_pending_samples',
+            help: 'Samples waiting in the remote write queue',
+            collect: (family) => {
+              family.child([]).value = writer?.pending() ?? 0;
+            },
+          }),
+        );
+        writer = createRemoteWriter({
+          url: p.remote_write_url,
+          headers: p.remote_write_headers,
+          bearerToken: p.remote_write_bearer_token,
+          username: p.remote_write_username,
+          password: p.remote_write_password,
+          intervalMs: p.remote_write_interval,
+          timeoutMs: p.remote_write_timeout,
+          maxSamplesPerSend: p.remote_write_max_samples_per_send,
+          capacity: p.remote_write_queue_capacity,
+          externalLabels: {
+            job: p.push_job,
+            instance: p.push_instance === '' ? hostname() : p.push_instance,
+            ...p.external_labels,
+          },
+          metadata: () =>
+            m.descriptors().map((d) => ({ type: d.type, family: d.name, help: d.help, unit: d.unit ?? '' })),
+          onOutcome: (outcome, n) => {
+            outcomes.child([outcome]).value += n;
+            if (outcome === 'dropped')
+              bus.emit('obs:dropped', { plugin: '@obs/metrics', what: 'remote_write', count: n });
+          },
+          onError: (error) => context.reportError(error),
+          logger: context.logger,
+        });
+      }
       context.provide('metrics.registry', m.registry);
       context.provide('metrics', m);
       context.provide('metrics.descriptors', () => m.descriptors());
@@ -204,8 +263,9 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
       if (mode === 'worker') stopAnswering = answerClusterRequests(metrics.registry);
       collectTimer = setInterval(() => void collect(), p.collect_interval);
       collectTimer.unref();
-      // The store has samples from the start, not one interval later.
-      if (store !== undefined) void collect();
+      // The store (and the remote write receiver) has samples from the start, not one interval later.
+      if (store !== undefined || writer !== undefined) void collect();
+      writer?.start();
       if (p.pushgateway_url !== '' && p.push_interval > 0) {
         pushTimer = setInterval(() => void push(), p.push_interval);
         pushTimer.unref();
@@ -218,10 +278,19 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
       stopAnswering = undefined;
       collectTimer = undefined;
       pushTimer = undefined;
-      // A batch job's last state reaches the Pushgateway even when it ran shorter than push_interval.
+      // A batch job's last state reaches the Pushgateway and the remote write receiver even when it ran
+      // shorter than an interval; the flush leaves a tenth of shutdown_timeout for the rest of the stop.
       if (metrics !== undefined && ctx !== undefined) {
+        const budget = Math.floor(ctx.config.shutdown_timeout * 0.9);
+        const remote = writer;
+        const flushing = (async () => {
+          if (remote === undefined) return;
+          await collecting;
+          await collect(true);
+          await remote.stop(budget);
+        })();
         await pushing;
-        await push();
+        await Promise.all([push(), flushing]);
       }
       ctx = undefined;
     },

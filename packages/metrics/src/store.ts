@@ -19,8 +19,13 @@ export interface ExemplarSample {
 
 /** @internal The store with what the plugin and the query API need beyond the service. */
 export interface EmbeddedStore extends MetricStore {
-  /** Adds a collection; returns how many new series were dropped by `max_series`. */
-  ingest(at: number, samples: readonly MetricSample[], exemplars: readonly ExemplarSample[]): number;
+  /** Adds a collection; returns how many new series were dropped by `max_series`. The samples kept go to `kept`. */
+  ingest(
+    at: number,
+    samples: readonly MetricSample[],
+    exemplars: readonly ExemplarSample[],
+    kept?: MetricSample[],
+  ): number;
   /** The exemplars of the series matching one of the sets, in `[minT, maxT]`. */
   exemplars(
     sets: readonly (readonly SeriesMatcher[])[],
@@ -74,9 +79,8 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStor
       const { series, samples: n, bytes } = samples.stats();
       return { series, samples: n, bytes };
     },
-    ingest(at, collected, seen) {
+    ingest(at, collected, seen, kept = []) {
       let dropped = 0;
-      const kept: MetricSample[] = [];
       const seenNow = new Set<string>();
       for (const s of collected) {
         const key = labelsKey({ ...s.labels, __name__: s.name });
