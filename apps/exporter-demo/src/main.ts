@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { alertsPlugin } from '@obs/alerts';
+import { consolePlugin } from '@obs/console';
 import {
   createConsoleLogger,
   createMonitor,
@@ -148,6 +149,8 @@ async function main(argv: string[]): Promise<number> {
         { title: 'Prometheus alerts', url: 'http://localhost:9090/alerts' },
       ],
     }),
+    // The console page at / of the health listener (last: it serves what no other route answers there).
+    consolePlugin(),
   ];
   const config = loadConfig({ file: options.config, plugins });
   const monitor = createMonitor({ config, logger, plugins });

@@ -1,0 +1,5 @@
+export { consoleErrorCodes } from './errors.ts';
+export type { ConsolePluginOptions, ResolvedConsoleOptions } from './options.ts';
+export { resolveConsoleOptions } from './options.ts';
+export type { ConsolePlugin, ConsoleSettings } from './plugin.ts';
+export { consolePlugin } from './plugin.ts';
