@@ -1,4 +1,5 @@
-// pnpm bench: parsing the seed's rule expressions, and instant and range queries over 1,000 and 10,000 series.
+// pnpm bench: parsing the seed's rule expressions, and instant and range queries over 1,000 and 10,000 series
+// (a range query against reading its data, and against what it cost before: an instant query a step).
 
 import { type BenchCase, type BenchResult, runBenchmarks } from '@obs/testing/bench';
 import { parser } from '@prometheus-io/lezer-promql';
@@ -90,6 +91,28 @@ const results: BenchResult[] = await runBenchmarks(
           name: 'select 1h5m',
           run(n) {
             for (let i = 0; i < n; i++) readAll(store, end - HOUR_MS - 300_000, end);
+          },
+        },
+        candidate: {
+          name: 'rangeQuery()',
+          run(n) {
+            for (let i = 0; i < n; i++)
+              rangeQuery(store, parsed, { startMs: end - HOUR_MS, endMs: end, stepMs: STEP_MS });
+          },
+        },
+      };
+    },
+    rangeSteps1k: () => {
+      const { store, end } = fill(1000);
+      const parsed = parse(QUERY);
+      return {
+        name: 'range query vs one instant query a step, 1000 series',
+        baseline: {
+          // What rangeQuery() did before issue 16: select and evaluate every step on its own.
+          name: 'instantQuery() x241',
+          run(n) {
+            for (let i = 0; i < n; i++)
+              for (let t = end - HOUR_MS; t <= end; t += STEP_MS) instantQuery(store, parsed, t);
           },
         },
         candidate: {

@@ -123,11 +123,32 @@ function ratioOffset(labels: Labels): number {
   return Number(xxh64(Uint8Array.from(parts))) / 2 ** 64;
 }
 
+// Per aggregation node, the group (labels and key) of each immutable input label set, reused at every step.
+const grouped = new WeakMap<Aggregate, WeakMap<Labels, { labels: Labels; key: string }>>();
+
+function groupOf(labels: Labels, e: Aggregate): { labels: Labels; key: string } {
+  if (!Object.isFrozen(labels)) {
+    const own = groupLabels(labels, e);
+    return { labels: own, key: labelsKey(own) };
+  }
+  let byLabels = grouped.get(e);
+  if (byLabels === undefined) {
+    byLabels = new WeakMap();
+    grouped.set(e, byLabels);
+  }
+  let g = byLabels.get(labels);
+  if (g === undefined) {
+    const own = Object.freeze(groupLabels(labels, e));
+    g = { labels: own, key: labelsKey(own) };
+    byLabels.set(labels, g);
+  }
+  return g;
+}
+
 function groups(input: Sample[], e: Aggregate): Map<string, Group> {
   const out = new Map<string, Group>();
   for (const s of input) {
-    const labels = groupLabels(s.labels, e);
-    const key = labelsKey(labels);
+    const { labels, key } = groupOf(s.labels, e);
     let g = out.get(key);
     if (g === undefined) {
       g = { labels, samples: [], drop: false };

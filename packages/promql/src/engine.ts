@@ -2,6 +2,7 @@ import { aggregate } from './aggregate.ts';
 import type { Expr, Matcher, Subquery, VectorSelector } from './ast.ts';
 import { binary } from './binary.ts';
 import { call } from './calls.ts';
+import { firstAfter, hasSubquery, Preselected, preselect } from './internal/preselect.ts';
 import { compareLabels, dropName, type Labels, labelsKey } from './labels.ts';
 import { type ParsedExpr, parsePromQL } from './parse.ts';
 import {
@@ -133,10 +134,13 @@ export function evaluate(expr: Expr, source: SampleSource, timeMs: number, optio
  * Runs an instant query (which may return a range vector) or a range query, with its annotations.
  * @throws PromqlError `OBS_ERR_PROMQL_EVAL` when Prometheus would fail the query.
  */
-export function evaluateQuery(expr: Expr, source: SampleSource, options: QueryOptions): QueryResult {
+export function evaluateQuery(expr: Expr, given: SampleSource, options: QueryOptions): QueryResult {
   const start = options.startMs;
   const end = options.endMs ?? start;
   const step = options.stepMs ?? 0;
+  // Evaluated at many times, a selector reads its samples once and each step slices its window from them.
+  const source =
+    step > 0 || hasSubquery(expr) ? preselect(given, expr, start, end, options.lookbackMs ?? 300_000) : given;
   if (step <= 0) {
     const ctx = context(source, start, start, 0, options);
     const v = ev(ctx, expr);
@@ -250,7 +254,17 @@ function atTime(ctx: Ctx, at: VectorSelector['at']): number {
 function selectInstant(ctx: Ctx, sel: VectorSelector): Sample[] {
   const at = atTime(ctx, sel.at) - sel.offsetMs;
   const out: Sample[] = [];
-  for (const s of ctx.source.select(sel.matchers, at - ctx.lookback, at)) {
+  const minT = at - ctx.lookback;
+  const cached = ctx.source instanceof Preselected ? ctx.source.cached(sel.matchers, minT, at) : undefined;
+  if (cached !== undefined) {
+    for (const s of cached) {
+      const last = firstAfter(s.t, at) - 1;
+      if (last < 0 || s.t[last]! <= minT || s.stale?.[last]) continue;
+      out.push({ labels: s.labels, value: s.v[last]!, t: s.t[last]! });
+    }
+    return out;
+  }
+  for (const s of ctx.source.select(sel.matchers, minT, at)) {
     const n = s.t.length;
     if (n === 0) continue;
     if (s.stale?.[n - 1]) continue;
@@ -259,18 +273,44 @@ function selectInstant(ctx: Ctx, sel: VectorSelector): Sample[] {
   return out;
 }
 
+function withoutStale(
+  labels: Labels,
+  t: ArrayLike<number>,
+  v: ArrayLike<number>,
+  stale: ArrayLike<number> | undefined,
+  from: number,
+  to: number,
+): Series | undefined {
+  const ts: number[] = [];
+  const vs: number[] = [];
+  for (let i = from; i < to; i++) {
+    if (stale?.[i]) continue;
+    ts.push(t[i]!);
+    vs.push(v[i]!);
+  }
+  return ts.length > 0 ? { labels, t: ts, v: vs } : undefined;
+}
+
 function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { type: 'matrix' } {
   const end = atTime(ctx, sel.at) - sel.offsetMs;
   const series: Series[] = [];
-  for (const s of ctx.source.select(sel.matchers, end - rangeMs, end)) {
-    const t: number[] = [];
-    const v: number[] = [];
-    for (let i = 0; i < s.t.length; i++) {
-      if (s.stale?.[i]) continue;
-      t.push(s.t[i]!);
-      v.push(s.v[i]!);
+  const cached = ctx.source instanceof Preselected ? ctx.source.cached(sel.matchers, end - rangeMs, end) : undefined;
+  if (cached !== undefined) {
+    for (const s of cached) {
+      const from = firstAfter(s.t, end - rangeMs);
+      const to = firstAfter(s.t, end);
+      if (from >= to) continue;
+      if (s.stale === undefined) series.push({ labels: s.labels, t: s.t.slice(from, to), v: s.v.slice(from, to) });
+      else {
+        const w = withoutStale(s.labels, s.t, s.v, s.stale, from, to);
+        if (w !== undefined) series.push(w);
+      }
     }
-    if (t.length > 0) series.push({ labels: s.labels, t, v });
+    return { type: 'matrix', series, endMs: end, rangeMs };
+  }
+  for (const s of ctx.source.select(sel.matchers, end - rangeMs, end)) {
+    const w = withoutStale(s.labels, s.t, s.v, s.stale, 0, s.t.length);
+    if (w !== undefined) series.push(w);
   }
   return { type: 'matrix', series, endMs: end, rangeMs };
 }

@@ -3,8 +3,18 @@ export type Labels = Readonly<Record<string, string>>;
 
 const SEP = '\xff';
 
+// Label sets that cannot change (the store's, and those made here) keep their key: range queries and
+// subqueries meet the same series at every step.
+const keys = new WeakMap<Labels, string>();
+const unnamed = new WeakMap<Labels, Labels>();
+
 /** A stable key for a label set (sorted names and values). */
 export function labelsKey(labels: Labels, only?: readonly string[], without?: readonly string[]): string {
+  const whole = only === undefined && without === undefined;
+  if (whole) {
+    const hit = keys.get(labels);
+    if (hit !== undefined) return hit;
+  }
   let out = '';
   const names = Object.keys(labels).sort();
   for (const name of names) {
@@ -12,14 +22,20 @@ export function labelsKey(labels: Labels, only?: readonly string[], without?: re
     if (without?.includes(name)) continue;
     out += `${name}${SEP}${labels[name]}${SEP}`;
   }
+  if (whole && Object.isFrozen(labels)) keys.set(labels, out);
   return out;
 }
 
-/** A copy of `labels` without `__name__`. */
+/** A copy of `labels` without `__name__` (frozen, and the same copy each time, when `labels` is frozen). */
 export function dropName(labels: Labels): Labels {
   if (!('__name__' in labels)) return labels;
+  const hit = unnamed.get(labels);
+  if (hit !== undefined) return hit;
   const { __name__: _, ...rest } = labels;
-  return rest;
+  if (!Object.isFrozen(labels)) return rest;
+  const frozen = Object.freeze(rest);
+  unnamed.set(labels, frozen);
+  return frozen;
 }
 
 /** Prometheus' labels.Compare: names and values pairwise in name order, then the shorter set first. */

@@ -1,5 +1,6 @@
 import type { Matcher } from './ast.ts';
 import { matches, type SampleSource, type SelectedSeries } from './engine.ts';
+import { ChunkedSeries, type Decoded } from './internal/chunk.ts';
 import { type Labels, labelsKey } from './labels.ts';
 
 /** One sample of a snapshot given to {@link SampleStore.ingest}: a series name, its other labels and a value. */
@@ -20,13 +21,15 @@ export interface SampleStoreOptions {
 export interface SampleStoreStats {
   readonly series: number;
   readonly samples: number;
-  /** Bytes held by the ring buffers (timestamps, values and staleness flags). */
+  /** Bytes held by the compressed chunks (their arenas, with the head chunks' slack, and the chunk tables). */
   readonly bytes: number;
+  /** `bytes / samples`, 0 with no samples. */
+  readonly bytesPerSample: number;
   /** `bytes / series`, 0 with no series. */
   readonly bytesPerSeries: number;
 }
 
-/** Bounded per-series ring buffers that the PromQL engine reads. */
+/** Per-series compressed chunks (Prometheus's head encoding), bounded by a retention, that the PromQL engine reads. */
 export interface SampleStore extends SampleSource {
   /** Appends one sample; a sample older than the series' newest is ignored. */
   append(labels: Labels, t: number, v: number): void;
@@ -39,133 +42,66 @@ export interface SampleStore extends SampleSource {
   stats(): SampleStoreStats;
 }
 
-const BYTES_PER_SLOT = 8 + 8 + 1;
-const INITIAL_CAPACITY = 8;
-
-class Ring {
-  t: Float64Array = new Float64Array(INITIAL_CAPACITY);
-  v: Float64Array = new Float64Array(INITIAL_CAPACITY);
-  s: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
-  head = 0;
-  size = 0;
+interface Entry {
   readonly labels: Labels;
-  constructor(labels: Labels) {
-    this.labels = labels;
-  }
-  at(i: number): number {
-    return (this.head + i) % this.t.length;
-  }
-  last(): number | undefined {
-    return this.size === 0 ? undefined : this.t[this.at(this.size - 1)];
-  }
-  push(t: number, v: number, stale: number, minT: number): void {
-    while (this.size > 0 && this.t[this.head]! <= minT) {
-      this.head = (this.head + 1) % this.t.length;
-      this.size--;
-    }
-    if (this.size === this.t.length) this.grow();
-    const i = this.at(this.size);
-    this.t[i] = t;
-    this.v[i] = v;
-    this.s[i] = stale;
-    this.size++;
-  }
-  grow(): void {
-    const cap = this.t.length * 2;
-    const t = new Float64Array(cap);
-    const v = new Float64Array(cap);
-    const s = new Uint8Array(cap);
-    for (let k = 0; k < this.size; k++) {
-      const i = this.at(k);
-      t[k] = this.t[i]!;
-      v[k] = this.v[i]!;
-      s[k] = this.s[i]!;
-    }
-    this.t = t;
-    this.v = v;
-    this.s = s;
-    this.head = 0;
-  }
-  /** The first logical index whose timestamp is > minT (binary search: timestamps only grow). */
-  firstAfter(minT: number): number {
-    let lo = 0;
-    let hi = this.size;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.t[this.at(mid)]! <= minT) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-  slice(minT: number, maxT: number): SelectedSeries {
-    const t: number[] = [];
-    const v: number[] = [];
-    let stale: number[] | undefined;
-    for (let k = this.firstAfter(minT); k < this.size; k++) {
-      const i = this.at(k);
-      const ts = this.t[i]!;
-      if (ts > maxT) break;
-      if (this.s[i] !== 0) stale ??= new Array<number>(t.length).fill(0);
-      stale?.push(this.s[i]!);
-      t.push(ts);
-      v.push(this.v[i]!);
-    }
-    return { labels: this.labels, t, v, stale };
-  }
+  readonly chunks: ChunkedSeries;
 }
 
 /** Creates a sample store; feed it from `metrics:collected` or any other source. */
 export function createSampleStore(options: SampleStoreOptions = {}): SampleStore {
   let retention = options.retentionMs ?? 900_000;
-  const series = new Map<string, Ring>();
-  const byName = new Map<string, Set<Ring>>();
-  let previous = new Set<Ring>();
+  const series = new Map<string, Entry>();
+  const byName = new Map<string, Set<Entry>>();
+  let previous = new Set<Entry>();
 
-  const ring = (labels: Labels): Ring => {
+  const entry = (labels: Labels): Entry => {
     const key = labelsKey(labels);
-    let r = series.get(key);
-    if (r === undefined) {
-      r = new Ring(Object.freeze({ ...labels }));
-      series.set(key, r);
+    let e = series.get(key);
+    if (e === undefined) {
+      e = { labels: Object.freeze({ ...labels }), chunks: new ChunkedSeries() };
+      series.set(key, e);
       const name = labels['__name__'] ?? '';
       let set = byName.get(name);
       if (set === undefined) {
         set = new Set();
         byName.set(name, set);
       }
-      set.add(r);
+      set.add(e);
     }
-    return r;
+    return e;
   };
-  const put = (r: Ring, t: number, v: number, stale: number): void => {
-    const last = r.last();
-    if (last !== undefined && t <= last) return;
-    r.push(t, v, stale, t - retention);
+  const put = (e: Entry, t: number, v: number, stale: boolean): void => {
+    const c = e.chunks;
+    if (t <= c.lastT) return;
+    // Samples older than the retention are hidden at once and their chunks go when wholly past it, as
+    // Prometheus's head truncation drops whole chunks.
+    c.dropBefore(t - retention);
+    c.append(t, v, stale);
   };
 
   return {
     append(labels, t, v) {
-      put(ring(labels), t, v, 0);
+      put(entry(labels), t, v, false);
     },
     markStale(labels, t) {
-      put(ring(labels), t, Number.NaN, 1);
+      put(entry(labels), t, Number.NaN, true);
     },
     ingest(at, samples) {
-      const seen = new Set<Ring>();
+      const seen = new Set<Entry>();
       for (const s of samples) {
-        const r = ring({ ...s.labels, __name__: s.name });
-        put(r, at, s.value, 0);
-        seen.add(r);
+        const e = entry({ ...s.labels, __name__: s.name });
+        put(e, at, s.value, false);
+        seen.add(e);
       }
       // Prometheus writes a staleness marker for every series a scrape no longer returns.
-      for (const r of previous) if (!seen.has(r)) put(r, at, Number.NaN, 1);
+      for (const e of previous) if (!seen.has(e)) put(e, at, Number.NaN, true);
       previous = seen;
       // Series whose every sample has aged out are forgotten.
-      for (const [key, r] of series) {
-        const last = r.last();
-        if (last !== undefined && last <= at - retention && !seen.has(r)) {
+      for (const [key, e] of series) {
+        const last = e.chunks.lastT;
+        if (last <= at - retention && !seen.has(e)) {
           series.delete(key);
-          byName.get(r.labels['__name__'] ?? '')?.delete(r);
+          byName.get(e.labels['__name__'] ?? '')?.delete(e);
         }
       }
     },
@@ -175,20 +111,27 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     *select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries> {
       const nameEq = matchers.find((m) => m.name === '__name__' && m.op === '=');
       const candidates = nameEq === undefined ? series.values() : (byName.get(nameEq.value) ?? []);
-      for (const r of candidates) {
-        if (!matchers.every((m) => matches(m, r.labels))) continue;
-        const s = r.slice(minT, maxT);
-        if (s.t.length > 0) yield s;
+      for (const e of candidates) {
+        if (!matchers.every((m) => matches(m, e.labels))) continue;
+        const out: Decoded = { t: [], v: [], stale: undefined };
+        e.chunks.decode(minT, maxT, out);
+        if (out.t.length > 0) yield { labels: e.labels, t: out.t, v: out.v, stale: out.stale };
       }
     },
     stats() {
       let samples = 0;
       let bytes = 0;
-      for (const r of series.values()) {
-        samples += r.size;
-        bytes += r.t.length * BYTES_PER_SLOT;
+      for (const e of series.values()) {
+        samples += e.chunks.sampleCount();
+        bytes += e.chunks.bytes();
       }
-      return { series: series.size, samples, bytes, bytesPerSeries: series.size === 0 ? 0 : bytes / series.size };
+      return {
+        series: series.size,
+        samples,
+        bytes,
+        bytesPerSeries: series.size === 0 ? 0 : bytes / series.size,
+        bytesPerSample: samples === 0 ? 0 : bytes / samples,
+      };
     },
   };
 }

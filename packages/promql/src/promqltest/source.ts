@@ -2,6 +2,7 @@
 // loaded (the engine reads no histograms, so any evaluation that touches one is skipped, not failed).
 import type { Matcher } from '../ast.ts';
 import { matches, type SampleSource, type SelectedSeries } from '../engine.ts';
+import type { WindowObserver } from '../internal/preselect.ts';
 import { compareLabels, type Labels, labelsKey } from '../labels.ts';
 
 const STALE = 1;
@@ -16,7 +17,7 @@ interface MemorySeries {
 }
 
 /** A sample source that also reports whether a selection reached native histogram samples. */
-export interface ScriptSource extends SampleSource {
+export interface ScriptSource extends SampleSource, WindowObserver {
   add(labels: Labels, t: number, point: number | 'stale' | 'histogram'): void;
   clear(): void;
   /** True once any selection since the last reset covered a native histogram sample. */
@@ -68,6 +69,22 @@ export function createScriptSource(): ScriptSource {
       sorted = undefined;
     },
     touchedHistograms: () => touched,
+    observeWindow(matchers, minT, maxT) {
+      if (touched) return;
+      for (const s of series.values()) {
+        if (!matchers.every((m) => matches(m, s.labels))) continue;
+        const to = firstAfter(s.t, maxT);
+        for (let i = firstAfter(s.t, minT); i < to; i++) if (s.kind[i] === HISTOGRAM) touched = true;
+      }
+    },
+    unobserved(read) {
+      const before = touched;
+      try {
+        return read();
+      } finally {
+        touched = before;
+      }
+    },
     resetTouched() {
       touched = false;
     },

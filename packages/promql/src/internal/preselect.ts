@@ -1,0 +1,192 @@
+// A range query (or a subquery) evaluates its selectors at every step: each selector's samples are selected
+// once for the whole range, and every step reads its window from them by binary search.
+import type { Expr, Matcher, VectorSelector } from '../ast.ts';
+import type { SampleSource, SelectedSeries } from '../engine.ts';
+
+interface Span {
+  minT: number;
+  maxT: number;
+  series: Cached[] | undefined;
+}
+
+/** One series of a selection over a whole range: plain arrays, sliced per step. */
+export interface Cached {
+  readonly labels: SelectedSeries['labels'];
+  readonly t: number[];
+  readonly v: number[];
+  /** Present when a sample is a staleness marker. */
+  readonly stale: Uint8Array | undefined;
+}
+
+/** What a query's evaluation times are: `[lo, hi]`, with the query's own start and end for `@`. */
+interface Bounds {
+  readonly start: number;
+  readonly end: number;
+  readonly lookback: number;
+}
+
+function endsOf(at: VectorSelector['at'], offsetMs: number, lo: number, hi: number, b: Bounds): [number, number] {
+  if (at === undefined) return [lo - offsetMs, hi - offsetMs];
+  const t = at === 'start' ? b.start : at === 'end' ? b.end : at;
+  return [t - offsetMs, t - offsetMs];
+}
+
+// Every selector's widest window over evaluation times in [lo, hi], keyed by its matchers (one array a node).
+function collect(e: Expr, lo: number, hi: number, b: Bounds, spans: Map<readonly Matcher[], Span>): void {
+  const widen = (matchers: readonly Matcher[], minT: number, maxT: number): void => {
+    const s = spans.get(matchers);
+    if (s === undefined) spans.set(matchers, { minT, maxT, series: undefined });
+    else {
+      s.minT = Math.min(s.minT, minT);
+      s.maxT = Math.max(s.maxT, maxT);
+    }
+  };
+  switch (e.kind) {
+    case 'vector': {
+      const [from, to] = endsOf(e.at, e.offsetMs, lo, hi, b);
+      widen(e.matchers, from - b.lookback, to);
+      return;
+    }
+    case 'matrix': {
+      const [from, to] = endsOf(e.selector.at, e.selector.offsetMs, lo, hi, b);
+      widen(e.selector.matchers, from - e.rangeMs, to);
+      return;
+    }
+    case 'subquery': {
+      const [from, to] = endsOf(e.at, e.offsetMs, lo, hi, b);
+      collect(e.expr, from - e.rangeMs, to, b, spans);
+      return;
+    }
+    case 'number':
+    case 'string':
+      return;
+    case 'paren':
+    case 'unary':
+      collect(e.expr, lo, hi, b, spans);
+      return;
+    case 'call':
+      for (const a of e.args) collect(a, lo, hi, b, spans);
+      return;
+    case 'aggregate':
+      collect(e.expr, lo, hi, b, spans);
+      if (e.param !== undefined) collect(e.param, lo, hi, b, spans);
+      return;
+    case 'binary':
+      collect(e.lhs, lo, hi, b, spans);
+      collect(e.rhs, lo, hi, b, spans);
+  }
+}
+
+/** The first index whose timestamp is after `minT`. */
+export function firstAfter(t: readonly number[], minT: number): number {
+  let lo = 0;
+  let hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid]! <= minT) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function load(source: SampleSource, matchers: readonly Matcher[], span: Span): Cached[] {
+  const out: Cached[] = [];
+  for (const s of source.select(matchers, span.minT, span.maxT)) {
+    const n = s.t.length;
+    // Filled by push, so that the arrays are packed and slice() is a copy of memory.
+    const t: number[] = [];
+    const v: number[] = [];
+    let stale: Uint8Array | undefined;
+    for (let i = 0; i < n; i++) {
+      t.push(s.t[i]!);
+      v.push(s.v[i]!);
+      if (s.stale?.[i]) {
+        stale ??= new Uint8Array(n);
+        stale[i] = 1;
+      }
+    }
+    out.push({ labels: s.labels, t, v, stale });
+  }
+  return out;
+}
+
+/** Whether an expression evaluates anything at more than one time (a subquery). */
+export function hasSubquery(e: Expr): boolean {
+  switch (e.kind) {
+    case 'subquery':
+      return true;
+    case 'vector':
+    case 'matrix':
+    case 'number':
+    case 'string':
+      return false;
+    case 'paren':
+    case 'unary':
+      return hasSubquery(e.expr);
+    case 'call':
+      return e.args.some(hasSubquery);
+    case 'aggregate':
+      return hasSubquery(e.expr) || (e.param !== undefined && hasSubquery(e.param));
+    case 'binary':
+      return hasSubquery(e.lhs) || hasSubquery(e.rhs);
+  }
+}
+
+/**
+ * A source that must know every window the engine reads, not only the whole range (the test-script source
+ * skips an evaluation whose windows reach a native histogram): it is told each window, and the whole-range
+ * selection is made through `unobserved`.
+ */
+export interface WindowObserver {
+  observeWindow(matchers: readonly Matcher[], minT: number, maxT: number): void;
+  unobserved<T>(read: () => T): T;
+}
+
+const isObserver = (s: SampleSource): s is SampleSource & WindowObserver =>
+  typeof (s as Partial<WindowObserver>).observeWindow === 'function';
+
+/** A source that answers an expression's selectors from one selection each over the whole range. */
+export class Preselected implements SampleSource {
+  readonly #source: SampleSource;
+  readonly #spans: Map<readonly Matcher[], Span>;
+  constructor(source: SampleSource, spans: Map<readonly Matcher[], Span>) {
+    this.#source = source;
+    this.#spans = spans;
+  }
+
+  /** The whole range's series of a selector, or undefined when `(minT, maxT]` is not inside it. */
+  cached(matchers: readonly Matcher[], minT: number, maxT: number): readonly Cached[] | undefined {
+    const span = this.#spans.get(matchers);
+    if (span === undefined || minT < span.minT || maxT > span.maxT) return undefined;
+    const source = this.#source;
+    if (isObserver(source)) {
+      source.observeWindow(matchers, minT, maxT);
+      span.series ??= source.unobserved(() => load(source, matchers, span));
+    } else span.series ??= load(source, matchers, span);
+    return span.series;
+  }
+
+  *select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries> {
+    const all = this.cached(matchers, minT, maxT);
+    if (all === undefined) {
+      yield* this.#source.select(matchers, minT, maxT);
+      return;
+    }
+    for (const s of all) {
+      const from = firstAfter(s.t, minT);
+      const to = firstAfter(s.t, maxT);
+      if (from < to)
+        yield { labels: s.labels, t: s.t.slice(from, to), v: s.v.slice(from, to), stale: s.stale?.subarray(from, to) };
+    }
+  }
+}
+
+/**
+ * A source that answers `expr`'s selectors at evaluation times in `[start, end]` from one selection each, made
+ * on first use; any other selection goes to `source`. Series come in the source's order, as they would.
+ */
+export function preselect(source: SampleSource, expr: Expr, start: number, end: number, lookback: number): Preselected {
+  const spans = new Map<readonly Matcher[], Span>();
+  collect(expr, start, end, { start, end, lookback }, spans);
+  return new Preselected(source, spans);
+}

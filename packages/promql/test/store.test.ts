@@ -1,0 +1,125 @@
+import { describe, expect, test } from 'vitest';
+import { createSampleStore, instantQuery, parse, rangeQuery } from '../src/index.ts';
+import { CHUNK_SAMPLES } from '../src/internal/chunk.ts';
+import { createMetricSet } from './metric-set.ts';
+
+const m = (n: number): number => n * 60_000;
+const NAME = [{ name: '__name__', op: '=', value: 'x' }] as const;
+
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return a / 2_147_483_648;
+  };
+}
+
+describe('the compressed store (issue 16)', () => {
+  test('gives back every timestamp, float bit pattern and staleness marker it was given, across chunks', () => {
+    const r = random(7);
+    const store = createSampleStore({ retentionMs: Number.MAX_SAFE_INTEGER });
+    const t: number[] = [];
+    const v: number[] = [];
+    const stale: number[] = [];
+    let at = 1_750_000_000_123;
+    const steps = [5000, 5000, 5001, 1, 70_000, 600_001, 10_000_000_000];
+    const values = [Number.NaN, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e300, 5e-324, 0.1, 42];
+    for (let i = 0; i < 5 * CHUNK_SAMPLES + 7; i++) {
+      at += steps[Math.floor(r() * steps.length)]!;
+      const isStale = r() < 0.05;
+      const value = r() < 0.5 ? values[Math.floor(r() * values.length)]! : Math.floor(r() * 1000) * r();
+      if (isStale) store.markStale({ __name__: 'x' }, at);
+      else store.append({ __name__: 'x' }, at, value);
+      t.push(at);
+      v.push(isStale ? Number.NaN : value);
+      stale.push(isStale ? 1 : 0);
+    }
+    const [s] = [...store.select(NAME, 0, Number.POSITIVE_INFINITY)];
+    expect(s?.t).toEqual(t);
+    expect(Array.from(s!.v, (x, i) => Object.is(x, v[i]))).toEqual(v.map(() => true));
+    expect(s?.stale).toEqual(stale);
+  });
+
+  test('reads the window (minT, maxT] and leaves `stale` out when no marker is in it', () => {
+    const store = createSampleStore({ retentionMs: m(600) });
+    for (let i = 0; i <= 300; i++) store.append({ __name__: 'x' }, i * 15_000, i);
+    store.markStale({ __name__: 'x' }, 301 * 15_000);
+    const [s] = [...store.select(NAME, 15_000, 45_000)];
+    expect(s).toEqual({ labels: { __name__: 'x' }, t: [30_000, 45_000], v: [2, 3], stale: undefined });
+    const [end] = [...store.select(NAME, 299 * 15_000, 302 * 15_000)];
+    expect(end?.stale).toEqual([0, 1]);
+    expect([...store.select(NAME, 302 * 15_000, 400 * 15_000)]).toEqual([]);
+  });
+
+  test('never returns a sample older than the retention, and drops whole chunks behind it', () => {
+    const store = createSampleStore({ retentionMs: m(10) });
+    for (let t = 0; t <= m(120); t += 5000) store.append({ __name__: 'x' }, t, t);
+    const [s] = [...store.select(NAME, -1, m(120))];
+    expect(s?.t[0]).toBe(m(110) + 5000);
+    expect(s?.t.length).toBe(120);
+    // What is kept is the samples of the last 10m rounded up to whole chunks, not 2h of them.
+    expect(store.stats().samples).toBeLessThanOrEqual(120 + CHUNK_SAMPLES);
+    expect(instantQuery(store, 'count_over_time(x[1h])', m(120)).value).toEqual({
+      type: 'vector',
+      samples: [{ labels: {}, value: 120 }],
+    });
+  });
+
+  test('keeps the demo-like metric set (counters, gauges, a classic histogram) under 2 bytes a sample', () => {
+    const store = createSampleStore({ retentionMs: m(60) });
+    const data = createMetricSet(100, 5000);
+    for (let t = 0; t <= m(60); t += 5000) store.ingest(t, data.next());
+    const stats = store.stats();
+    expect(stats.series).toBe(data.series);
+    expect(stats.samples).toBe(721 * data.series);
+    expect(stats.bytesPerSample).toBe(stats.bytes / stats.samples);
+    expect(stats.bytesPerSample).toBeLessThan(2);
+  });
+});
+
+describe('range queries select once and slice per step (issue 16)', () => {
+  const store = createSampleStore({ retentionMs: m(600) });
+  const r = random(11);
+  for (let t = 0; t <= m(120); t += 15_000)
+    store.ingest(
+      t,
+      // Series come and go (staleness markers), and a counter resets.
+      Array.from({ length: 6 }, (_, i) => ({
+        name: i % 2 === 0 ? 'a_total' : 'b',
+        labels: { i: String(i) },
+        value: i === 0 && t > m(60) ? t / 1000 - 3600 : Math.floor(r() * 100) + t / 1000,
+      })).filter((_, i) => i !== 5 || t < m(50) || t > m(70)),
+    );
+  test.each([
+    'sum by (i) (rate(a_total[5m]))',
+    'b offset 7m',
+    'b @ 3600',
+    'max_over_time(b[2m]) - min_over_time(b[3m] offset 1m)',
+    'avg_over_time(rate(a_total[5m])[20m:1m])',
+    'b unless on (i) a_total',
+    'timestamp(b)',
+  ])('%s gives at every step what an instant query gives', (q) => {
+    const parsed = parse(q);
+    const start = m(30) + 7000;
+    const end = m(110);
+    const step = 45_000;
+    const range = rangeQuery(store, parsed, { startMs: start, endMs: end, stepMs: step });
+    const byStep = new Map<string, Map<number, number>>();
+    for (let t = start; t <= end; t += step) {
+      const v = instantQuery(store, parsed, t).value;
+      const samples = v.type === 'vector' ? v.samples : v.type === 'scalar' ? [{ labels: {}, value: v.value }] : [];
+      for (const s of samples) {
+        const key = JSON.stringify(s.labels);
+        if (!byStep.has(key)) byStep.set(key, new Map());
+        byStep.get(key)!.set(t, s.value);
+      }
+    }
+    if (range.value.type !== 'matrix') throw new Error('expected a matrix');
+    expect(range.value.series.length).toBeGreaterThan(0);
+    expect(new Set(range.value.series.map((s) => JSON.stringify(s.labels)))).toEqual(new Set(byStep.keys()));
+    for (const s of range.value.series) {
+      const want = byStep.get(JSON.stringify(s.labels))!;
+      expect(new Map(s.t.map((t, i) => [t, s.v[i]!]))).toEqual(want);
+    }
+  });
+});
