@@ -1,14 +1,24 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ObsError } from '@obs/core';
 import { exportPrometheusRules } from './export.ts';
 import { runRuleTests } from './rule-tests.ts';
-import { isRecordingRule, loadRuleGroups, type RuleGroup, seedRules } from './rules.ts';
+import {
+  isRecordingRule,
+  loadRuleGroups,
+  metricNamesOfExposition,
+  type RuleGroup,
+  seedRules,
+  unmatchedMetrics,
+} from './rules.ts';
 
 const USAGE = `Usage: obs-alerts <command> [options] [file...]
 
 Commands:
   check <file>...          validate rule files (seed YAML or Prometheus rule groups)
+    --metrics <file|->     and fail on a rule selecting a metric that this /metrics text (a file, or - for
+                           stdin: curl -s localhost:8081/metrics | obs-alerts check --metrics - rules.yml)
+                           does not expose
   export [file...] [-o f]  write the rules (default: the seed's) as a Prometheus rule file
   test <file>...           run rule unit tests in promtool's "test rules" format
 
@@ -49,6 +59,7 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
     allowPositionals: true,
     options: {
       output: { type: 'string', short: 'o' },
+      metrics: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,10 +72,26 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
     switch (command) {
       case 'check': {
         let failed = 0;
+        let exposed: Set<string> | undefined;
+        if (values.metrics !== undefined) {
+          try {
+            exposed = metricNamesOfExposition(readFileSync(values.metrics === '-' ? 0 : values.metrics, 'utf8'));
+          } catch (e) {
+            err(`cannot read the metrics ${values.metrics}: ${(e as Error).message}\n`);
+            return 1;
+          }
+        }
         for (const f of files) {
           try {
             const groups = loadRuleGroups(f);
             const all = groups.flatMap((g) => g.rules);
+            const unmatched = exposed === undefined ? [] : unmatchedMetrics(all, exposed);
+            for (const u of unmatched)
+              err(`${f}: rule ${JSON.stringify(u.rule)} selects ${u.metric}, which the metrics do not expose\n`);
+            if (unmatched.length > 0) {
+              failed++;
+              continue;
+            }
             out(`${f}: ${all.length} rule(s) OK\n`);
             for (const w of duplicateRules(groups)) out(w);
           } catch (e) {

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import {
   type AlertsConfig,
+  type ConfigIssue,
   type ConfigSection,
   configDuration,
   configIssueAt,
@@ -342,4 +343,34 @@ export function smtpTlsFromConfig(
     ...(mode === 'none' ? { secure: false, requireTLS: false, ignoreTLS: true } : {}),
     ...(Object.keys(tls).length === 0 ? {} : { tls }),
   };
+}
+
+/**
+ * The e-mail channel's keys, each needing the others: a half-configured channel would send nothing and say
+ * nothing (the seed's `smtp_host` and `smtp_port` without `email_to`), so it is an error naming the missing key,
+ * located at the key that is set.
+ * @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` naming `monitoring.alerts.<missing key>`
+ */
+export function checkChannelConfig(config: ObsConfig): void {
+  const c = config.alerts as Partial<AlertsConfig>;
+  const host = c.smtp_host ?? '';
+  const to = c.email_to ?? [];
+  const issues: ConfigIssue[] = [];
+  const missing = (key: string, because: string, message: string): void => {
+    issues.push({ ...configIssueAt(config, `alerts.${because}`, message), path: `monitoring.alerts.${key}` });
+  };
+  if (host !== '' && to.length === 0)
+    missing('email_to', 'smtp_host', 'is required when smtp_host is set: without recipients no e-mail is sent');
+  if (host === '') {
+    const set = (['email_to', 'email_from', 'smtp_user', 'smtp_password', 'smtp_ca_file'] as const).find((k) => {
+      const v = c[k];
+      return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== '';
+    });
+    if (set !== undefined) missing('smtp_host', set, `is required when ${set} is set: without it no e-mail is sent`);
+  }
+  if ((c.smtp_user ?? '') !== '' && (c.smtp_password ?? '') === '')
+    missing('smtp_password', 'smtp_user', 'is required when smtp_user is set: the server would refuse the login');
+  if ((c.smtp_password ?? '') !== '' && (c.smtp_user ?? '') === '')
+    missing('smtp_user', 'smtp_password', 'is required when smtp_password is set: the password would not be used');
+  if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
 }

@@ -2,7 +2,7 @@ import type { AlertRuleDescriptor, AlertsConfig, ObsPlugin, PluginContext } from
 import { type ConfigIssue, ObsConfigError, ObsError } from '@obs/core';
 import { labelsKey, type SampleSource } from '@obs/promql';
 import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
-import { alertsConfigSection, alertsSection, smtpTlsFromConfig } from './config.ts';
+import { alertsConfigSection, alertsSection, checkChannelConfig, smtpTlsFromConfig } from './config.ts';
 import { isHttpUrl } from './internal/url.ts';
 import type { Dispatcher } from './notify/dispatcher.ts';
 import {
@@ -19,9 +19,11 @@ import {
   type AlertRule,
   type AlertRuleInput,
   compileRule,
+  exposedMetricNames,
   loadRuleGroups,
   type RuleGroup,
   seedRules,
+  unmatchedMetrics,
 } from './rules.ts';
 
 /** Options of {@link alertsPlugin}; the rest comes from `[monitoring.alerts]`. */
@@ -122,8 +124,9 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       const loaded =
         early ?? (file !== '' ? { groups: loadRuleGroups(file) } : { rules: seedRules({ namespace, subsystem }) });
       if (notifications !== false) {
-        // A CA file that cannot be read fails here, naming the key, not at the first e-mail; so does a route
-        // to a channel that does not exist, whose alerts would vanish.
+        // A CA file that cannot be read fails here, naming the key, not at the first e-mail; so do a half-configured
+        // channel, which would send nothing, and a route to a channel that does not exist, whose alerts would vanish.
+        checkChannelConfig(context.config);
         smtpTlsFromConfig(alerts, context.config);
         checkRouteChannels(context.config, alerts, notifications ?? {});
       }
@@ -169,6 +172,18 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       const context = ctx;
       const e = engine;
       if (context === undefined || e === undefined) return;
+      // A rule on a metric the app does not expose (a namespace or subsystem mismatch, a typo) would never fire
+      // and say nothing: say it once, at start, when the live metric set is known. Remote rules watch other apps.
+      if (options.remote === undefined && context.has('metrics.descriptors')) {
+        const exposed = exposedMetricNames(context.need('metrics.descriptors')());
+        for (const u of unmatchedMetrics(
+          e.groups.flatMap((g) => g.rules),
+          exposed,
+        ))
+          context.logger.warn(
+            `[@obs/alerts] rule ${JSON.stringify(u.rule)} (${u.source}) selects ${u.metric}, which no metric of this app matches: it cannot fire`,
+          );
+      }
       if (notifications !== false) {
         if (alerts !== undefined && alerts.smtp_tls === 'none' && channelNamesFromConfig(alerts).includes('email'))
           context.logger.warn(

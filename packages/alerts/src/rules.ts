@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { AlertRuleDescriptor } from '@obs/core';
+import type { AlertRuleDescriptor, MetricDescriptor } from '@obs/core';
 import { ObsError } from '@obs/core';
 import { type Expr, historyNeeded, type ParsedExpr, PromqlError, parse, parsePromDuration } from '@obs/promql';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
@@ -406,4 +406,120 @@ export function seedRules(options: SeedRulesOptions = {}): AlertRule[] {
   // The shipped file names the seed's metrics `trakt_<name>`; only its conditions and summaries mention them.
   const text = readFileSync(path, 'utf8').replace(/\btrakt_(?=[a-z])/g, prefix === '' ? '' : `${prefix}_`);
   return parseRules(text, path);
+}
+
+/** A rule's selector that names a metric the live metric set does not expose: the rule can never match it. */
+export interface UnmatchedMetric {
+  /** The alert's name, or the recording rule's `record`. */
+  readonly rule: string;
+  /** The metric the selector names. */
+  readonly metric: string;
+  /** Where the rule came from: a file path, or "code". */
+  readonly source: string;
+}
+
+// Series no app exposes but a rule may rightly select: the rule engine's own, and what a Prometheus scrape adds.
+const SYNTHETIC: ReadonlySet<string> = new Set([
+  'ALERTS',
+  'ALERTS_FOR_STATE',
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'scrape_samples_post_metric_relabeling',
+  'scrape_series_added',
+]);
+
+/**
+ * The series names a metric set exposes: each metric's name, plus `_bucket`, `_sum` and `_count` for a histogram
+ * and `_sum` and `_count` for a summary.
+ */
+export function exposedMetricNames(descriptors: readonly MetricDescriptor[]): Set<string> {
+  const names = new Set<string>();
+  for (const d of descriptors) {
+    names.add(d.name);
+    if (d.type === 'histogram') names.add(`${d.name}_bucket`);
+    if (d.type === 'histogram' || d.type === 'summary') {
+      names.add(`${d.name}_sum`);
+      names.add(`${d.name}_count`);
+    }
+  }
+  return names;
+}
+
+function selectedNames(e: Expr, into: Set<string>): void {
+  switch (e.kind) {
+    case 'vector':
+      if (e.name !== undefined) into.add(e.name);
+      for (const m of e.matchers) if (m.name === '__name__' && m.op === '=') into.add(m.value);
+      return;
+    case 'matrix':
+      selectedNames(e.selector, into);
+      return;
+    case 'subquery':
+    case 'paren':
+    case 'unary':
+      selectedNames(e.expr, into);
+      return;
+    case 'call':
+      for (const a of e.args) selectedNames(a, into);
+      return;
+    case 'aggregate':
+      if (e.param !== undefined) selectedNames(e.param, into);
+      selectedNames(e.expr, into);
+      return;
+    case 'binary':
+      selectedNames(e.lhs, into);
+      selectedNames(e.rhs, into);
+      return;
+    default:
+      return;
+  }
+}
+
+/**
+ * The metrics that rules select by name but `exposed` (see {@link exposedMetricNames}) does not hold, one entry per
+ * rule and metric: such a selector matches nothing, so the rule silently never fires. `ALERTS`, `ALERTS_FOR_STATE`,
+ * `up`, Prometheus' `scrape_*` series and the outputs of the recording rules given are not reported.
+ */
+export function unmatchedMetrics(
+  rules: readonly (AlertRule | RecordingRule)[],
+  exposed: ReadonlySet<string>,
+): UnmatchedMetric[] {
+  const recorded = new Set(rules.filter(isRecordingRule).map((r) => r.record));
+  const out: UnmatchedMetric[] = [];
+  for (const rule of rules) {
+    const names = new Set<string>();
+    selectedNames(rule.ast, names);
+    for (const metric of names)
+      if (!exposed.has(metric) && !SYNTHETIC.has(metric) && !recorded.has(metric))
+        out.push({ rule: isRecordingRule(rule) ? rule.record : rule.name, metric, source: rule.source });
+  }
+  return out;
+}
+
+/**
+ * The series names in a Prometheus text exposition (what `/metrics` answers): every sample's name, and every
+ * `# TYPE` family with its histogram or summary suffixes.
+ */
+export function metricNamesOfExposition(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split('\n')) {
+    const type = /^#\s*TYPE\s+([a-zA-Z_:][a-zA-Z0-9_:]*)\s+(\w+)/.exec(line);
+    if (type !== null) {
+      const [, name, kind] = type as unknown as [string, string, string];
+      names.add(name);
+      // OpenMetrics names a counter's family without `_total`.
+      if (kind === 'counter') names.add(`${name}_total`);
+      for (const suffix of kind === 'histogram'
+        ? ['_bucket', '_sum', '_count']
+        : kind === 'summary'
+          ? ['_sum', '_count']
+          : [])
+        names.add(name + suffix);
+      continue;
+    }
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?=[\s{])/.exec(line);
+    if (sample !== null) names.add(sample[1]!);
+  }
+  return names;
 }

@@ -175,7 +175,7 @@ describe('alertsPlugin', () => {
       }
     };
     const neutral = await exprs({});
-    expect(neutral).toContain('rate(api_requests_total{status=~"[45].."}[5m])');
+    expect(neutral).toContain('rate(api_requests_total{status=~"[45]..|0"}[5m])');
     expect(neutral).toContain('cache_hit_ratio < 0.5');
     expect(neutral).not.toContain('trakt');
     const seed = await exprs({ namespace: 'trakt', subsystem: 'exporter' });

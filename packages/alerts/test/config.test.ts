@@ -311,3 +311,62 @@ describe('the notification pipeline follows [monitoring.alerts]', () => {
     await monitor.stop();
   });
 });
+
+describe('a half-configured channel is a config error naming the missing key (issue 23)', () => {
+  const startError = async (alerts: string): Promise<ObsConfigError> => {
+    const file = tomlFile(
+      `[monitoring]\nmetrics_port = 0\nhealth_port = 0\nhost = "127.0.0.1"\n\n[monitoring.alerts]\n${alerts}\n`,
+    );
+    const monitor = createMonitor({
+      config: loadConfig({ file, env: {} }),
+      plugins: [alertsPlugin()],
+      logger: silentLogger,
+    });
+    try {
+      await monitor.start();
+    } catch (error) {
+      if (error instanceof ObsConfigError) return error;
+      throw error;
+    } finally {
+      await monitor.stop();
+    }
+    throw new Error('expected an ObsConfigError');
+  };
+
+  test("the seed's smtp_host and smtp_port without email_to", async () => {
+    const error = await startError('enabled = true\nsmtp_host = "smtp.gmail.com"\nsmtp_port = 587\n');
+    expect(error.code).toBe('OBS_ERR_CONFIG_INVALID');
+    expect(error.issues).toMatchObject([{ path: 'monitoring.alerts.email_to', line: 8 }]);
+    expect(error.issues[0]?.file).toMatch(/app\.toml$/);
+  });
+
+  test('email_to (or email_from) without smtp_host; smtp_user without smtp_password', async () => {
+    expect((await startError('email_to = ["ops@example.test"]\n')).issues).toMatchObject([
+      { path: 'monitoring.alerts.smtp_host', line: 7 },
+    ]);
+    expect((await startError('email_from = "app@example.test"\n')).issues).toMatchObject([
+      { path: 'monitoring.alerts.smtp_host' },
+    ]);
+    const auth = await startError('smtp_host = "mail.test"\nemail_to = ["ops@example.test"]\nsmtp_user = "app"\n');
+    expect(auth.issues).toMatchObject([{ path: 'monitoring.alerts.smtp_password', line: 9 }]);
+  });
+
+  test('a whole channel, or none, starts', async () => {
+    for (const alerts of [
+      '',
+      'smtp_host = "mail.test"\nsmtp_port = 587\nemail_to = ["ops@example.test"]\nsmtp_tls = "none"\n',
+      'webhook_url = "http://127.0.0.1:9/hook"\n',
+    ]) {
+      const file = tomlFile(
+        `[monitoring]\nmetrics_port = 0\nhealth_port = 0\nhost = "127.0.0.1"\n\n[monitoring.alerts]\n${alerts}`,
+      );
+      const monitor = createMonitor({
+        config: loadConfig({ file, env: {} }),
+        plugins: [alertsPlugin()],
+        logger: silentLogger,
+      });
+      await monitor.start();
+      await monitor.stop();
+    }
+  });
+});

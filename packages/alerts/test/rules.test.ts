@@ -108,6 +108,18 @@ describe('the seed rules', () => {
     const engine = createAlertEngine({ rules, source: store });
     expect(engine.evaluate(10 * 60_000)).toEqual([]);
   });
+  test('API Error Rate High counts calls with no HTTP answer (status="0"), not 204s (issue 23)', () => {
+    const store = load(`
+      load 1m
+        trakt_api_requests_total{endpoint="sync",status="0"} 0+30x20
+        trakt_api_requests_total{endpoint="sync",status="204"} 0+600x20
+    `);
+    const engine = createAlertEngine({ rules: [rules[0]!], source: store });
+    engine.evaluate(5 * 60_000);
+    const [alert] = engine.evaluate(10 * 60_000);
+    expect(alert).toMatchObject({ state: 'firing', labels: { endpoint: 'sync' } });
+    expect(alert?.value).toBeCloseTo(0.5, 9);
+  });
   test('API Error Rate High goes pending then fires after 5m of 4xx/5xx', () => {
     const store = load(`
       load 1m
