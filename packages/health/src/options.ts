@@ -19,8 +19,22 @@ declare module '@obs/core' {
     readonly non_critical_unhealthy: 'healthy' | 'degraded' | 'unhealthy';
     /** Service status when any check is degraded. @default "degraded" */
     readonly any_degraded: 'healthy' | 'degraded' | 'unhealthy';
+    /**
+     * The built-in checks that need no input, on unless listed out: `memory`, `disk_space` (on `disk_path`) and
+     * `cache` (from the first `cache:updated` on). A check of the same name registered by the app replaces its
+     * default. @default ["memory", "disk_space", "cache"]
+     */
+    readonly default_checks: readonly DefaultCheckName[];
+    /** The folder the default `disk_space` check watches, relative to the TOML file. @default "" (the working directory) */
+    readonly disk_path: string;
   }
 }
+
+/** The built-in checks that need no input, on by default. */
+export type DefaultCheckName = 'memory' | 'disk_space' | 'cache';
+
+/** Every default check, in the order they are registered. */
+export const DEFAULT_CHECKS: readonly DefaultCheckName[] = Object.freeze(['memory', 'disk_space', 'cache']);
 
 const status = (fallback: 'healthy' | 'degraded' | 'unhealthy') =>
   z.enum(['healthy', 'degraded', 'unhealthy']).default(fallback);
@@ -40,6 +54,8 @@ export const healthConfigSection: ConfigSection = {
     critical_unhealthy: status('unhealthy'),
     non_critical_unhealthy: status('degraded'),
     any_degraded: status('degraded'),
+    default_checks: z.array(z.enum(['memory', 'disk_space', 'cache'])).default([...DEFAULT_CHECKS]),
+    disk_path: z.string().default(''),
   }),
 };
 
@@ -51,6 +67,8 @@ export interface HealthPluginOptions {
   readonly rule?: Partial<StatusRule> | StatusRuleFunction | undefined;
   /** `serviceId` in the IETF format. @default config `[monitoring.tracing] service_name` */
   readonly serviceId?: string | undefined;
+  /** The built-in checks that need no input to run; `false` or `[]`: none. @default config `default_checks` */
+  readonly defaultChecks?: readonly DefaultCheckName[] | false | undefined;
 }
 
 /** The validated, frozen plugin options. */
@@ -58,6 +76,7 @@ export interface ResolvedHealthOptions {
   readonly checks: readonly HealthCheck[];
   readonly rule: Partial<StatusRule> | StatusRuleFunction | undefined;
   readonly serviceId: string | undefined;
+  readonly defaultChecks: readonly DefaultCheckName[] | undefined;
 }
 
 /**
@@ -78,8 +97,17 @@ export function resolveHealthOptions(input: HealthPluginOptions = {}): ResolvedH
     issues.push({ path: 'rule', message: 'must be an object or a function' });
   if (input.serviceId !== undefined && (typeof input.serviceId !== 'string' || input.serviceId === ''))
     issues.push({ path: 'serviceId', message: 'must be a non-empty string' });
+  const defaults = input.defaultChecks;
+  if (
+    defaults !== undefined &&
+    defaults !== false &&
+    !(Array.isArray(defaults) && defaults.every((d) => DEFAULT_CHECKS.includes(d)))
+  )
+    issues.push({ path: 'defaultChecks', message: `must be false or a list of ${DEFAULT_CHECKS.join(', ')}` });
   if (issues.length > 0) throw new ObsConfigError('@obs/health', issues);
   return Object.freeze({
+    defaultChecks:
+      defaults === false ? Object.freeze([]) : defaults === undefined ? undefined : Object.freeze([...defaults]),
     checks: Object.freeze([...(input.checks ?? [])]),
     rule: input.rule,
     serviceId: input.serviceId,

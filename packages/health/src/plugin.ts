@@ -1,8 +1,26 @@
-import { configIssueAt, ObsConfigError, type ObsPlugin, type PluginContext, toError } from '@obs/core';
+import {
+  configIssueAt,
+  type EventBus,
+  ObsConfigError,
+  type ObsEvents,
+  type ObsPlugin,
+  type PluginContext,
+  resolveConfigPath,
+  toError,
+} from '@obs/core';
 import { createCheckerCore, type HealthChecker } from './checker.ts';
-import { type HealthPluginOptions, healthConfigSection, resolveHealthOptions } from './options.ts';
+import { cacheCheck } from './checks/cache.ts';
+import { diskSpaceCheck } from './checks/disk.ts';
+import { memoryCheck } from './checks/memory.ts';
+import {
+  DEFAULT_CHECKS,
+  type DefaultCheckName,
+  type HealthPluginOptions,
+  healthConfigSection,
+  resolveHealthOptions,
+} from './options.ts';
 import { createRoutes } from './routes.ts';
-import type { StatusRule } from './types.ts';
+import type { HealthCheck, StatusRule } from './types.ts';
 
 declare module '@obs/core' {
   interface ObsServices {
@@ -29,6 +47,40 @@ export interface HealthPlugin extends ObsPlugin {
 export function healthPlugin(options: HealthPluginOptions = {}): HealthPlugin {
   const opts = resolveHealthOptions(options);
   const { checker, settings } = createCheckerCore({ checks: opts.checks, rule: opts.rule });
+  let defaults: readonly DefaultCheckName[] = [];
+  let diskPath = '';
+  let bus: EventBus | undefined;
+  let offCache: (() => void) | undefined;
+  const added = new Set<string>();
+
+  // The cache check joins at the first `cache:updated`: an app without a cache gets no "cache" entry. It sees
+  // that first event too, which it would otherwise miss, having subscribed after it.
+  function addCacheOnFirstEvent(add: (check: HealthCheck) => void): void {
+    offCache = bus?.on('cache:updated', (first) => {
+      offCache?.();
+      offCache = undefined;
+      if (checker.names().includes('cache')) return;
+      const check = cacheCheck();
+      add({
+        ...check,
+        attach: (context) =>
+          check.attach?.({
+            ...context,
+            bus:
+              context.bus === undefined
+                ? undefined
+                : {
+                    ...context.bus,
+                    on: ((type: keyof ObsEvents, listener: (e: ObsEvents['cache:updated']) => void) => {
+                      const off = context.bus!.on(type, listener as never);
+                      if (type === 'cache:updated') listener(first);
+                      return off;
+                    }) as EventBus['on'],
+                  },
+          }),
+      });
+    });
+  }
 
   function setup(ctx: PluginContext): void {
     const config = ctx.config.health;
@@ -50,6 +102,9 @@ export function healthPlugin(options: HealthPluginOptions = {}): HealthPlugin {
     settings.intervalMs = config.checks_interval;
     settings.rule = typeof opts.rule === 'function' ? opts.rule : { ...rule, ...opts.rule };
     settings.bus = ctx.bus;
+    bus = ctx.bus;
+    defaults = opts.defaultChecks ?? config.default_checks ?? DEFAULT_CHECKS;
+    diskPath = resolveConfigPath(ctx.config, 'health.disk_path');
     settings.onError = (error) => ctx.reportError(error);
     const routes = createRoutes({
       checker,
@@ -75,9 +130,24 @@ export function healthPlugin(options: HealthPluginOptions = {}): HealthPlugin {
     checker,
     setup,
     async start() {
+      // Registered last, so that a check of the same name from the app (options or the service) wins.
+      const taken = new Set(checker.names());
+      const add = (check: HealthCheck): void => {
+        checker.register(check);
+        added.add(check.name);
+      };
+      if (defaults.includes('memory') && !taken.has('memory')) add(memoryCheck());
+      if (defaults.includes('disk_space') && !taken.has('disk_space'))
+        add(diskSpaceCheck({ path: diskPath === '' ? process.cwd() : diskPath }));
+      if (defaults.includes('cache') && !taken.has('cache')) addCacheOnFirstEvent(add);
       checker.start();
     },
     async stop() {
+      offCache?.();
+      offCache = undefined;
+      // The defaults go with the run that added them: a restart adds them again.
+      for (const name of added) checker.unregister(name);
+      added.clear();
       await checker.stop();
     },
   };

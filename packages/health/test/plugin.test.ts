@@ -28,7 +28,8 @@ const base: ConfigInput = { metrics_port: 0, health_port: 0, host: '127.0.0.1' }
 async function started(options: HealthPluginOptions, config: ConfigInput = {}, extra: ObsPlugin[] = []) {
   const monitor = createMonitor({
     config: { ...base, ...config },
-    plugins: [healthPlugin(options), ...extra],
+    // The default checks (test/default-checks.test.ts) would add to every report here.
+    plugins: [healthPlugin({ defaultChecks: false, ...options }), ...extra],
     logger: silentLogger,
   });
   await monitor.start();
@@ -322,7 +323,7 @@ describe('in the monitor', () => {
     };
     const monitor = createMonitor({
       config: base,
-      plugins: [listener, healthPlugin({ checks: [check('db', 'unhealthy')] })],
+      plugins: [listener, healthPlugin({ checks: [check('db', 'unhealthy')], defaultChecks: false })],
       logger: silentLogger,
     });
     await monitor.start();
