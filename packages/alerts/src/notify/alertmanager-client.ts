@@ -1,6 +1,7 @@
 import { splitCredentials } from '../internal/url.ts';
 import type { DispatchedAlert } from './dispatcher.ts';
 import { httpFailure, requestFailure } from './http-failure.ts';
+import { post } from './http-post.ts';
 
 /** Options of {@link createAlertmanagerClient}. */
 export interface AlertmanagerClientOptions {
@@ -45,17 +46,11 @@ export function createAlertmanagerClient(options: AlertmanagerClientOptions): Al
       try {
         let response: Response;
         try {
-          response = await fetch(endpoint, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...auth },
-            body: JSON.stringify(body),
-            signal: controller.signal,
-          });
+          response = await post(endpoint, JSON.stringify(body), { headers: auth, signal: controller.signal });
         } catch (error) {
           throw requestFailure('alertmanager', error, controller.signal);
         }
         if (!response.ok) throw await httpFailure('alertmanager', response);
-        await response.arrayBuffer().catch(() => undefined);
       } finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);

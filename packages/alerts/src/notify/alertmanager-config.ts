@@ -113,10 +113,9 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
           {
             api_url_file: `${dir}/webhook_url`,
             send_resolved: true,
+            // Title and text stay Alertmanager's defaults, which the embedded Slack channel's first attachment matches.
             color:
               '{{ if eq .Status "firing" }}{{ if eq .CommonLabels.severity "critical" }}#d00000{{ else if eq .CommonLabels.severity "info" }}#439fe0{{ else }}#daa038{{ end }}{{ else }}#2eb886{{ end }}',
-            title: '[{{ .Status | toUpper }}:{{ .Alerts | len }}] {{ .CommonLabels.alertname }}',
-            text: '{{ range .Alerts }}{{ .Annotations.summary }} {{ .Labels }}{{ if .Annotations.runbook_url }} <{{ .Annotations.runbook_url }}|Runbook>{{ end }}\n{{ end }}',
           },
         ],
       };

@@ -2,6 +2,7 @@ import { type ConfigIssue, formatDuration, ObsConfigError, ObsError } from '@obs
 import { anchoredRegex, type Labels } from '@obs/promql';
 import { hourIn } from '../internal/time-zone.ts';
 import { alertsPageUrl, isHttpUrl } from '../internal/url.ts';
+import { compareAlertLabels, labelSetString, matchersString } from './go-format.ts';
 import { fingerprint, type Notification, type NotificationAlert } from './notification.ts';
 
 /** A label matcher as Alertmanager's API v2 writes it. */
@@ -142,8 +143,11 @@ export interface Dispatcher {
    * again (their resolution will be notified), and groups repeat only what was not delivered.
    */
   restore(state: DispatcherState): void;
-  /** Clears every timer; pending notifications are not sent (a snapshot still holds them). Idempotent. */
-  close(): void;
+  /**
+   * Clears every timer. With `flush`, first hands over now what groups hold and have not notified (an alert
+   * still in its group wait included), as Alertmanager would send it; otherwise that waits in a snapshot. Idempotent.
+   */
+  close(options?: { readonly flush?: boolean }): void;
 }
 
 /** The dispatcher's persistent state (JSON-safe). */
@@ -252,6 +256,8 @@ interface Group {
 
 interface CompiledRoute {
   readonly route: Route;
+  /** Alertmanager's `Route.Key()`: the matchers of the route and its parents, `{}` for the root. */
+  readonly key: string;
   readonly matchers: Compiled[];
   readonly groupBy: readonly string[];
   readonly groupWaitMs: number;
@@ -307,6 +313,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           });
     return {
       route,
+      // Given routes are the children of Alertmanager's root route (alertmanagerConfig); without any, the root.
+      key:
+        options.routes === undefined
+          ? '{}'
+          : `{}/${matchersString(Array.isArray(route.matchers) ? route.matchers : [])}`,
       matchers: compileMatchers(route.matchers ?? [], `routes.${i}.matchers`, issues),
       groupBy: route.groupBy ?? d.groupBy ?? ['alertname'],
       groupWaitMs: route.groupWaitMs ?? d.groupWaitMs ?? ROUTE_DEFAULTS.groupWaitMs,
@@ -436,6 +447,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         },
       });
     }
+    // Alertmanager sorts a group's alerts (by job, instance, then labels) before notifying.
+    shown.sort((a, b) => compareAlertLabels(a.alert.labels, b.alert.labels));
     // Channels that need the same notification get it together.
     const batches = new Map<string, { alerts: typeof shown; targets: string[] }>();
     for (const target of targetsOf(r)) {
@@ -498,9 +511,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         {
           status: firing.size > 0 ? 'firing' : 'resolved',
           receiver: routes[group.routeIndex]!.route.channels?.join(',') ?? 'default',
-          groupKey: `{}/${group.routeIndex}:{${Object.entries(group.labels)
-            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-            .join(',')}}`,
+          // As Alertmanager's aggregation group: `<route key>:<group labels>`.
+          groupKey: `${routes[group.routeIndex]!.key}:${labelSetString(group.labels)}`,
           groupLabels: group.labels,
           alerts: visible.map((s) => s.alert),
           ...(externalURL === undefined ? {} : { externalURL }),
@@ -700,8 +712,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       for (const a of alerts) if (a.status === 'firing') dispatcher.receive(a);
       for (const a of alerts) if (a.status === 'resolved') dispatcher.receive(a);
     },
-    close() {
+    close(closeOptions) {
+      if (closed) return;
       closed = true;
+      // flush() sends but schedules nothing once closed.
+      if (closeOptions?.flush === true)
+        for (const g of [...groups.values()]) {
+          if (g.timer !== undefined) clearTimeout(g.timer);
+          flush(g);
+        }
       // The groups stay, so that a snapshot taken after closing still holds what they did not deliver.
       for (const g of groups.values()) if (g.timer !== undefined) clearTimeout(g.timer);
     },

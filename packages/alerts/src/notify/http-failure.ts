@@ -16,6 +16,8 @@ export async function httpFailure(channel: string, response: Response): Promise<
 /** Wraps a fetch failure without its message, which can contain the URL. */
 export function requestFailure(channel: string, error: unknown, signal: AbortSignal): NotificationError {
   if (signal.aborted) return new NotificationError(channel, 'request aborted (timeout or shutdown)');
-  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  // node:http puts the code on the error, fetch on its cause.
+  const code = e?.code ?? e?.cause?.code;
   return new NotificationError(channel, `request failed${typeof code === 'string' ? ` (${code})` : ''}`);
 }

@@ -1,5 +1,6 @@
 import { ObsError } from '@obs/core';
 import type { Labels } from '@obs/promql';
+import { goCompare, goQueryEscape, goQuoteMeta } from './go-format.ts';
 
 /** One alert inside a notification. Times are in ms since the epoch. */
 export interface NotificationAlert {
@@ -135,11 +136,41 @@ export function describeAlert(alert: NotificationAlert): string {
     : head;
 }
 
-/** A subject line for a notification: `[FIRING:2] API Error Rate High (warning)`. */
+/** Label pairs as Alertmanager's templates list them (`SortedPairs`): `alertname` first, then by name. */
+export function sortedPairs(labels: Labels): [string, string][] {
+  const names = Object.keys(labels)
+    .filter((k) => k !== 'alertname')
+    .sort(goCompare);
+  if (labels.alertname !== undefined) names.unshift('alertname');
+  return names.map((k) => [k, labels[k] ?? '']);
+}
+
+/**
+ * Alertmanager's default subject (`__subject` of its default.tmpl, e-mail subject and Slack title):
+ * `[FIRING:1] API Error Rate High history (warning core)`, `[RESOLVED] API Error Rate High history (warning core)`.
+ * The group labels' values, then those of the other common labels; a trailing space when there are none, as there.
+ */
 export function notificationTitle(notification: Notification): string {
   const firing = notification.alerts.filter((a) => a.status === 'firing').length;
-  const count = notification.status === 'firing' ? firing : notification.alerts.length;
-  const names = [...new Set(notification.alerts.map((a) => a.labels.alertname ?? 'alert'))].join(', ');
-  const severity = commonLabels(notification.alerts.map((a) => a.labels)).severity;
-  return `[${notification.status.toUpperCase()}:${count}] ${names}${severity === undefined ? '' : ` (${severity})`}`;
+  const group = notification.groupLabels;
+  const common = commonLabels(notification.alerts.map((a) => a.labels));
+  const status = notification.status.toUpperCase() + (notification.status === 'firing' ? `:${firing}` : '');
+  const head = `[${status}] ${sortedPairs(group)
+    .map(([, v]) => v)
+    .join(' ')} `;
+  if (Object.keys(common).length <= Object.keys(group).length) return head;
+  const rest = Object.fromEntries(Object.entries(common).filter(([k]) => !Object.hasOwn(group, k)));
+  return `${head}(${sortedPairs(rest)
+    .map(([, v]) => v)
+    .join(' ')})`;
+}
+
+/**
+ * The page Alertmanager links in every notification (`__alertmanagerURL`): `<externalURL>/#/alerts?receiver=<name>`;
+ * undefined without an external URL.
+ */
+export function alertsViewUrl(notification: Notification): string | undefined {
+  const base = notification.externalURL;
+  if (base === undefined || base === '') return undefined;
+  return `${base}/#/alerts?receiver=${goQueryEscape(goQuoteMeta(notification.receiver))}`;
 }

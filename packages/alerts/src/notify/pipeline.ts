@@ -330,7 +330,9 @@ export function startNotifications(
       else handoff.receive(dispatched);
     },
     async close() {
-      dispatcher.close();
+      // Without a state file, what waits in a group (its group_wait) goes out now, within the drain below, as
+      // Alertmanager would still send it; with one, the next start sends it.
+      dispatcher.close({ flush: stateFile === undefined });
       await handoff?.close();
       // Queued notifications get a moment to go out. With a state file the groups they belong to are not marked
       // notified there, so the next start notifies them again (at least once); without one they are dropped.

@@ -5,7 +5,7 @@ import { SLACK_COLORS } from '../../src/notify/channels/slack.ts';
 import { webhookPayload, ZERO_TIME } from '../../src/notify/channels/webhook.ts';
 import { fingerprint, formatDuration, parseRetryAfter } from '../../src/notify/notification.ts';
 import { type Recorder, scriptedServer } from '../fixtures/http.ts';
-import { firingAlert, notification, resolved, STARTED } from '../fixtures/notifications.ts';
+import { firingAlert, notification, resolved } from '../fixtures/notifications.ts';
 
 const open: Recorder[] = [];
 afterEach(async () => {
@@ -41,20 +41,19 @@ describe('notification helpers', () => {
   test('the webhook payload is Alertmanager’s version 4', () => {
     const other = firingAlert({ endpoint: '/users/settings' });
     const payload = webhookPayload(notification([firingAlert(), resolved(other, 60_000)]));
-    expect(Object.keys(payload).sort()).toEqual(
-      [
-        'alerts',
-        'commonAnnotations',
-        'commonLabels',
-        'externalURL',
-        'groupKey',
-        'groupLabels',
-        'receiver',
-        'status',
-        'truncatedAlerts',
-        'version',
-      ].sort(),
-    );
+    // Alertmanager's key order (template.Data, then the webhook message's own fields).
+    expect(Object.keys(payload)).toEqual([
+      'receiver',
+      'status',
+      'alerts',
+      'groupLabels',
+      'commonLabels',
+      'commonAnnotations',
+      'externalURL',
+      'version',
+      'groupKey',
+      'truncatedAlerts',
+    ]);
     expect(payload).toMatchObject({
       version: '4',
       status: 'firing',
@@ -69,12 +68,16 @@ describe('notification helpers', () => {
       status: 'firing',
       labels: firingAlert().labels,
       annotations: firingAlert().annotations,
-      startsAt: new Date(STARTED).toISOString(),
+      startsAt: '2026-11-28T12:00:00Z',
       endsAt: ZERO_TIME,
       generatorURL: '',
       fingerprint: fingerprint(firingAlert().labels),
     });
-    expect(payload.alerts[1]).toMatchObject({ status: 'resolved', endsAt: new Date(STARTED + 60_000).toISOString() });
+    expect(payload.alerts[1]).toMatchObject({ status: 'resolved', endsAt: '2026-11-28T12:01:00Z' });
+    // Label maps in Go's (sorted) order, as encoding/json writes them.
+    expect(Object.keys(payload.alerts[0]!.labels)).toEqual(['alertname', 'endpoint', 'severity']);
+    expect(Object.keys(payload.alerts[0]!.annotations)).toEqual(['runbook_url', 'summary']);
+    expect(Object.keys(payload.commonLabels)).toEqual(['alertname', 'severity']);
     const truncated = webhookPayload(notification([firingAlert(), other]), 1);
     expect(truncated.alerts).toHaveLength(1);
     expect(truncated.truncatedAlerts).toBe(1);
@@ -93,8 +96,8 @@ describe('log channel', () => {
     await channel.send(notification(), live());
     await channel.send(notification([resolved(firingAlert(), 300_000)]), live());
     expect(lines.map((l) => [l.level, l.message])).toEqual([
-      ['warn', '[FIRING:1] API Error Rate High (warning)'],
-      ['info', '[RESOLVED:1] API Error Rate High (warning)'],
+      ['warn', '[FIRING:1] API Error Rate High (/sync/history warning)'],
+      ['info', '[RESOLVED] API Error Rate High (/sync/history warning)'],
     ]);
     expect(JSON.stringify(lines[1]?.fields)).toContain('resolved after 5m');
   });
@@ -143,21 +146,41 @@ describe('webhook channel against a loopback server', () => {
 });
 
 describe('Slack channel (@slack/webhook) against a loopback server', () => {
-  test('one message: severity colour, labels, value, runbook link', async () => {
+  test('one message: Alertmanager’s default title first, then per alert severity colour, labels, value, runbook link', async () => {
     const s = await server();
-    await createSlackChannel({ url: s.url.href, minIntervalMs: 0 }).send(notification(), live());
+    await createSlackChannel({ url: s.url.href, minIntervalMs: 0 }).send(
+      { ...notification(), externalURL: 'https://app.example.test:8082' },
+      live(),
+    );
     expect(s.delivered).toHaveLength(1);
     const message = s.delivered[0] as {
-      text: string;
-      attachments: { color: string; fields: { title: string; value: string }[]; actions: { url: string }[] }[];
+      text?: string;
+      attachments: {
+        title: string;
+        title_link: string;
+        text?: string;
+        color: string;
+        fields: { title: string; value: string }[];
+        actions: { url: string }[];
+      }[];
     };
-    expect(message.text).toBe('[FIRING:1] API Error Rate High (warning)');
-    const [att] = message.attachments;
+    // slack_configs' defaults: the title is the default subject, linked to the alerts page; no text.
+    expect(message.text).toBeUndefined();
+    expect(message.attachments[0]).toMatchObject({
+      title: '[FIRING:1] API Error Rate High (/sync/history warning)',
+      title_link: 'https://app.example.test:8082/#/alerts?receiver=default',
+      color: SLACK_COLORS.warning,
+    });
+    expect(message.attachments[0]?.text).toBeUndefined();
+    const att = message.attachments[1];
     expect(att?.color).toBe(SLACK_COLORS.warning);
     expect(att?.fields).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ title: 'Value', value: '0.4' }),
-        expect.objectContaining({ title: 'Labels', value: 'severity=warning, endpoint=/sync/history' }),
+        expect.objectContaining({
+          title: 'Labels',
+          value: 'alertname=API Error Rate High, endpoint=/sync/history, severity=warning',
+        }),
       ]),
     );
     expect(att?.actions[0]?.url).toBe('https://runbooks.example/api-errors');
@@ -168,7 +191,7 @@ describe('Slack channel (@slack/webhook) against a loopback server', () => {
     const alert = { ...firingAlert(), generatorURL: 'https://app.example.test:8082/alerts' };
     await createSlackChannel({ url: s.url.href, minIntervalMs: 0 }).send(notification([alert]), live());
     const message = s.delivered[0] as { attachments: { title_link?: string }[] };
-    expect(message.attachments[0]?.title_link).toBe('https://app.example.test:8082/alerts');
+    expect(message.attachments[1]?.title_link).toBe('https://app.example.test:8082/alerts');
   });
 
   test('critical is red, resolved is green and says how long it lasted', async () => {

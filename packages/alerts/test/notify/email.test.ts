@@ -105,10 +105,23 @@ describe('e-mail channel against a real smtp-server on loopback', () => {
     expect(smtp.received).toHaveLength(1);
     const [mail] = smtp.received;
     expect(mail).toMatchObject({ from: base.from, to: base.to, user: 'alerts', secure: true });
-    expect(mail?.raw).toContain('Subject: [FIRING:1] API Error Rate High (warning)');
+    // Alertmanager's default subject: group label values, then the other common labels' values.
+    expect(mail?.raw).toContain('Subject: [FIRING:1] API Error Rate High (/sync/history warning)');
     expect(mail?.raw).toContain('Content-Type: text/plain');
     expect(mail?.raw).toContain('Content-Type: text/html');
-    expect(decodeQP(mail?.raw ?? '')).toContain('Runbook: https://runbooks.example/api-errors');
+    // Every label and annotation, as Alertmanager's template lists them, and the source.
+    const text = decodeQP(mail?.raw ?? '');
+    for (const line of [
+      ' - endpoint = /sync/history',
+      ' - runbook_url = https://runbooks.example/api-errors',
+      ' - summary = Errors at 0.4/s',
+      'Source: ',
+      'Value: 0.4',
+      '1 alert for alertname=API Error Rate High',
+      '[1] Firing',
+    ])
+      expect(text).toContain(line);
+    expect(text).toContain('summary = Errors at 0.4/s<br />');
     expect(decodeQP(mail?.raw ?? '')).toContain('<a href="https://runbooks.example/api-errors">Runbook</a>');
     expect(mail?.raw).not.toContain('s3cret-pw');
   });
@@ -122,9 +135,9 @@ describe('e-mail channel against a real smtp-server on loopback', () => {
       await channel.close?.();
     }
     expect(smtp.received).toHaveLength(1);
-    expect(decodeQP(smtp.received[0]?.raw ?? '')).toContain('resolved after 12m 5s');
-    expect(decodeQP(smtp.received[0]?.raw ?? '')).toContain('<p>Resolved after 12m 5s.</p>');
-    expect(smtp.received[0]?.raw).toContain('Subject: [RESOLVED:1]');
+    expect(decodeQP(smtp.received[0]?.raw ?? '')).toContain('Resolved after 12m 5s.');
+    expect(decodeQP(smtp.received[0]?.raw ?? '')).toContain('[1] Resolved');
+    expect(smtp.received[0]?.raw).toContain('Subject: [RESOLVED] API Error Rate High (/sync/history warning)');
   });
 
   test('a refused recipient (550) is a NotificationError that is not retried', async () => {

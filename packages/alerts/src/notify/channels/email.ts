@@ -1,13 +1,14 @@
 import type { ConnectionOptions } from 'node:tls';
 import { createTransport } from 'nodemailer';
 import {
-  describeAlert,
+  alertsViewUrl,
   formatDuration,
   type Notification,
   type NotificationAlert,
   type NotificationChannel,
   NotificationError,
   notificationTitle,
+  sortedPairs,
 } from '../notification.ts';
 
 /** Options of {@link createEmailChannel}; the keys of `[monitoring.alerts]` map onto them. */
@@ -45,37 +46,75 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+// Our extras after Alertmanager's lines: the value, and how long a resolved alert lasted.
+function extras(a: NotificationAlert): string[] {
+  const out = [`Value: ${a.value}`];
+  if (a.status === 'resolved' && a.endsAt !== undefined)
+    out.push(`Resolved after ${formatDuration(a.endsAt - a.startsAt)}.`);
+  return out;
+}
+
+function alertText(a: NotificationAlert): string {
+  return [
+    'Labels:',
+    ...sortedPairs(a.labels).map(([k, v]) => ` - ${k} = ${v}`),
+    'Annotations:',
+    ...sortedPairs(a.annotations).map(([k, v]) => ` - ${k} = ${v}`),
+    `Source: ${a.generatorURL ?? ''}`,
+    ...extras(a),
+  ].join('\n');
+}
+
 function alertHtml(a: NotificationAlert): string {
-  const rows = Object.entries(a.labels)
-    .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`)
-    .join('');
-  const runbook = a.annotations.runbook_url;
-  const lasted =
-    a.status === 'resolved' && a.endsAt !== undefined
-      ? `<p>Resolved after ${formatDuration(a.endsAt - a.startsAt)}.</p>`
-      : '';
+  const pairs = (labels: NotificationAlert['labels']): string =>
+    sortedPairs(labels)
+      .map(([k, v]) => `${escapeHtml(k)} = ${escapeHtml(v)}<br />`)
+      .join('');
+  const annotations =
+    Object.keys(a.annotations).length > 0 ? `<strong>Annotations</strong><br />${pairs(a.annotations)}` : '';
   return (
-    `<h3>[${a.status.toUpperCase()}] ${escapeHtml(a.labels.alertname ?? 'alert')}</h3>` +
-    (a.annotations.summary === undefined ? '' : `<p>${escapeHtml(a.annotations.summary)}</p>`) +
-    `<p>Value: ${escapeHtml(String(a.value))}</p>${lasted}<table>${rows}</table>` +
-    (runbook === undefined ? '' : `<p><a href="${escapeHtml(runbook)}">Runbook</a></p>`)
+    `<tr><td><strong>Labels</strong><br />${pairs(a.labels)}${annotations}` +
+    `<a href="${escapeHtml(a.generatorURL ?? '')}">Source</a><br />` +
+    (a.annotations.runbook_url === undefined
+      ? ''
+      : `<a href="${escapeHtml(a.annotations.runbook_url)}">Runbook</a><br />`) +
+    `${extras(a).map(escapeHtml).join('<br />')}</td></tr>`
   );
 }
 
-/** The text and HTML bodies of a notification e-mail. */
+/**
+ * The subject, text and HTML of a notification e-mail, as Alertmanager's default e-mail template: its subject,
+ * "N alerts for <group labels>", a link to the alerts page, then the firing and the resolved alerts with every label
+ * and annotation and their source; ours adds each alert's value and how long a resolved one lasted.
+ */
 export function emailBodies(n: Notification): { subject: string; text: string; html: string } {
   const subject = notificationTitle(n);
+  const firing = n.alerts.filter((a) => a.status === 'firing');
+  const resolved = n.alerts.filter((a) => a.status === 'resolved');
+  const count = `${n.alerts.length} alert${n.alerts.length > 1 ? 's' : ''} for ${sortedPairs(n.groupLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}`;
+  const link = alertsViewUrl(n);
   const text = [
     subject,
     '',
-    ...n.alerts.map((a) => {
-      const extra = [a.annotations.summary, a.annotations.runbook_url && `Runbook: ${a.annotations.runbook_url}`]
-        .filter((s) => s !== undefined && s !== '')
-        .map((s) => `  ${s}`);
-      return [describeAlert(a), ...extra].join('\n');
-    }),
+    count,
+    ...(link === undefined ? [] : [`View in Alertmanager: ${link}`]),
+    ...(firing.length > 0 ? ['', `[${firing.length}] Firing`, ...firing.map(alertText)] : []),
+    ...(resolved.length > 0 ? ['', `[${resolved.length}] Resolved`, ...resolved.map(alertText)] : []),
   ].join('\n');
-  const html = `<html><body><h2>${escapeHtml(subject)}</h2>${n.alerts.map(alertHtml).join('')}</body></html>`;
+  const section = (title: string, alerts: readonly NotificationAlert[]): string =>
+    alerts.length === 0
+      ? ''
+      : `<tr><td><strong>[${alerts.length}] ${title}</strong></td></tr>${alerts.map(alertHtml).join('')}`;
+  const html =
+    `<html><head><title>${escapeHtml(subject)}</title></head><body><table>` +
+    `<tr><td>${escapeHtml(count)}</td></tr>` +
+    (link === undefined ? '' : `<tr><td><a href="${escapeHtml(link)}">View in Alertmanager</a></td></tr>`) +
+    section('Firing', firing) +
+    (firing.length > 0 && resolved.length > 0 ? '<tr><td><br /><hr /><br /></td></tr>' : '') +
+    section('Resolved', resolved) +
+    '</table></body></html>';
   return { subject, text, html };
 }
 

@@ -17,8 +17,10 @@ export function createLogChannel(options: LogChannelOptions): NotificationChanne
     name: options.name ?? 'log',
     async send(n) {
       const fields = { receiver: n.receiver, groupKey: n.groupKey, alerts: n.alerts.map(describeAlert) };
-      if (n.status === 'firing') logger.warn(notificationTitle(n), fields);
-      else logger.info(notificationTitle(n), fields);
+      // Alertmanager's subject, without the trailing space it has when no label is left for the parentheses.
+      const title = notificationTitle(n).trimEnd();
+      if (n.status === 'firing') logger.warn(title, fields);
+      else logger.info(title, fields);
     },
   };
 }

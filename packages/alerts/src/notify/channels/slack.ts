@@ -6,13 +6,17 @@ import {
 } from '@slack/webhook';
 import { sleep } from '../../internal/sleep.ts';
 import { httpFailure, requestFailure } from '../http-failure.ts';
+import { post } from '../http-post.ts';
 import {
+  alertsViewUrl,
+  commonLabels,
   describeAlert,
   formatDuration,
   type Notification,
   type NotificationChannel,
   NotificationError,
   notificationTitle,
+  sortedPairs,
 } from '../notification.ts';
 
 /** Options of {@link createSlackChannel}. */
@@ -37,37 +41,61 @@ export const SLACK_COLORS: Readonly<Record<string, string>> = Object.freeze({
   resolved: '#2eb886',
 });
 
-/** Builds the Slack message: one attachment per alert, coloured by severity, with labels, value and runbook. */
+const groupColor = (n: Notification): string => {
+  if (n.status === 'resolved') return SLACK_COLORS.resolved!;
+  const severity = commonLabels(n.alerts.map((a) => a.labels)).severity ?? 'warning';
+  return SLACK_COLORS[severity] ?? SLACK_COLORS.warning!;
+};
+
+/**
+ * Builds the Slack message. Its first attachment is Alertmanager's `slack_configs` default: the title is the default
+ * subject (`[FIRING:1] API Error Rate High history (warning core)`), linked to the alerts page, with no text. Ours
+ * adds one attachment per alert: its labels, every annotation, value, runbook button, how long it lasted.
+ */
 export function slackMessage(n: Notification): IncomingWebhookSendArguments {
+  const title = notificationTitle(n);
+  const link = alertsViewUrl(n);
   return {
-    text: notificationTitle(n),
-    attachments: n.alerts.map((a) => {
-      const severity = a.labels.severity ?? 'warning';
-      const color = a.status === 'resolved' ? SLACK_COLORS.resolved : (SLACK_COLORS[severity] ?? SLACK_COLORS.warning);
-      const labels = Object.entries(a.labels)
-        .filter(([k]) => k !== 'alertname')
-        .map(([k, v]) => `${k}=${v}`)
-        .join(', ');
-      const fields = [
-        { title: 'Severity', value: severity, short: true },
-        { title: 'Value', value: String(a.value), short: true },
-      ];
-      if (labels !== '') fields.push({ title: 'Labels', value: labels, short: false });
-      if (a.status === 'resolved' && a.endsAt !== undefined)
-        fields.push({ title: 'Lasted', value: formatDuration(a.endsAt - a.startsAt), short: true });
-      const runbook = a.annotations.runbook_url;
-      const text = [a.annotations.summary, a.annotations.description].filter((s) => s !== undefined).join('\n');
-      return {
-        color,
-        fallback: describeAlert(a),
-        title: `[${a.status.toUpperCase()}] ${a.labels.alertname ?? 'alert'}`,
-        ...(a.generatorURL ? { title_link: a.generatorURL } : {}),
-        ...(text === '' ? {} : { text }),
-        fields,
-        ...(runbook === undefined ? {} : { actions: [{ type: 'button', text: 'Runbook', url: runbook }] }),
-        ts: String(Math.floor(a.startsAt / 1000)),
-      };
-    }),
+    attachments: [
+      {
+        color: groupColor(n),
+        fallback: `${title} | ${link ?? ''}`,
+        title,
+        ...(link === undefined ? {} : { title_link: link }),
+        mrkdwn_in: ['pretext', 'text'],
+      },
+      ...n.alerts.map((a) => {
+        const severity = a.labels.severity ?? 'warning';
+        const color =
+          a.status === 'resolved' ? SLACK_COLORS.resolved : (SLACK_COLORS[severity] ?? SLACK_COLORS.warning);
+        const labels = sortedPairs(a.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ');
+        const fields = [
+          { title: 'Severity', value: severity, short: true },
+          { title: 'Value', value: String(a.value), short: true },
+          { title: 'Labels', value: labels, short: false },
+        ];
+        // Every annotation: summary and description as the text, the runbook as a button, the others as fields.
+        for (const [k, v] of sortedPairs(a.annotations))
+          if (k !== 'summary' && k !== 'description' && k !== 'runbook_url')
+            fields.push({ title: k, value: v, short: false });
+        if (a.status === 'resolved' && a.endsAt !== undefined)
+          fields.push({ title: 'Lasted', value: formatDuration(a.endsAt - a.startsAt), short: true });
+        const runbook = a.annotations.runbook_url;
+        const text = [a.annotations.summary, a.annotations.description].filter((s) => s !== undefined).join('\n');
+        return {
+          color,
+          fallback: describeAlert(a),
+          title: `[${a.status.toUpperCase()}] ${a.labels.alertname ?? 'alert'}`,
+          ...(a.generatorURL ? { title_link: a.generatorURL } : {}),
+          ...(text === '' ? {} : { text }),
+          fields,
+          ...(runbook === undefined ? {} : { actions: [{ type: 'button' as const, text: 'Runbook', url: runbook }] }),
+          ts: String(Math.floor(a.startsAt / 1000)),
+        };
+      }),
+    ],
   };
 }
 
@@ -87,8 +115,12 @@ export function createSlackChannel(options: SlackChannelOptions): NotificationCh
     let retryAfter: string | null = null;
     let status = 0;
     // Our fetch: it carries the notifier's signal and keeps the Retry-After that the library's error omits.
+    // node:http rather than fetch: our User-Agent (not the library's), no browser headers.
     const fetchFn: FetchFunction = async (url, init) => {
-      const response = await fetch(url, { ...init, signal: signal });
+      const headers = Object.fromEntries(
+        Object.entries(init?.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'user-agent'),
+      );
+      const response = await post(url, typeof init?.body === 'string' ? init.body : '', { headers, signal });
       status = response.status;
       retryAfter = response.headers.get('retry-after');
       return response;

@@ -1,6 +1,8 @@
 // The generic webhook channel: Alertmanager's webhook payload (version 4), POSTed as JSON.
 import type { Labels } from '@obs/promql';
+import { goTime, sortedLabels } from '../go-format.ts';
 import { httpFailure, requestFailure } from '../http-failure.ts';
+import { post } from '../http-post.ts';
 import { commonLabels, fingerprint, type Notification, type NotificationChannel } from '../notification.ts';
 
 /** Options of {@link createWebhookChannel}. */
@@ -40,33 +42,37 @@ export interface WebhookPayload {
 /** Go's zero time, which Alertmanager sends as `endsAt` of a firing alert. */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-/** Builds the Alertmanager webhook payload (version 4), keeping at most `maxAlerts` alerts (0: all). */
+/**
+ * Builds the Alertmanager webhook payload (version 4) as Alertmanager 0.25 writes it: alerts in its order, label
+ * maps sorted, Go's times; at most `maxAlerts` alerts (0: all).
+ */
 export function webhookPayload(notification: Notification, maxAlerts = 0): WebhookPayload {
   const all = notification.alerts;
   const kept = maxAlerts > 0 && all.length > maxAlerts ? all.slice(0, maxAlerts) : all;
   return {
-    version: '4',
-    groupKey: notification.groupKey,
-    truncatedAlerts: all.length - kept.length,
-    status: notification.status,
     receiver: notification.receiver,
-    groupLabels: notification.groupLabels,
-    commonLabels: commonLabels(all.map((a) => a.labels)),
-    commonAnnotations: commonLabels(all.map((a) => a.annotations)),
-    externalURL: notification.externalURL ?? '',
+    status: notification.status,
     alerts: kept.map((a) => ({
       status: a.status,
-      labels: a.labels,
-      annotations: a.annotations,
-      startsAt: new Date(a.startsAt).toISOString(),
-      endsAt: a.endsAt === undefined ? ZERO_TIME : new Date(a.endsAt).toISOString(),
+      labels: sortedLabels(a.labels),
+      annotations: sortedLabels(a.annotations),
+      startsAt: goTime(a.startsAt),
+      endsAt: a.endsAt === undefined ? ZERO_TIME : goTime(a.endsAt),
       generatorURL: a.generatorURL ?? '',
       fingerprint: fingerprint(a.labels),
     })),
+    groupLabels: sortedLabels(notification.groupLabels),
+    // Alertmanager takes the common labels of the alerts it sends (after truncation).
+    commonLabels: sortedLabels(commonLabels(kept.map((a) => a.labels))),
+    commonAnnotations: sortedLabels(commonLabels(kept.map((a) => a.annotations))),
+    externalURL: notification.externalURL ?? '',
+    version: '4',
+    groupKey: notification.groupKey,
+    truncatedAlerts: all.length - kept.length,
   };
 }
 
-/** A generic webhook: POSTs the Alertmanager webhook payload (version 4) as JSON. */
+/** A generic webhook: POSTs the Alertmanager webhook payload (version 4) as JSON, with our own User-Agent. */
 export function createWebhookChannel(options: WebhookChannelOptions): NotificationChannel {
   const name = options.name ?? 'webhook';
   const headers = { 'content-type': 'application/json', ...options.headers };
@@ -75,18 +81,14 @@ export function createWebhookChannel(options: WebhookChannelOptions): Notificati
     async send(n: Notification, signal: AbortSignal) {
       let response: Response;
       try {
-        response = await fetch(options.url, {
-          method: 'POST',
+        response = await post(options.url, JSON.stringify(webhookPayload(n, options.maxAlerts ?? 0)), {
           headers,
-          body: JSON.stringify(webhookPayload(n, options.maxAlerts ?? 0)),
           signal,
-          redirect: 'error',
         });
       } catch (error) {
         throw requestFailure(name, error, signal);
       }
       if (!response.ok) throw await httpFailure(name, response);
-      await response.arrayBuffer().catch(() => undefined);
     },
   };
 }
