@@ -93,7 +93,8 @@ function resolveOptions(input: DashboardsPluginOptions): DashboardsPluginOptions
 
 /**
  * Grafana dashboards of the live metric set, served on the metrics listener: `<endpoint>` lists uids
- * and titles, `<endpoint>/<uid>.json` is each dashboard. Thresholds come from `alerts.rules` when
+ * and titles, `<endpoint>/<uid>.json` is each dashboard as provisioning reads it, and `<endpoint>/<uid>.json?import`
+ * the same in the shape of Grafana's HTTP API (`{ dashboard, overwrite: true }`). Thresholds come from `alerts.rules` when
  * @obs/alerts is installed; without it the dashboards have no threshold lines (logged once).
  * @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` for bad options.
  */
@@ -178,7 +179,12 @@ export function dashboardsPlugin(options: DashboardsPluginOptions = {}): Dashboa
         }
         if (req.path === '/' || req.path === '') {
           res.json({
-            dashboards: list.map((d) => ({ uid: d.uid, title: d.title, url: `${base}/${d.uid}.json` })),
+            dashboards: list.map((d) => ({
+              uid: d.uid,
+              title: d.title,
+              url: `${base}/${d.uid}.json`,
+              import_url: `${base}/${d.uid}.json?import`,
+            })),
           });
           return;
         }
@@ -186,6 +192,13 @@ export function dashboardsPlugin(options: DashboardsPluginOptions = {}): Dashboa
         const found = match === null ? undefined : list.find((d) => d.uid === match[1]);
         if (found === undefined) {
           res.status(404).json({ error: 'no such dashboard' });
+          return;
+        }
+        // Two shapes of one dashboard: bare for provisioning (a file provider reads the dashboard itself), and
+        // wrapped for Grafana's HTTP API (POST /api/dashboards/db and /api/dashboards/import take
+        // { dashboard, overwrite }, with a null id so that Grafana matches on uid and creates or replaces it).
+        if (req.query['import'] !== undefined) {
+          res.json({ dashboard: { ...found, id: null }, overwrite: true });
           return;
         }
         res.json(found);

@@ -115,6 +115,13 @@ export interface StackOptions {
   readonly appService?: string;
   readonly images?: StackImages;
   /**
+   * Build the app's image instead of pulling it: `context` and `dockerfile` relative to the compose file, as compose
+   * reads them; the image is tagged `images.app`. @default none (the image is pulled)
+   */
+  readonly build?: { readonly context: string; readonly dockerfile?: string };
+  /** Ports of the app published besides its metrics and health ports. @default [8080] (the seed's app port) */
+  readonly appPorts?: readonly number[];
+  /**
    * The Alertmanager config, from @obs/alerts' `alertmanagerConfig()`: the same routes and receivers as
    * its embedded pipeline, so that there is one generator of it.
    */
@@ -202,8 +209,20 @@ export function composeStack(options: StackOptions): Stack {
     name: 'obs',
     services: {
       [service]: {
-        image: images.app ?? 'johandevl/export-trakt-4-letterboxd:latest',
-        ports: ['8080:8080', `${c.metrics_port}:${c.metrics_port}`, `${c.health_port}:${c.health_port}`],
+        image: images.app ?? (options.build === undefined ? 'johandevl/export-trakt-4-letterboxd:latest' : service),
+        ...(options.build === undefined
+          ? {}
+          : {
+              build: {
+                context: options.build.context,
+                ...(options.build.dockerfile === undefined ? {} : { dockerfile: options.build.dockerfile }),
+              },
+            }),
+        ports: [
+          ...(options.appPorts ?? [8080]).map((p) => `${p}:${p}`),
+          `${c.metrics_port}:${c.metrics_port}`,
+          `${c.health_port}:${c.health_port}`,
+        ],
         environment: [
           'MONITORING_ENABLED=true',
           'MONITORING_TRACING_ENDPOINT=http://jaeger:4318/v1/traces',

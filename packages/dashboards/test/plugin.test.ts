@@ -60,8 +60,14 @@ describe('/dashboards on the metrics listener', () => {
           uid: 'export-trakt-4-letterboxd',
           title: 'Export Trakt 4 Letterboxd',
           url: '/dashboards/export-trakt-4-letterboxd.json',
+          import_url: '/dashboards/export-trakt-4-letterboxd.json?import',
         },
-        { uid: 'obs-overview', title: 'Service overview', url: '/dashboards/obs-overview.json' },
+        {
+          uid: 'obs-overview',
+          title: 'Service overview',
+          url: '/dashboards/obs-overview.json',
+          import_url: '/dashboards/obs-overview.json?import',
+        },
       ],
     });
     const res = await get(m, '/dashboards/obs-overview.json');
@@ -76,6 +82,20 @@ describe('/dashboards on the metrics listener', () => {
     // Without @obs/alerts: said once, however many requests.
     await get(m, '/dashboards/obs-overview.json');
     expect(logger.lines.filter((l) => l.includes('@obs/alerts is not installed'))).toHaveLength(1);
+  });
+
+  test("serves each dashboard bare (provisioning) and in the shape of Grafana's import API with ?import (issue 23)", async () => {
+    const m = await start([metricsPlugin(), dashboardsPlugin()]);
+    const bare = (await (await get(m, '/dashboards/obs-overview.json')).json()) as Dashboard;
+    expect(bare).not.toHaveProperty('dashboard');
+    expect(bare.uid).toBe('obs-overview');
+    const res = await get(m, '/dashboards/obs-overview.json?import');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { dashboard: Dashboard & { id: unknown }; overwrite: boolean };
+    expect(body.overwrite).toBe(true);
+    expect(body.dashboard.id).toBeNull();
+    expect({ ...body.dashboard, id: undefined }).toEqual({ ...bare, id: undefined });
+    expect((await get(m, '/dashboards/nope.json?import')).status).toBe(404);
   });
 
   test('follows [monitoring.prometheus] namespace/subsystem and [monitoring.dashboards]', async () => {

@@ -170,6 +170,26 @@ describe('the compose stack', () => {
     else expect(result.status, result.stdout + result.stderr).toBe(0);
   });
 
+  test("builds the app's image from a Dockerfile when given one, publishing only the app's ports (issue 23)", () => {
+    const pulled = parse(composeStack({ ...stackOf(configOf(full)), dashboards }).files['docker-compose.yml']!);
+    expect(pulled.services['export-trakt'].image).toBe('johandevl/export-trakt-4-letterboxd:latest');
+    expect(pulled.services['export-trakt'].build).toBeUndefined();
+    const built = parse(
+      composeStack({
+        ...stackOf(configOf(full)),
+        dashboards,
+        build: { context: '../../..', dockerfile: 'apps/exporter-demo/Dockerfile' },
+        appPorts: [],
+        images: { app: 'obs/exporter-demo' },
+      }).files['docker-compose.yml']!,
+    );
+    expect(built.services['export-trakt']).toMatchObject({
+      image: 'obs/exporter-demo',
+      build: { context: '../../..', dockerfile: 'apps/exporter-demo/Dockerfile' },
+    });
+    expect(built.services['export-trakt'].ports).not.toContain('8080:8080');
+  });
+
   test('docker-compose.yml passes `docker compose config` where that client works', (ctx) => {
     const version = run('docker', ['compose', 'version']);
     if (version.status !== 0) {
