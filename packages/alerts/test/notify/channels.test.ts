@@ -171,7 +171,7 @@ describe('Slack channel (@slack/webhook) against a loopback server', () => {
       title_link: 'https://app.example.test:8082/#/alerts?receiver=default',
       color: SLACK_COLORS.warning,
     });
-    expect(message.attachments[0]?.text).toBeUndefined();
+    expect(message.attachments[0]?.text).toBe('');
     const att = message.attachments[1];
     expect(att?.color).toBe(SLACK_COLORS.warning);
     expect(att?.fields).toEqual(

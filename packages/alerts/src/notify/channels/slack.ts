@@ -49,7 +49,7 @@ const groupColor = (n: Notification): string => {
 
 /**
  * Builds the Slack message. Its first attachment is Alertmanager's `slack_configs` default: the title is the default
- * subject (`[FIRING:1] API Error Rate High history (warning core)`), linked to the alerts page, with no text. Ours
+ * subject (`[FIRING:1] API Error Rate High history (warning core)`), linked to the alerts page, with an empty text. Ours
  * adds one attachment per alert: its labels, every annotation, value, runbook button, how long it lasted.
  */
 export function slackMessage(n: Notification): IncomingWebhookSendArguments {
@@ -62,6 +62,8 @@ export function slackMessage(n: Notification): IncomingWebhookSendArguments {
         fallback: `${title} | ${link ?? ''}`,
         title,
         ...(link === undefined ? {} : { title_link: link }),
+        // slack.default.text is empty; Alertmanager sends it so.
+        text: '',
         mrkdwn_in: ['pretext', 'text'],
       },
       ...n.alerts.map((a) => {
