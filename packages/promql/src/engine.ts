@@ -152,28 +152,82 @@ export function evaluateQuery(expr: Expr, given: SampleSource, options: QueryOpt
           : v;
     return { value, annotations: ctx.annotations };
   }
+  const evaluation = rangeEvaluation(expr, source, start, end, step, options);
+  evaluation.next(Number.POSITIVE_INFINITY);
+  return evaluation.result();
+}
+
+/** A range query evaluated a slice of steps at a time, each selector's data read once for the whole range. */
+export interface RangeEvaluation {
+  /** Evaluates up to `steps` more steps; returns whether any are left. */
+  next(steps: number): boolean;
+  /** The steps evaluated so far, as a range query's result. */
+  result(): QueryResult;
+}
+
+/**
+ * Starts a range query to be evaluated in slices (`next(steps)`), so that a caller can yield to the event loop
+ * between them without selecting the data again at each slice.
+ * @throws PromqlError as {@link rangeQuery}, from `next()`.
+ */
+export function createRangeEvaluation(
+  source: SampleSource,
+  query: Query,
+  range: { readonly startMs: number; readonly endMs: number; readonly stepMs: number },
+  options: EvaluateOptions = {},
+): RangeEvaluation {
+  if (!(range.stepMs > 0)) throw evalError('zero or negative query resolution step widths are not accepted');
+  if (range.endMs < range.startMs) throw evalError('end timestamp must not be before start time');
+  const expr = exprOf(query);
+  const { startMs, endMs, stepMs } = range;
+  return rangeEvaluation(
+    expr,
+    preselect(source, expr, startMs, endMs, options.lookbackMs ?? 300_000),
+    startMs,
+    endMs,
+    stepMs,
+    options,
+  );
+}
+
+function rangeEvaluation(
+  expr: Expr,
+  source: SampleSource,
+  start: number,
+  end: number,
+  step: number,
+  options: EvaluateOptions,
+): RangeEvaluation {
   const annotations: Annotation[] = [];
   const bySeries = new Map<string, { labels: Labels; t: number[]; v: number[]; drop: boolean }>();
-  for (let t = start; t <= end; t += step) {
-    const ctx: Ctx = { ...context(source, t, start, step, options), end, annotations };
-    const v = ev(ctx, expr);
-    if (v.type === 'matrix' || v.type === 'string')
-      throw evalError(
-        `invalid expression type "${v.type === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`,
-      );
-    const samples: Sample[] = v.type === 'scalar' ? [{ labels: {}, value: v.value }] : v.samples;
-    for (const s of samples) {
-      const key = labelsKey(s.labels) + (s.drop === true ? '\x00drop' : '');
-      let out = bySeries.get(key);
-      if (out === undefined) {
-        out = { labels: s.labels, t: [], v: [], drop: s.drop === true };
-        bySeries.set(key, out);
+  let t = start;
+  return {
+    next(steps) {
+      for (let k = 0; k < steps && t <= end; k++, t += step) {
+        const ctx: Ctx = { ...context(source, t, start, step, options), end, annotations };
+        const v = ev(ctx, expr);
+        if (v.type === 'matrix' || v.type === 'string')
+          throw evalError(
+            `invalid expression type "${v.type === 'matrix' ? 'range vector' : 'string'}" for range query, must be Scalar or instant Vector`,
+          );
+        const samples: Sample[] = v.type === 'scalar' ? [{ labels: {}, value: v.value }] : v.samples;
+        for (const s of samples) {
+          const key = labelsKey(s.labels) + (s.drop === true ? '\x00drop' : '');
+          let out = bySeries.get(key);
+          if (out === undefined) {
+            out = { labels: s.labels, t: [], v: [], drop: s.drop === true };
+            bySeries.set(key, out);
+          }
+          out.t.push(t);
+          out.v.push(s.value);
+        }
       }
-      out.t.push(t);
-      out.v.push(s.value);
-    }
-  }
-  return { value: { type: 'matrix', series: finishMatrix([...bySeries.values()]) }, annotations };
+      return t <= end;
+    },
+    result() {
+      return { value: { type: 'matrix', series: finishMatrix([...bySeries.values()]) }, annotations: [...annotations] };
+    },
+  };
 }
 
 function context(source: SampleSource, t: number, start: number, step: number, options: EvaluateOptions): Ctx {

@@ -24,12 +24,13 @@ export type {
   PromValue,
   Query,
   QueryResult,
+  RangeEvaluation,
   ResultSeries,
   SampleSource,
   SelectedSeries,
   VectorSample,
 } from './engine.ts';
-export { evaluate, historyNeeded, instantQuery, rangeQuery } from './engine.ts';
+export { createRangeEvaluation, evaluate, historyNeeded, instantQuery, rangeQuery } from './engine.ts';
 export type { ExprPosition, PromqlErrorCode } from './errors.ts';
 export { PromqlError, promqlErrorCodes } from './errors.ts';
 export type { FormatOptions } from './format.ts';

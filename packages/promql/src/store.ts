@@ -113,9 +113,38 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
       const candidates = nameEq === undefined ? series.values() : (byName.get(nameEq.value) ?? []);
       for (const e of candidates) {
         if (!matchers.every((m) => matches(m, e.labels))) continue;
-        const out: Decoded = { t: [], v: [], stale: undefined };
-        e.chunks.decode(minT, maxT, out);
-        if (out.t.length > 0) yield { labels: e.labels, t: out.t, v: out.v, stale: out.stale };
+        const c = e.chunks;
+        const has = c.hasSampleIn(minT, maxT);
+        if (has === false) continue;
+        if (has === 'maybe') {
+          const out: Decoded = { t: [], v: [], stale: undefined };
+          c.decode(minT, maxT, out);
+          if (out.t.length > 0) yield { labels: e.labels, t: out.t, v: out.v, stale: out.stale };
+          continue;
+        }
+        // Decoded when first read: /api/v1/series and label lookups read only the labels. Samples appended
+        // after the selection are not part of it.
+        const upTo = Math.min(maxT, c.lastT);
+        let out: Decoded | undefined;
+        const decoded = (): Decoded => {
+          if (out === undefined) {
+            out = { t: [], v: [], stale: undefined };
+            c.decode(minT, upTo, out);
+          }
+          return out;
+        };
+        yield {
+          labels: e.labels,
+          get t() {
+            return decoded().t;
+          },
+          get v() {
+            return decoded().v;
+          },
+          get stale() {
+            return decoded().stale;
+          },
+        };
       }
     },
     stats() {

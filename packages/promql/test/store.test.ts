@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { createSampleStore, instantQuery, parse, rangeQuery } from '../src/index.ts';
+import { createRangeEvaluation, createSampleStore, instantQuery, parse, rangeQuery } from '../src/index.ts';
 import { CHUNK_SAMPLES } from '../src/internal/chunk.ts';
 import { createMetricSet } from './metric-set.ts';
 
@@ -49,6 +49,12 @@ describe('the compressed store (issue 16)', () => {
     const [end] = [...store.select(NAME, 299 * 15_000, 302 * 15_000)];
     expect(end?.stale).toEqual([0, 1]);
     expect([...store.select(NAME, 302 * 15_000, 400 * 15_000)]).toEqual([]);
+    // A window between two samples of one chunk.
+    expect([...store.select(NAME, 15_001, 15_002)]).toEqual([]);
+    // A selection is what the store held when it was made, read when first read.
+    const [later] = [...store.select(NAME, 299 * 15_000, 400 * 15_000)];
+    store.append({ __name__: 'x' }, 302 * 15_000, 7);
+    expect(later?.t).toEqual([300 * 15_000, 301 * 15_000]);
   });
 
   test('never returns a sample older than the retention, and drops whole chunks behind it', () => {
@@ -120,6 +126,18 @@ describe('range queries select once and slice per step (issue 16)', () => {
     for (const s of range.value.series) {
       const want = byStep.get(JSON.stringify(s.labels))!;
       expect(new Map(s.t.map((t, i) => [t, s.v[i]!]))).toEqual(want);
+    }
+  });
+
+  test('createRangeEvaluation() in slices of steps gives what rangeQuery() gives', () => {
+    const range = { startMs: m(30), endMs: m(110), stepMs: 30_000 };
+    for (const q of ['sum by (i) (rate(a_total[5m]))', 'max_over_time(b[10m:1m]) unless on (i) a_total']) {
+      const whole = rangeQuery(store, q, range);
+      const sliced = createRangeEvaluation(store, q, range);
+      let slices = 0;
+      while (sliced.next(7)) slices++;
+      expect(slices).toBe(22);
+      expect(sliced.result()).toEqual(whole);
     }
   });
 });

@@ -111,6 +111,19 @@ export class ChunkedSeries {
     return this.buf.byteLength + this.meta.length * 8;
   }
 
+  /**
+   * Whether a sample lies in `(minT, maxT]` (and after `floorT`), from the chunk table alone: 'maybe' when the
+   * window falls between two samples of one chunk, where only decoding tells.
+   */
+  hasSampleIn(minT: number, maxT: number): boolean | 'maybe' {
+    const lower = Math.max(minT, this.floorT);
+    const n = this.meta.length;
+    if (n === 0 || this.lastT <= lower || this.meta[1]! > maxT) return false;
+    if (this.lastT <= maxT) return true;
+    for (let c = 1; c < n; c += META) if (this.meta[c]! > lower && this.meta[c]! <= maxT) return true;
+    return 'maybe';
+  }
+
   /** Appends the samples in `(minT, maxT]` (and after `floorT`) to `out`. */
   decode(minT: number, maxT: number, out: Decoded): void {
     const lower = Math.max(minT, this.floorT);
