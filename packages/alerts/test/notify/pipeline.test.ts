@@ -92,6 +92,38 @@ describe('alertsPlugin notifications', () => {
     );
   });
 
+  test('issue #24: at stop, without a state file, an alert still in its group_wait is sent, not dropped', async () => {
+    const hook = await scriptedServer();
+    open.push(hook);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(0);
+    const plugin = alertsPlugin({
+      rules: [{ name: 'API Error Rate High', expr: 'errors > 0.1', severity: 'warning' }],
+      notifications: {
+        log: false,
+        channels: [createWebhookChannel({ url: hook.url.href })],
+        routes: [{ groupWaitMs: 3_600_000 }],
+      },
+    });
+    const monitor = createMonitor({
+      config: { metrics_port: 0, health_port: 0, host: '127.0.0.1', alerts: { evaluation_interval: '15s' } },
+      plugins: [plugin],
+      logger: silentLogger,
+    });
+    await monitor.start();
+    monitor.bus.emit('metrics:collected', { at: Date.now(), samples: [{ name: 'errors', labels: {}, value: 0.5 }] });
+    await vi.advanceTimersByTimeAsync(15_000);
+    // Firing, and waiting for its hour of group_wait.
+    expect(plugin.dispatcher.alerts()).toHaveLength(1);
+    expect(hook.delivered).toHaveLength(0);
+    await monitor.stop();
+    expect(hook.delivered).toHaveLength(1);
+    expect(hook.delivered[0]).toMatchObject({
+      status: 'firing',
+      alerts: [{ labels: { alertname: 'API Error Rate High' } }],
+    });
+  });
+
   test('bad notification options throw at once, with notifications.* paths', () => {
     let thrown: unknown;
     try {
