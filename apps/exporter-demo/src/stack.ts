@@ -51,12 +51,19 @@ export async function stackFiles(configFile: string): Promise<{ files: Record<st
   });
   await monitor.start();
   try {
+    const { namespace, subsystem } = config.prometheus;
     const rules =
       config.alerts.rules_file === ''
-        ? seedRules()
+        ? seedRules({ namespace, subsystem })
         : loadRuleGroups(resolve(dirname(configFile), config.alerts.rules_file)); // recording rules kept
     const stack = composeStack({
       config,
+      // The demo's image, built from the monorepo root by its Dockerfile; the context is relative to the demo's
+      // stack/ (apps/exporter-demo/stack), whatever --out says, so that the generated files stay comparable.
+      // The demo listens on the metrics and health ports only: no seed app port 8080.
+      build: { context: '../../..', dockerfile: 'apps/exporter-demo/Dockerfile' },
+      images: { app: 'obs/exporter-demo' },
+      appPorts: [],
       dashboards: dashboards.dashboards(),
       alertmanager: alertmanagerConfig({ config: config.alerts }),
     });
