@@ -19,7 +19,7 @@ export interface LabelMatcher {
 export interface Route {
   /** @default [] (every alert) */
   readonly matchers?: readonly LabelMatcher[];
-  /** Channel names; the receiver's name in notifications is their join. @default every channel */
+  /** Channel names; the receiver's name in notifications is their join with `+`, as alertmanagerConfig() names it. @default every channel (receiver `default`) */
   readonly channels?: readonly string[];
   /** Labels that form a group; `['...']` groups by every label. @default ['alertname'] */
   readonly groupBy?: readonly string[];
@@ -510,7 +510,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       result = options.notify(
         {
           status: firing.size > 0 ? 'firing' : 'resolved',
-          receiver: routes[group.routeIndex]!.route.channels?.join(',') ?? 'default',
+          // As alertmanagerConfig() names the receiver of a set of channels.
+          receiver: routes[group.routeIndex]!.route.channels?.join('+') ?? 'default',
           // As Alertmanager's aggregation group: `<route key>:<group labels>`.
           groupKey: `${routes[group.routeIndex]!.key}:${labelSetString(group.labels)}`,
           groupLabels: group.labels,

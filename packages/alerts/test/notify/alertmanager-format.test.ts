@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { createWebhookChannel, type Notification } from '../../src/index.ts';
 import { createAlertmanagerClient } from '../../src/notify/alertmanager-client.ts';
+import { webhookPayload } from '../../src/notify/channels/webhook.ts';
 import { createDispatcher } from '../../src/notify/dispatcher.ts';
 import {
   compareAlertLabels,
@@ -63,6 +64,11 @@ describe('Go formats', () => {
     const n = { ...notification(), receiver: 'email+webhook', externalURL: 'http://am:9093' };
     expect(alertsViewUrl(n)).toBe('http://am:9093/#/alerts?receiver=email%5C%2Bwebhook');
     expect(alertsViewUrl(notification())).toBeUndefined();
+  });
+
+  test('the webhook payload’s receiver is quoted as Alertmanager’s template data quotes it', () => {
+    expect(webhookPayload({ ...notification(), receiver: 'email+webhook' }).receiver).toBe('email\\+webhook');
+    expect(webhookPayload(notification()).receiver).toBe('default');
   });
 });
 

@@ -1,6 +1,6 @@
 // The generic webhook channel: Alertmanager's webhook payload (version 4), POSTed as JSON.
 import type { Labels } from '@obs/promql';
-import { goTime, sortedLabels } from '../go-format.ts';
+import { goQuoteMeta, goTime, sortedLabels } from '../go-format.ts';
 import { httpFailure, requestFailure } from '../http-failure.ts';
 import { post } from '../http-post.ts';
 import { commonLabels, fingerprint, type Notification, type NotificationChannel } from '../notification.ts';
@@ -50,7 +50,8 @@ export function webhookPayload(notification: Notification, maxAlerts = 0): Webho
   const all = notification.alerts;
   const kept = maxAlerts > 0 && all.length > maxAlerts ? all.slice(0, maxAlerts) : all;
   return {
-    receiver: notification.receiver,
+    // Alertmanager's template data quotes the receiver's name as a regular expression (`email\+webhook`).
+    receiver: goQuoteMeta(notification.receiver),
     status: notification.status,
     alerts: kept.map((a) => ({
       status: a.status,
