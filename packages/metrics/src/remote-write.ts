@@ -71,6 +71,8 @@ export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
 
 interface SeriesRef extends EncodedSeries {
   gen: number;
+  /** False once the series ended (it got its staleness marker). */
+  alive: boolean;
 }
 
 function retryAfterMs(header: string | null): number {
@@ -141,7 +143,24 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
     return true;
   };
 
+  // Our families hand out the same labels object at every collection: a lookup by identity skips building
+  // the series key, which is most of the cost of a collection.
+  const byObject = new WeakMap<object, Map<string, SeriesRef>>();
+
   const refFor = (s: MetricSample): SeriesRef => {
+    let names = byObject.get(s.labels);
+    const fast = names?.get(s.name);
+    if (fast?.alive === true) return fast;
+    const ref = slowRef(s);
+    if (names === undefined) {
+      names = new Map();
+      byObject.set(s.labels, names);
+    }
+    names.set(s.name, ref);
+    return ref;
+  };
+
+  const slowRef = (s: MetricSample): SeriesRef => {
     const all: Record<string, string> = { ...s.labels, __name__: s.name };
     const key = labelsKey(all);
     let ref = known.get(key);
@@ -151,7 +170,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
       const pairs = Object.entries(all)
         .filter(([, value]) => value !== '')
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      ref = { labels: encodeLabels(pairs), gen };
+      ref = { labels: encodeLabels(pairs), gen, alive: true };
       known.set(key, ref);
     }
     return ref;
@@ -282,6 +301,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
       for (const [key, ref] of known) {
         if (ref.gen === gen) continue;
         known.delete(key);
+        ref.alive = false;
         if (!push(ref, at, Number.NaN, true)) dropped++;
       }
       if (dropped > 0) {
