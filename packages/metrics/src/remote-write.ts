@@ -1,6 +1,8 @@
 // Remote write 1.0 from the embedded store: each collection's samples go into a bounded queue, sent in
 // batches by one sender (so each series' samples arrive in order), retried with backoff on 5xx, 429 and
 // network errors, dropped with a reason on other 4xx, and flushed once more at stop.
+import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { MetricSample, ObsLogger } from '@obs/core';
 import { ObsError, redactUrl } from '@obs/core';
@@ -189,19 +191,46 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
 
   type Attempt = { readonly ok: true } | { readonly ok: false; readonly retry: boolean; readonly afterMs: number };
 
+  // node:http with an agent of our own rather than fetch: its keep-alive sockets and timers end at stop
+  // (undici's global pool outlives the plugin), and a request times out on its socket, not on a timer.
+  const agent = new (url.protocol === 'https:' ? https : http).Agent({ keepAlive: true, maxSockets: 1 });
+  const post = (body: Uint8Array): Promise<{ status: number; text: string; retryAfter: string | null }> =>
+    new Promise((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? https : http).request(
+        url,
+        { method: 'POST', agent, headers: { ...headers, 'content-length': `${body.length}` }, signal: stopping.signal },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            if (size < 4096) chunks.push(chunk);
+            size += chunk.length;
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              text: redactUrl(Buffer.concat(chunks).toString('utf8').slice(0, 300).trim()),
+              retryAfter: (res.headers['retry-after'] as string | undefined) ?? null,
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(options.timeoutMs, () =>
+        req.destroy(Object.assign(new Error(`no answer within ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
   async function send(body: Uint8Array, n: number): Promise<Attempt> {
-    let response: Response;
+    let response: { status: number; text: string; retryAfter: string | null };
     try {
-      response = await fetch(target, {
-        method: 'POST',
-        headers,
-        body: body as Uint8Array<ArrayBuffer>,
-        signal: AbortSignal.any([AbortSignal.timeout(options.timeoutMs), stopping.signal]),
-      });
+      response = await post(body);
     } catch (err) {
       if (!failing) {
         failing = true;
-        const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
+        const cause = (err as { code?: string; message: string }).code ?? (err as Error).message;
         onError(
           new ObsError(
             'OBS_ERR_METRICS_REMOTE_WRITE',
@@ -212,14 +241,13 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
       }
       return { ok: false, retry: true, afterMs: 0 };
     }
+    const { text } = response;
     const { status } = response;
     if (status >= 200 && status < 300) {
-      await response.body?.cancel().catch(() => {});
       if (failing) options.logger.info(`[@obs/metrics] remote write to ${where} works again`);
       failing = false;
       return { ok: true };
     }
-    const text = redactUrl((await response.text().catch(() => '')).slice(0, 300).trim());
     if (status === 429 || status >= 500) {
       if (!failing) {
         failing = true;
@@ -230,7 +258,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
           ),
         );
       }
-      return { ok: false, retry: true, afterMs: retryAfterMs(response.headers.get('retry-after')) };
+      return { ok: false, retry: true, afterMs: retryAfterMs(response.retryAfter) };
     }
     // Other answers (400, 401, 403, 404, 413...) will not change by sending the same request again.
     if (!rejectedStatuses.has(status)) {
@@ -332,6 +360,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
       await draining;
       await flush();
       clearTimeout(cut);
+      agent.destroy();
       if (count > 0) {
         const left = count;
         onOutcome('dropped', left);

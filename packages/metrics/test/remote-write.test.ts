@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import {
   type ConfigInput,
   createMonitor,
@@ -7,13 +8,40 @@ import {
   ObsError,
   silentLogger,
 } from '@obs/core';
-import { freePort } from '@obs/testing';
+import { freePort, testPluginContract } from '@obs/testing';
 import { Gauge } from 'prom-client';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { metricsPlugin } from '../src/index.ts';
 import { type Receiver, startReceiver } from './fixtures/remote-write-receiver.ts';
 
 const base = { metrics_port: 0, health_port: 0, host: '127.0.0.1' };
+
+// The plugin with remote write on keeps the contract: no timer, socket or request outlives stop. Its
+// receiver runs in another process, whose sockets and timers the contract must not count as ours.
+const contractReceiver = spawn(
+  process.execPath,
+  [
+    '-e',
+    "require('node:http').createServer((q, s) => q.resume().on('end', () => s.writeHead(204).end())).listen(0, '127.0.0.1', function () { console.log(this.address().port) })",
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const contractPort = await new Promise<number>((resolve) =>
+  contractReceiver.stdout?.once('data', (d: Buffer) => resolve(Number(d))),
+);
+afterAll(() => {
+  contractReceiver.kill();
+});
+testPluginContract(() => metricsPlugin(), {
+  listeners: ['metrics'],
+  config: {
+    prometheus: {
+      default_metrics: false,
+      remote_write_url: `http://127.0.0.1:${contractPort}/api/v1/write`,
+      remote_write_interval: '20ms',
+    },
+  },
+});
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
