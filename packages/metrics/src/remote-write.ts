@@ -58,7 +58,7 @@ export interface RemoteWriter {
 
 const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 /** The User-Agent of remote write requests. */
-export const REMOTE_WRITE_USER_AGENT: string = `@obs/metrics/${VERSION}`;
+const USER_AGENT: string = `@obs/metrics/${VERSION}`;
 
 // Prometheus sends these itself; a user header must not replace them.
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
@@ -106,7 +106,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
     'content-encoding': 'snappy',
     'content-type': 'application/x-protobuf',
     'x-prometheus-remote-write-version': '0.1.0',
-    'user-agent': REMOTE_WRITE_USER_AGENT,
+    'user-agent': USER_AGENT,
   });
   const target = url.href;
   const where = redactUrl(target);
