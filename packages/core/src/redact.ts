@@ -4,7 +4,7 @@ export const REDACTED = '[redacted]';
 // Keys whose values are secrets wherever they appear: passwords, tokens, webhook URLs (a Slack
 // incoming-webhook URL is itself the credential), API keys, private keys, signatures, auth headers.
 const SECRET_KEY =
-  /pass(word|wd)?$|secret|token|webhook|api[_-]?key|private[_-]?key|credential|authorization|cookie|signature|^sig$|^auth$|^x-auth|^headers$/i;
+  /pass(word|wd)?$|secret|token|webhook|api[_-]?key|private[_-]?key|credential|authorization|cookie|signature|^sig$|^auth$|^x-auth|(^|_)headers$/i;
 
 // Query parameters that carry a credential even when isSecretKey would not say so (`key`, `sig`, `auth`).
 const SECRET_PARAM = /^(access_token|token|api_key|apikey|key|secret|password|passwd|auth|signature|sig)$/i;

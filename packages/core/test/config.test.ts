@@ -271,7 +271,18 @@ describe('loadConfig', () => {
     expect(issues[0]!.message).toBe('must be a string (got a number)');
   });
 
-  test('every value of a headers table is a secret', () => {
+  test('every value of a headers table (headers, remote_write_headers) is a secret', () => {
+    const remote = loadConfig({
+      env: {},
+      overrides: { prometheus: { remote_write_headers: { 'X-Scope-OrgID': 'tenant-7' } } },
+      sections: [
+        {
+          name: 'prometheus',
+          schema: z.object({ remote_write_headers: z.record(z.string(), z.string()).default({}) }),
+        },
+      ],
+    });
+    expect(JSON.stringify(remote)).not.toContain('tenant-7');
     const config = loadConfig({
       env: {},
       overrides: { tracing: { headers: { 'x-api-key': 'k3y', 'x-tenant': 'acme' } } },
