@@ -3,11 +3,11 @@
 
 import type { NamedSample } from '../src/index.ts';
 
-export const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
-export const STATUSES = ['200', '201', '400', '404', '500'] as const;
-export const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+const STATUSES = ['200', '201', '400', '404', '500'] as const;
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 /** Series per endpoint: 20 counters, 12 buckets + _sum + _count, 2 gauges. */
-export const SERIES_PER_ENDPOINT: number = METHODS.length * STATUSES.length + BUCKETS.length + 3 + 2;
+const SERIES_PER_ENDPOINT: number = METHODS.length * STATUSES.length + BUCKETS.length + 3 + 2;
 
 /** A small deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {

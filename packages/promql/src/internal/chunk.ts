@@ -20,6 +20,20 @@ const TWO32 = 4_294_967_296;
 // Bits of a delta-of-delta after 0, 1, 2, 3 or 4 leading ones.
 const DOD_BITS = [0, 14, 17, 20, 64] as const;
 
+// The decoder's cursor: module state rather than a closure, since a query decodes thousands of chunks.
+let rbuf: Uint8Array = new Uint8Array(0);
+let rpos = 0;
+
+// Up to 24 bits from a big-endian 32-bit window (bytes past the end read as 0); more in two reads.
+function readBits(n: number): number {
+  if (n > 24) return readBits(n - 16) * 65_536 + readBits(16);
+  const b = rpos >>> 3;
+  const word = ((rbuf[b]! << 24) | (rbuf[b + 1]! << 16) | (rbuf[b + 2]! << 8) | rbuf[b + 3]!) >>> 0;
+  const value = ((word << (rpos & 7)) >>> 0) >>> (32 - n);
+  rpos += n;
+  return value;
+}
+
 function ctz32(x: number): number {
   return x === 0 ? 32 : 31 - Math.clz32(x & -x);
 }
@@ -137,24 +151,12 @@ export class ChunkedSeries {
   }
 
   private decodeChunk(c: number, count: number, minT: number, maxT: number, out: Decoded): void {
-    const buf = this.buf;
-    let pos = this.meta[c]! * 8;
-    const read = (n: number): number => {
-      let value = 0;
-      while (n > 0) {
-        const free = 8 - (pos & 7);
-        const take = Math.min(free, n);
-        const bits = (buf[pos >>> 3]! >>> (free - take)) & ((1 << take) - 1);
-        value = value * (1 << take) + bits;
-        n -= take;
-        pos += take;
-      }
-      return value;
-    };
+    rbuf = this.buf;
+    rpos = this.meta[c]! * 8;
     let t = this.meta[c + 1]!;
     let delta = 0;
-    let hi = read(32);
-    let lo = read(32);
+    let hi = readBits(32);
+    let lo = readBits(32);
     let leading = 0;
     let trailing = 0;
     for (let i = 0; ; ) {
@@ -171,23 +173,23 @@ export class ChunkedSeries {
       if (++i >= count) return;
       // Timestamp: '0' | '10'+14 | '110'+17 | '1110'+20 | '1111'+64 bits of delta-of-delta.
       let ones = 0;
-      while (ones < 4 && read(1) === 1) ones++;
+      while (ones < 4 && readBits(1) === 1) ones++;
       const size = DOD_BITS[ones]!;
       let dod = 0;
       if (size === 64) {
-        const h = read(32) | 0;
-        dod = h * TWO32 + read(32);
+        const h = readBits(32) | 0;
+        dod = h * TWO32 + readBits(32);
       } else if (size > 0) {
-        dod = read(size);
+        dod = readBits(size);
         if (dod > 2 ** (size - 1)) dod -= 2 ** size;
       }
       delta += dod;
       t += delta;
       // Value: '0' same bits | '10' within the previous window | '11' + 5 bits leading + 6 bits length.
-      if (read(1) === 1) {
-        if (read(1) === 1) {
-          leading = read(5);
-          let sig = read(6);
+      if (readBits(1) === 1) {
+        if (readBits(1) === 1) {
+          leading = readBits(5);
+          let sig = readBits(6);
           if (sig === 0) sig = 64;
           trailing = 64 - leading - sig;
         }
@@ -195,9 +197,9 @@ export class ChunkedSeries {
         let xh = 0;
         let xl = 0;
         if (sig > 32) {
-          xh = read(sig - 32);
-          xl = read(32);
-        } else xl = read(sig);
+          xh = readBits(sig - 32);
+          xl = readBits(32);
+        } else xl = readBits(sig);
         // Shift the significant bits left by `trailing`.
         if (trailing >= 32) {
           xh = (xl << (trailing - 32)) >>> 0;
