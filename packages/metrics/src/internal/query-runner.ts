@@ -2,14 +2,11 @@
 // bounded number of queries at once, and range queries evaluated in slices of steps that yield to the event loop.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
-  type Annotation,
+  createRangeEvaluation,
   type Expr,
   instantQuery,
-  labelsKey,
   type ParsedExpr,
   type QueryResult,
-  type ResultSeries,
-  rangeQuery,
   type SampleSource,
   type SelectedSeries,
 } from '@obs/promql';
@@ -86,18 +83,6 @@ function pin(expr: Expr, startMs: number, endMs: number): Expr {
   return visit(expr) as Expr;
 }
 
-function compareLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): number {
-  const an = Object.keys(a).sort();
-  const bn = Object.keys(b).sort();
-  for (let i = 0; i < Math.min(an.length, bn.length); i++) {
-    const x = an[i]!;
-    const y = bn[i]!;
-    if (x !== y) return x < y ? -1 : 1;
-    if (a[x] !== b[y]) return a[x]! < b[y]! ? -1 : 1;
-  }
-  return an.length - bn.length;
-}
-
 interface Guard {
   readonly source: SampleSource;
   /** Starts a new budget of `samples`. */
@@ -129,11 +114,6 @@ function guard(store: SampleSource, deadline: number, signal: AbortSignal | unde
       },
     },
   };
-}
-
-function mergeAnnotations(into: Annotation[], more: readonly Annotation[]): void {
-  for (const a of more)
-    if (!into.some((b) => b.level === a.level && b.message === a.message && b.at === a.at)) into.push(a);
 }
 
 /** @internal Creates the runner of the query API over a sample source. */
@@ -206,44 +186,22 @@ export function createQueryRunner(source: SampleSource, limits: QueryLimits): Qu
         const { startMs, endMs, stepMs } = range;
         const g = guard(source, deadline, options.signal);
         const pinned: ParsedExpr = { ...query, expr: pin(query.expr, startMs, endMs) };
-        const annotations: Annotation[] = [];
-        const merged = new Map<string, { labels: ResultSeries['labels']; t: number[]; v: number[] }>();
-        const steps = Math.floor((endMs - startMs) / stepMs) + 1;
+        // Each selector's data is read once for the whole range (@obs/promql's range evaluation), then the steps
+        // are evaluated a slice at a time, yielding to the event loop between slices.
+        g.budget(limits.maxSamples);
+        const evaluation = createRangeEvaluation(g.source, pinned, { startMs, endMs, stepMs }, {});
         let perSlice = 1;
-        for (let k = 0; k < steps; ) {
+        for (;;) {
           g.check();
-          const n = Math.min(perSlice, steps - k);
-          g.budget(limits.maxSamples * n);
           const began = performance.now();
-          const part = rangeQuery(
-            g.source,
-            pinned,
-            { startMs: startMs + k * stepMs, endMs: startMs + (k + n - 1) * stepMs, stepMs },
-            {},
-          );
+          const more = evaluation.next(perSlice);
           const took = performance.now() - began;
-          mergeAnnotations(annotations, part.annotations);
-          if (part.value.type === 'matrix') {
-            for (const s of part.value.series) {
-              const key = labelsKey(s.labels);
-              let m = merged.get(key);
-              if (m === undefined) {
-                m = { labels: s.labels, t: [], v: [] };
-                merged.set(key, m);
-              }
-              for (let i = 0; i < s.t.length; i++) {
-                m.t.push(s.t[i]!);
-                m.v.push(s.v[i]!);
-              }
-            }
-          }
-          k += n;
+          if (!more) break;
           // Aim each slice at sliceMs from the cost per step so far; at least one step, at most 4x more each time.
-          perSlice = Math.max(1, Math.min(perSlice * 4, Math.floor(sliceMs / Math.max(took / n, 0.001))));
-          if (k < steps) await nextTurn();
+          perSlice = Math.max(1, Math.min(perSlice * 4, Math.floor(sliceMs / Math.max(took / perSlice, 0.001))));
+          await nextTurn();
         }
-        const series = [...merged.values()].sort((a, b) => compareLabels(a.labels, b.labels));
-        return { value: { type: 'matrix', series }, annotations };
+        return evaluation.result();
       } finally {
         release();
       }
