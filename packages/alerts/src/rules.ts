@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { AlertRuleDescriptor, MetricDescriptor } from '@obs/core';
 import { ObsError } from '@obs/core';
-import { type Expr, historyNeeded, type ParsedExpr, PromqlError, parse, parsePromDuration } from '@obs/promql';
+import {
+  type Expr,
+  historyNeeded,
+  metricNames,
+  type ParsedExpr,
+  PromqlError,
+  parse,
+  parsePromDuration,
+} from '@obs/promql';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { checkTemplate } from './template.ts';
 
@@ -446,36 +454,6 @@ export function exposedMetricNames(descriptors: readonly MetricDescriptor[]): Se
   return names;
 }
 
-function selectedNames(e: Expr, into: Set<string>): void {
-  switch (e.kind) {
-    case 'vector':
-      if (e.name !== undefined) into.add(e.name);
-      for (const m of e.matchers) if (m.name === '__name__' && m.op === '=') into.add(m.value);
-      return;
-    case 'matrix':
-      selectedNames(e.selector, into);
-      return;
-    case 'subquery':
-    case 'paren':
-    case 'unary':
-      selectedNames(e.expr, into);
-      return;
-    case 'call':
-      for (const a of e.args) selectedNames(a, into);
-      return;
-    case 'aggregate':
-      if (e.param !== undefined) selectedNames(e.param, into);
-      selectedNames(e.expr, into);
-      return;
-    case 'binary':
-      selectedNames(e.lhs, into);
-      selectedNames(e.rhs, into);
-      return;
-    default:
-      return;
-  }
-}
-
 /**
  * The metrics that rules select by name but `exposed` (see {@link exposedMetricNames}) does not hold, one entry per
  * rule and metric: such a selector matches nothing, so the rule silently never fires. `ALERTS`, `ALERTS_FOR_STATE`,
@@ -488,9 +466,7 @@ export function unmatchedMetrics(
   const recorded = new Set(rules.filter(isRecordingRule).map((r) => r.record));
   const out: UnmatchedMetric[] = [];
   for (const rule of rules) {
-    const names = new Set<string>();
-    selectedNames(rule.ast, names);
-    for (const metric of names)
+    for (const metric of metricNames(rule.ast))
       if (!exposed.has(metric) && !SYNTHETIC.has(metric) && !recorded.has(metric))
         out.push({ rule: isRecordingRule(rule) ? rule.record : rule.name, metric, source: rule.source });
   }

@@ -1,6 +1,6 @@
 // What a dashboard's PromQL is made of (metric names, the alerting comparison), read with @obs/promql's parser,
 // so a panel's query is checked by the same grammar and type rules as the rules that alert on it.
-import { type Expr, PromqlError, parse } from '@obs/promql';
+import { type Expr, metricNames, PromqlError, parse } from '@obs/promql';
 
 type Comparison = '>' | '>=' | '<' | '<=' | '==' | '!=';
 
@@ -34,36 +34,6 @@ export function substituteVariables(expr: string): string {
   return expr.replace(DURATION_VARS, '5m').replace(NUMBER_VARS, '300').replace(OTHER_VARS, 'var');
 }
 
-function collectMetrics(e: Expr, into: Set<string>): void {
-  switch (e.kind) {
-    case 'vector':
-      if (e.name !== undefined) into.add(e.name);
-      for (const m of e.matchers) if (m.name === '__name__' && m.op === '=') into.add(m.value);
-      return;
-    case 'matrix':
-      collectMetrics(e.selector, into);
-      return;
-    case 'subquery':
-    case 'paren':
-    case 'unary':
-      collectMetrics(e.expr, into);
-      return;
-    case 'call':
-      for (const a of e.args) collectMetrics(a, into);
-      return;
-    case 'aggregate':
-      if (e.param !== undefined) collectMetrics(e.param, into);
-      collectMetrics(e.expr, into);
-      return;
-    case 'binary':
-      collectMetrics(e.lhs, into);
-      collectMetrics(e.rhs, into);
-      return;
-    default:
-      return;
-  }
-}
-
 function numberOf(e: Expr): number | undefined {
   let node = e;
   while (node.kind === 'paren') node = node.expr;
@@ -81,8 +51,7 @@ export function analyzePromql(expr: string): PromqlAnalysis {
     if (!(err instanceof PromqlError)) throw err;
     return { errors: [err.message.replace(/^\[@obs\/promql\] /, '')], metrics: [] };
   }
-  const metrics = new Set<string>();
-  collectMetrics(top, metrics);
+  const metrics = metricNames(top);
   let comparison: PromqlAnalysis['comparison'];
   while (top.kind === 'paren') top = top.expr;
   if (top.kind === 'binary' && top.op in FLIP) {
@@ -92,5 +61,5 @@ export function analyzePromql(expr: string): PromqlAnalysis {
     if (right !== undefined) comparison = { op, value: right };
     else if (left !== undefined) comparison = { op: FLIP[op], value: left };
   }
-  return { errors: [], metrics: [...metrics], comparison };
+  return { errors: [], metrics, comparison };
 }

@@ -45,3 +45,4 @@ export type { SeriesPoint } from './series-notation.ts';
 export { parseSeriesDesc } from './series-notation.ts';
 export type { NamedSample, SampleStore, SampleStoreOptions, SampleStoreStats } from './store.ts';
 export { createSampleStore } from './store.ts';
+export { metricNames } from './walk.ts';
