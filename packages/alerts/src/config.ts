@@ -107,7 +107,8 @@ declare module '@obs/core' {
     readonly external_url: string;
     /**
      * Labels of this app's alerts towards the outside (Prometheus' `global.external_labels`): `$externalLabels` in
-     * templates, added to notifications and to the alerts handed to Alertmanager, never to stored series. @default {}
+     * templates, added to notifications and to the alerts handed to Alertmanager, never to stored series. Those of
+     * `[monitoring.prometheus] external_labels` (remote write) apply too; these win on the same name. @default {}
      */
     readonly external_labels: Readonly<Record<string, string>>;
     /**
@@ -250,8 +251,12 @@ export const alertsConfigSection: ConfigSection = {
  * to the TOML file that sets them, as Prometheus resolves `rule_files`, else to the working directory.
  */
 export function alertsSection(config: ObsConfig): AlertsConfig {
+  // One set of external labels for the app, as Prometheus's global.external_labels: those of
+  // [monitoring.prometheus] (remote write, when @obs/metrics declares them), then the alerts' own on top.
+  const shared = (config.prometheus as { readonly external_labels?: Readonly<Record<string, string>> }).external_labels;
   return {
     ...config.alerts,
+    external_labels: { ...shared, ...config.alerts.external_labels },
     rules_file: resolveConfigPath(config, 'alerts.rules_file'),
     state_file: resolveConfigPath(config, 'alerts.state_file'),
     smtp_ca_file: resolveConfigPath(config, 'alerts.smtp_ca_file'),

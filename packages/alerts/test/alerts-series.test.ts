@@ -3,9 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObsEvents } from '@obs/core';
-import { createMonitor, loadConfig, ObsConfigError, silentLogger } from '@obs/core';
+import { type ConfigInput, createMonitor, loadConfig, ObsConfigError, silentLogger, z } from '@obs/core';
 import { createSampleStore, instantQuery, type SampleStore } from '@obs/promql';
 import { afterEach, describe, expect, test, vi } from 'vitest';
+import { alertsSection } from '../src/config.ts';
 import { alertsPlugin, createAlertEngine, type Notification, parseRuleGroups } from '../src/index.ts';
 import { scriptedServer } from './fixtures/http.ts';
 
@@ -245,5 +246,23 @@ describe('external_labels in the config', () => {
     expect((thrown as ObsConfigError).message).toMatch(/alerts\.external_labels/);
     writeFileSync(file, '[monitoring.alerts]\nexternal_labels = { env = "prod" }\n');
     expect(loadConfig({ file, env: {}, plugins: [alertsPlugin()] }).alerts.external_labels).toEqual({ env: 'prod' });
+  });
+
+  test("[monitoring.prometheus] external_labels (remote write's) apply to alerts too; the alerts' own win (issue #21)", () => {
+    // What @obs/metrics declares in [monitoring.prometheus], reduced to this key.
+    const prometheus = {
+      name: 'prometheus',
+      schema: z.object({ external_labels: z.record(z.string(), z.string()).default({}) }),
+    };
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        prometheus: { external_labels: { cluster: 'eu-1', env: 'staging' } },
+        alerts: { external_labels: { env: 'prod' } },
+      } as ConfigInput,
+      plugins: [alertsPlugin()],
+      sections: [prometheus],
+    });
+    expect(alertsSection(config).external_labels).toEqual({ cluster: 'eu-1', env: 'prod' });
   });
 });
