@@ -187,13 +187,9 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       : []),
     ...(options.groups ?? []),
   ];
+  // Several rules may share an alert name (in one group or across groups), as in Prometheus: each keeps its own
+  // alerts; series with the same labels from two of them collide in ALERTS as they do there.
   const rules = alertRulesOf(groups);
-  const names = new Set<string>();
-  for (const r of rules) {
-    if (names.has(r.name))
-      throw new ObsError('OBS_ERR_ALERTS_RULE_INVALID', `[@obs/alerts] two rules are named ${JSON.stringify(r.name)}`);
-    names.add(r.name);
-  }
   const allRules = groups.flatMap((g) => g.rules);
   const store =
     options.source === undefined && options.query === undefined
@@ -461,10 +457,16 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       for (const r of rules) restoring.add(r);
     },
     restore(restored, graceUntil) {
-      const byName = new Map(rules.map((r) => [r.name, r]));
+      // With one alert name on several rules, an alert goes back to the first of them (their labels usually differ
+      // by the rules' own labels, which the restored alert carries).
+      const byName = new Map<string, AlertRule>();
+      for (const r of [...rules].reverse()) byName.set(r.name, r);
       const out: Alert[] = [];
       for (const r of restored) {
-        const rule = byName.get(r.labels.alertname ?? '');
+        const own = rules.find(
+          (x) => x.name === r.labels.alertname && Object.entries(x.labels).every(([k, v]) => r.labels[k] === v),
+        );
+        const rule = own ?? byName.get(r.labels.alertname ?? '');
         const alerts = rule === undefined ? undefined : active.get(rule);
         const key = labelsKey(r.labels);
         if (rule === undefined || alerts === undefined || alerts.has(key)) continue;

@@ -204,3 +204,31 @@ describe('rule groups in the plugin', () => {
     }
   });
 });
+
+describe('one alert name on several rules (issue #14)', () => {
+  test('loads and evaluates each rule on its own, as Prometheus does (a warning and a critical tier)', () => {
+    const groups = parseRuleGroups(
+      `groups:
+  - name: warn
+    rules:
+      - alert: QueueLong
+        expr: queue_length > 10
+        labels: {severity: warning}
+  - name: crit
+    rules:
+      - alert: QueueLong
+        expr: queue_length > 100
+        labels: {severity: critical}
+`,
+      'tiers.yml',
+    );
+    const store = createSampleStore({ retentionMs: m(60) });
+    store.append({ __name__: 'queue_length' }, 0, 50);
+    const engine = createAlertEngine({ groups, source: store });
+    const firing = engine.evaluate(m(1)).filter((a) => a.state === 'firing');
+    expect(firing.map((a) => a.labels)).toEqual([{ alertname: 'QueueLong', severity: 'warning' }]);
+    store.append({ __name__: 'queue_length' }, m(2), 500);
+    const both = engine.evaluate(m(2)).filter((a) => a.state === 'firing');
+    expect(both.map((a) => a.labels.severity).sort()).toEqual(['critical', 'warning']);
+  });
+});
