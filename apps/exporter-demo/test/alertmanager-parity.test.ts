@@ -8,10 +8,9 @@ import { dirname, join } from 'node:path';
 import { alertmanagerConfig, alertsPlugin } from '@obs/alerts';
 import { loadConfig } from '@obs/core';
 import { debianTool, freePort, listenLoopback, readBody, startTool } from '@obs/testing';
-import { SMTPServer } from 'smtp-server';
 import { describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { dir, file, startDemo } from './demo-process.ts';
+import { dir, file, smtpReceiver, startDemo } from './demo-process.ts';
 
 const alertmanager = debianTool('prometheus-alertmanager');
 const alertsDir = dirname(createRequire(import.meta.url).resolve('@obs/alerts/package.json'));
@@ -36,31 +35,14 @@ async function receivers(): Promise<{
 }> {
   const payloads: Payload[] = [];
   const headers: Record<string, string | string[] | undefined>[] = [];
-  const mails: string[] = [];
   const hook = await listenLoopback(async (req, res) => {
     headers.push(req.headers);
     payloads.push(JSON.parse(await readBody(req)) as Payload);
     res.writeHead(200).end();
   });
-  const smtp = new SMTPServer({
-    logger: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => {
-        raw += c.toString('utf8');
-      });
-      stream.on('end', () => {
-        mails.push(raw);
-        callback();
-      });
-    },
-  });
-  const smtpPort = await new Promise<number>((resolve, reject) => {
-    smtp.once('error', reject);
-    smtp.listen(0, '127.0.0.1', () => resolve((smtp.server.address() as { port: number }).port));
-  });
+  const smtp = await smtpReceiver();
+  const mails = smtp.mails;
+  const smtpPort = smtp.port;
   return {
     hook: new URL('/hook', hook.url),
     smtpPort,
@@ -69,7 +51,7 @@ async function receivers(): Promise<{
     mails,
     async close() {
       await hook[Symbol.asyncDispose]();
-      await new Promise<void>((r) => smtp.close(() => r()));
+      await smtp.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
 import { SEED_ENV } from './seed-env.ts';
 
 export const bin = join(import.meta.dirname, '../dist/main.js');
@@ -65,4 +66,36 @@ export function startDemo(name: string, args: string[], env: Record<string, stri
       await exited;
     },
   };
+}
+
+/** A real SMTP server (smtp-server) on loopback, without TLS, keeping each mail's raw text. */
+export interface SmtpReceiver {
+  readonly port: number;
+  readonly mails: string[];
+  close(): Promise<void>;
+}
+
+/** Starts an {@link SmtpReceiver} on `port` (0: a free one). */
+export async function smtpReceiver(port = 0): Promise<SmtpReceiver> {
+  const mails: string[] = [];
+  const smtp = new SMTPServer({
+    logger: false,
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    onData(stream, _session, callback) {
+      let raw = '';
+      stream.on('data', (c: Buffer) => {
+        raw += c.toString('utf8');
+      });
+      stream.on('end', () => {
+        mails.push(raw);
+        callback();
+      });
+    },
+  });
+  const bound = await new Promise<number>((resolve, reject) => {
+    smtp.once('error', reject);
+    smtp.listen(port, '127.0.0.1', () => resolve((smtp.server.address() as { port: number }).port));
+  });
+  return { port: bound, mails, close: () => new Promise<void>((r) => smtp.close(() => r())) };
 }

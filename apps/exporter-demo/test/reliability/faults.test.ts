@@ -4,8 +4,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { freePort, type LoopbackServer, listenLoopback, readBody } from '@obs/testing';
-import { SMTPServer } from 'smtp-server';
 import { describe, expect, test } from 'vitest';
+import { smtpReceiver } from '../demo-process.ts';
 import {
   dir,
   fastAlertEnv,
@@ -114,7 +114,6 @@ describe.concurrent('issue #19 faults at the demo level', () => {
 
   test('SMTP server down, then up: the alert fired during the outage is mailed once it is back', async () => {
     const port = await freePort();
-    const received: string[] = [];
     const env = {
       ...fastAlertEnv(fastRulesFile('smtp-rules.yml')),
       MONITORING_ALERTS_SMTP_HOST: '127.0.0.1',
@@ -135,25 +134,8 @@ describe.concurrent('issue #19 faults at the demo level', () => {
       'a failed e-mail attempt',
     );
     const failedBeforeUp = await counter(demo, 'obs_alert_notifications_total{channel="email",outcome="failed"}');
-    const smtp = new SMTPServer({
-      logger: false,
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, _session, callback) {
-        let raw = '';
-        stream.on('data', (c: Buffer) => {
-          raw += c.toString('utf8');
-        });
-        stream.on('end', () => {
-          received.push(raw);
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve, reject) => {
-      smtp.once('error', reject);
-      smtp.listen(port, '127.0.0.1', () => resolve());
-    });
+    const smtp = await smtpReceiver(port);
+    const received = smtp.mails;
     const up = performance.now();
     try {
       await until(() => received.some((m) => m.includes('API Error Rate High')), 40_000, 'the mail');
@@ -168,7 +150,7 @@ describe.concurrent('issue #19 faults at the demo level', () => {
       expect(received.length).toBeGreaterThanOrEqual(1);
       expect(received.join('\n')).toMatch(/^To: .*ops@example\.com/m);
     } finally {
-      await new Promise<void>((r) => smtp.close(() => r()));
+      await smtp.close();
     }
   }, 90_000);
 
