@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
+import { markRoute } from './http-middleware.ts';
 import {
   escapeHelp,
   escapeLabelValue,
@@ -102,8 +103,8 @@ function acceptsGzip(header: string | undefined): boolean {
 }
 
 /**
- * An express handler serving `render(format)` with content negotiation and gzip. Scrapes that arrive
- * while a collection of the same format is running share it.
+ * An express handler serving `render(format)` with content negotiation and gzip, mounted with `get` or
+ * `use`. Scrapes that arrive while a collection of the same format is running share it.
  */
 export function expositionHandler(
   render: (format: Format) => Promise<string>,
@@ -119,10 +120,13 @@ export function expositionHandler(
     return pending;
   };
   return (req, res, next) => {
-    if (req.path !== '/') {
+    // Mounted with use('/metrics', …) the handler sees the rest of the path and answers only '/';
+    // as a route (get('/metrics', …)) express has matched the path already (#20).
+    if (req.route === undefined && req.path !== '/') {
       next();
       return;
     }
+    if (req.route === undefined) markRoute(req, req.baseUrl === '' ? '/' : req.baseUrl);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.status(405).set('Allow', 'GET, HEAD').end();
       return;

@@ -66,10 +66,19 @@ function index(stack: readonly Layer[] | undefined, prefix: string, depth: numbe
   }
 }
 
+// Requests answered by a handler mounted with use() (the exposition handler): no Route object, so the
+// handler records the template itself, its mount path (#20).
+const mounted = new WeakMap<object, string>();
+
+/** Labels a request answered by a `use()`-mounted handler with `template` instead of "unmatched". */
+export function markRoute(req: Request, template: string): void {
+  mounted.set(req, template);
+}
+
 /** The route template of a handled request (`/users/:id/movies`), or undefined when no route matched. */
 export function routeTemplate(req: Request): string | undefined {
   const route = req.route as object | undefined;
-  if (route === undefined) return undefined;
+  if (route === undefined) return mounted.get(req);
   let template = templates.get(route);
   if (template === undefined) {
     const app = req.app as unknown as AppLike;

@@ -80,4 +80,28 @@ describe('HTTP server middleware', () => {
     expect(text).toContain('obs_series_overflow_total{metric="trakt_api_requests_total"} 7');
     expect(warnings.filter((w) => w.includes('trakt_api_requests_total'))).toHaveLength(1);
   });
+
+  // #20: the README's monitor-free form answered 404 (the handler only answered when req.path was '/').
+  test.each([
+    ['get', (app: express.Express, h: express.RequestHandler) => void app.get('/metrics', h)],
+    ['use', (app: express.Express, h: express.RequestHandler) => void app.use('/metrics', h)],
+  ])('metrics.handler() mounted with %s answers /metrics, counted under route="/metrics"', async (_how, mount) => {
+    const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false });
+    const app = express();
+    app.use(metrics.httpMiddleware());
+    mount(app, metrics.handler());
+    await using server = await listenLoopback(app);
+    const first = await fetch(new URL('/metrics', server.url));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await first.text()).toContain('# TYPE http_server_requests_total counter');
+    const second = await fetch(new URL('/metrics', server.url));
+    expect(await second.text()).toMatch(
+      /^http_server_requests_total\{method="GET",route="\/metrics",status="200"\} 1$/m,
+    );
+    expect((await fetch(new URL('/metrics/nope', server.url))).status).toBe(404);
+    const text = await metrics.render();
+    expect(line(text, 'method="GET",route="/metrics",status="200"')).toBe('2');
+    expect(line(text, 'method="GET",route="unmatched",status="404"')).toBe('1');
+  });
 });
