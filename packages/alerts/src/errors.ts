@@ -1,7 +1,21 @@
-import type { ObsErrorCode } from '@obs/core';
+import { ObsError } from '@obs/core';
+
+/** The codes `@obs/alerts` throws or reports: a closed union, so a misspelt code does not compile. */
+export type AlertsErrorCode =
+  | 'OBS_ERR_ALERTS_PARSE'
+  | 'OBS_ERR_ALERTS_UNSUPPORTED'
+  | 'OBS_ERR_ALERTS_RULE_INVALID'
+  | 'OBS_ERR_ALERTS_RULES_FILE'
+  | 'OBS_ERR_ALERTS_EVAL'
+  | 'OBS_ERR_ALERTS_NOTIFY'
+  | 'OBS_ERR_ALERTS_STATE'
+  | 'OBS_ERR_ALERTS_SILENCE_LIMIT';
+
+// Retired codes stay listed (a code is never reused) but can no longer be thrown.
+type Retired = 'OBS_ERR_ALERTS_TEST_SCRIPT';
 
 /** Every error code that `@obs/alerts` throws or reports (kept in step with docs/errors.md). */
-export const alertsErrorCodes: Readonly<Record<ObsErrorCode, string>> = Object.freeze({
+export const alertsErrorCodes: Readonly<Record<AlertsErrorCode | Retired, string>> = Object.freeze({
   OBS_ERR_ALERTS_PARSE:
     'A PromQL expression does not parse, or its types do not fit (the message gives line and column).',
   OBS_ERR_ALERTS_UNSUPPORTED:
@@ -17,3 +31,8 @@ export const alertsErrorCodes: Readonly<Record<ObsErrorCode, string>> = Object.f
   OBS_ERR_ALERTS_SILENCE_LIMIT:
     'A new silence would exceed max_silences active or pending silences (a 400 on POST /silences); expire one first.',
 });
+
+/** @internal An `ObsError` with one of this package's codes: throw sites use it, so a misspelt code does not compile. */
+export function alertsError(code: AlertsErrorCode, message: string, options?: ErrorOptions): ObsError {
+  return new ObsError(code, message, options);
+}

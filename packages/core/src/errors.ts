@@ -1,10 +1,34 @@
 import { redactUrl } from './redact.ts';
 
-/** A stable error code: `OBS_ERR_<AREA>_<WHAT>`. A code is never renamed or reused. */
+/**
+ * A stable error code: `OBS_ERR_<AREA>_<WHAT>`. A code is never renamed or reused. This is the open base type
+ * of `ObsError.code`; each package declares the closed union of its own codes (`CoreErrorCode`,
+ * `HealthErrorCode`...) and its throw sites use that, so a misspelt code does not compile.
+ */
 export type ObsErrorCode = `OBS_ERR_${Uppercase<string>}`;
 
+/** The codes `@obs/core` throws or reports: a closed union, so a misspelt code does not compile. */
+export type CoreErrorCode =
+  | 'OBS_ERR_CONFIG_INVALID'
+  | 'OBS_ERR_DURATION_INVALID'
+  | 'OBS_ERR_PLUGIN_INVALID'
+  | 'OBS_ERR_PLUGIN_DUPLICATE'
+  | 'OBS_ERR_PLUGIN_DEPENDENCY'
+  | 'OBS_ERR_PLUGIN_SETUP'
+  | 'OBS_ERR_PLUGIN_START'
+  | 'OBS_ERR_PLUGIN_STOP'
+  | 'OBS_ERR_LIFECYCLE_TIMEOUT'
+  | 'OBS_ERR_MONITOR_STATE'
+  | 'OBS_ERR_SERVICE_MISSING'
+  | 'OBS_ERR_SERVICE_DUPLICATE'
+  | 'OBS_ERR_ENDPOINT_BIND'
+  | 'OBS_ERR_ENDPOINT_NOT_BOUND'
+  | 'OBS_ERR_ENDPOINT_CONFLICT'
+  | 'OBS_ERR_LISTENER_THREW'
+  | 'OBS_ERR_RECORD_INVALID';
+
 /** Every error code that `@obs/core` throws or reports, with what it means (kept in step with docs/errors.md). */
-export const coreErrorCodes: Readonly<Record<ObsErrorCode, string>> = Object.freeze({
+export const coreErrorCodes: Readonly<Record<CoreErrorCode, string>> = Object.freeze({
   OBS_ERR_CONFIG_INVALID: 'The configuration (file, environment or overrides) has one or more problems.',
   OBS_ERR_DURATION_INVALID: 'A duration string is not of the form 30s, 5m, 2h34m12s or 89ms.',
   OBS_ERR_PLUGIN_INVALID: 'A plugin object does not follow the plugin contract.',
@@ -34,6 +58,11 @@ export class ObsError extends Error {
     super(message, options);
     this.code = code;
   }
+}
+
+/** @internal An `ObsError` with one of core's codes: throw sites use it, so a misspelt code does not compile. */
+export function coreError(code: CoreErrorCode, message: string, options?: ErrorOptions): ObsError {
+  return new ObsError(code, message, options);
 }
 
 /** Where a configuration problem lies: the key path and, when known, the file, line and column or the env var. */

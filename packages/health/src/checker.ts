@@ -1,4 +1,5 @@
-import { type EventBus, formatDuration, type HealthStatus, ObsError, toError } from '@obs/core';
+import { type EventBus, formatDuration, type HealthStatus, toError } from '@obs/core';
+import { healthError } from './errors.ts';
 import { CHECK_NAME, collectIssues, type DurationInput } from './internal/format.ts';
 import { defaultStatusRule, isStatus, overallStatus } from './rule.ts';
 import type {
@@ -78,7 +79,7 @@ const RESERVED = 'overall';
 
 function validateCheck(check: HealthCheck): void {
   const fail = (why: string): never => {
-    throw new ObsError('OBS_ERR_HEALTH_CHECK_INVALID', `[@obs/health] invalid health check: ${why}`);
+    throw healthError('OBS_ERR_HEALTH_CHECK_INVALID', `[@obs/health] invalid health check: ${why}`);
   };
   if (typeof check !== 'object' || check === null) fail('a check must be an object');
   if (typeof check.name !== 'string' || !CHECK_NAME.test(check.name))
@@ -96,7 +97,7 @@ function timeoutOf(check: HealthCheck): number | undefined {
   const issues = collectIssues('@obs/health');
   const ms = issues.optionalDuration(`checks.${check.name}.timeout`, check.timeout);
   if (ms === undefined || issues.issues.length > 0) {
-    throw new ObsError(
+    throw healthError(
       'OBS_ERR_HEALTH_CHECK_INVALID',
       `[@obs/health] invalid health check "${check.name}": ${issues.issues[0]?.message ?? 'bad timeout'}`,
     );
@@ -182,7 +183,7 @@ export function createCheckerCore(options: HealthCheckerOptions = {}): {
   function normalize(name: string, outcome: unknown): HealthCheckOutcome {
     const invalid = (why: string): HealthCheckOutcome => {
       reportError(
-        new ObsError('OBS_ERR_HEALTH_CHECK_RESULT', `[@obs/health] check "${name}" returned an invalid result: ${why}`),
+        healthError('OBS_ERR_HEALTH_CHECK_RESULT', `[@obs/health] check "${name}" returned an invalid result: ${why}`),
       );
       return { status: 'unhealthy', message: `invalid result: ${why}` };
     };
@@ -230,7 +231,7 @@ export function createCheckerCore(options: HealthCheckerOptions = {}): {
       const status = settings.rule(checks);
       if (isStatus(status)) return status;
       reportError(
-        new ObsError('OBS_ERR_HEALTH_CHECK_RESULT', `[@obs/health] the status rule returned ${JSON.stringify(status)}`),
+        healthError('OBS_ERR_HEALTH_CHECK_RESULT', `[@obs/health] the status rule returned ${JSON.stringify(status)}`),
       );
     } catch (err) {
       reportError(err);
@@ -304,7 +305,7 @@ export function createCheckerCore(options: HealthCheckerOptions = {}): {
         entry.hung = true;
         const message = `timed out after ${formatDuration(limit)}`;
         controller.abort(
-          new ObsError('OBS_ERR_HEALTH_CHECK_TIMEOUT', `[@obs/health] check "${entry.check.name}" ${message}`),
+          healthError('OBS_ERR_HEALTH_CHECK_TIMEOUT', `[@obs/health] check "${entry.check.name}" ${message}`),
         );
         finish({ status: 'unhealthy', message }, limit);
       }, limit);
@@ -361,7 +362,7 @@ export function createCheckerCore(options: HealthCheckerOptions = {}): {
   function tick(): void {
     refresh().catch((err: unknown) =>
       reportError(
-        new ObsError(
+        healthError(
           'OBS_ERR_HEALTH_REFRESH_FAILED',
           `[@obs/health] background refresh failed: ${toError(err).message}`,
           {
@@ -377,7 +378,7 @@ export function createCheckerCore(options: HealthCheckerOptions = {}): {
       validateCheck(check);
       const ms = timeoutOf(check);
       if (entries.has(check.name)) {
-        throw new ObsError(
+        throw healthError(
           'OBS_ERR_HEALTH_CHECK_DUPLICATE',
           `[@obs/health] a health check named "${check.name}" is already registered`,
         );
@@ -406,7 +407,7 @@ export function createCheckerCore(options: HealthCheckerOptions = {}): {
       const entry = entries.get(name);
       if (entry === undefined) return false;
       entries.delete(name);
-      entry.cancel?.(new ObsError('OBS_ERR_HEALTH_STOPPED', `[@obs/health] check "${name}" was unregistered`));
+      entry.cancel?.(healthError('OBS_ERR_HEALTH_STOPPED', `[@obs/health] check "${name}" was unregistered`));
       detach(entry);
       cached = undefined;
       updateOverall();
@@ -429,7 +430,7 @@ export function createCheckerCore(options: HealthCheckerOptions = {}): {
       running = false;
       clearInterval(timer);
       timer = undefined;
-      const reason = new ObsError('OBS_ERR_HEALTH_STOPPED', '[@obs/health] the health checker stopped');
+      const reason = healthError('OBS_ERR_HEALTH_STOPPED', '[@obs/health] the health checker stopped');
       for (const entry of entries.values()) {
         entry.cancel?.(reason);
         detach(entry);

@@ -12,6 +12,7 @@ export type { DiskSpaceOptions } from './checks/disk.ts';
 export { diskSpaceCheck } from './checks/disk.ts';
 export type { MemoryCheckOptions } from './checks/memory.ts';
 export { memoryCheck } from './checks/memory.ts';
+export type { HealthErrorCode } from './errors.ts';
 export { healthErrorCodes } from './errors.ts';
 export type { HealthPluginOptions, ResolvedHealthOptions } from './options.ts';
 export { healthConfigSection, resolveHealthOptions } from './options.ts';

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ObsError, type ObsEvents, redact } from '@obs/core';
+import type { ObsError, ObsEvents } from '@obs/core';
+import { redact } from '@obs/core';
 import {
   type Attributes,
   type Context,
@@ -10,6 +11,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE } from '@opentelemetry/semantic-conventions';
+import { tracingError } from './errors.ts';
 import { type ApiBus, activeBus, apiTracer, scopeTracer } from './internal/active.ts';
 
 /**
@@ -72,7 +74,7 @@ export function observeApiCalls(bus: ApiBus): void {
 }
 
 function usage(message: string): ObsError {
-  return new ObsError('OBS_ERR_TRACING_USAGE', `[@obs/tracing] ${message}`);
+  return tracingError('OBS_ERR_TRACING_USAGE', `[@obs/tracing] ${message}`);
 }
 
 const isContext = (value: TraceApiCallContext): value is Context =>
@@ -97,15 +99,17 @@ function recordFailure(span: Span, error: unknown): void {
  * The seed's TraceAPICall: runs `fn` in a span `api.<endpoint>` with `api.endpoint` and `api.method`;
  * an error is recorded, the status set to ERROR and the error rethrown. Emits `api:called` once,
  * unless `fn` already reported the call itself (through `monitor.recordApiCall`), so nothing is counted twice.
- * @throws ObsError `OBS_ERR_TRACING_USAGE` (synchronously) for an empty endpoint or a missing function.
+ * Never throws: an empty endpoint or a missing function rejects with ObsError `OBS_ERR_TRACING_USAGE`.
  */
 export function traceApiCall<T>(
   ctx: TraceApiCallContext,
   endpoint: string,
   fn: (span: Span) => T | Promise<T>,
 ): Promise<T> {
-  if (typeof endpoint !== 'string' || endpoint === '') throw usage('traceApiCall needs a non-empty endpoint');
-  if (typeof fn !== 'function') throw usage('traceApiCall needs a function to run');
+  // It returns a Promise, so misuse is a rejection too: a caller's .catch() or try/await sees it (#20).
+  if (typeof endpoint !== 'string' || endpoint === '')
+    return Promise.reject(usage('traceApiCall needs a non-empty endpoint'));
+  if (typeof fn !== 'function') return Promise.reject(usage('traceApiCall needs a function to run'));
   const scope: ApiCallScope = ctx !== undefined && ctx !== null && isContext(ctx) ? { context: ctx } : (ctx ?? {});
   const bus = scope.bus ?? activeBus();
   if (bus !== undefined) observeApiCalls(bus);

@@ -1,5 +1,6 @@
 export type { ApiCallScope, TraceApiCallContext } from './api.ts';
 export { traceApiCall, withSpan } from './api.ts';
+export type { TracingErrorCode } from './errors.ts';
 export { tracingErrorCodes } from './errors.ts';
 export type { TracedRequest, TracingMiddleware, TracingMiddlewareOptions } from './http.ts';
 export { tracedFetch, traceHeaders, tracingMiddleware } from './http.ts';

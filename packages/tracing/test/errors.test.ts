@@ -37,16 +37,26 @@ describe('misuse throws early, with a code', () => {
     ]);
   });
 
-  test('withSpan and traceApiCall reject a missing function or an empty name synchronously', () => {
-    for (const run of [
-      () => withSpan('', undefined, () => 1),
-      () => withSpan('x', undefined, undefined as never),
-      () => traceApiCall({}, '', async () => 1),
-      () => traceApiCall({}, 'watched_movies', undefined as never),
-    ]) {
+  test('withSpan throws a missing function or an empty name synchronously', () => {
+    for (const run of [() => withSpan('', undefined, () => 1), () => withSpan('x', undefined, undefined as never)]) {
       const err = thrown(run);
       expect(err).toBeInstanceOf(ObsError);
       expect((err as ObsError).code).toBe('OBS_ERR_TRACING_USAGE');
+    }
+  });
+
+  test('traceApiCall returns a Promise, so misuse rejects it instead of throwing (#20)', async () => {
+    for (const run of [
+      () => traceApiCall({}, '', async () => 1),
+      () => traceApiCall({}, 'watched_movies', undefined as never),
+    ]) {
+      let returned: Promise<unknown> | undefined;
+      expect(() => {
+        returned = run();
+      }).not.toThrow();
+      expect(returned).toBeInstanceOf(Promise);
+      await expect(returned).rejects.toBeInstanceOf(ObsError);
+      await expect(returned).rejects.toMatchObject({ code: 'OBS_ERR_TRACING_USAGE' });
     }
   });
 });

@@ -1,3 +1,4 @@
+import { ObsConfigError } from '@obs/core';
 import { collectIssues, type DurationInput, formatLatency } from '../internal/format.ts';
 import type { HealthCheck, HealthCheckOutcome } from '../types.ts';
 
@@ -32,17 +33,27 @@ export interface DatabaseCheckOptions {
 const has = (value: unknown, key: string): boolean =>
   typeof (value as Record<string, unknown> | null)?.[key] === 'function';
 
-/**
- * Adapts a connection object to a ping function (see {@link DatabaseCheckOptions.connection}).
- * @throws TypeError when the object has none of `ping`, `query`, `prepare`, `exec`.
- */
-export function pingConnection(connection: DatabaseConnection, sql = 'SELECT 1'): () => Promise<unknown> {
+const NO_PING = 'has none of ping(), query(), prepare() or exec()';
+
+// The adapter for a connection, or undefined when it has none of the four methods.
+function adapt(connection: DatabaseConnection, sql: string): (() => Promise<unknown>) | undefined {
   const c = connection as Record<string, (...args: unknown[]) => unknown>;
   if (has(c, 'ping')) return async () => c['ping']!.call(connection);
   if (has(c, 'query')) return async () => c['query']!.call(connection, sql);
   if (has(c, 'prepare')) return async () => (c['prepare']!.call(connection, sql) as { get(): unknown }).get();
   if (has(c, 'exec')) return async () => c['exec']!.call(connection, sql);
-  throw new TypeError('connection has none of ping(), query(), prepare() or exec()');
+  return undefined;
+}
+
+/**
+ * Adapts a connection object to a ping function (see {@link DatabaseCheckOptions.connection}).
+ * @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` when the object has none of `ping`, `query`, `prepare`, `exec`.
+ */
+export function pingConnection(connection: DatabaseConnection, sql = 'SELECT 1'): () => Promise<unknown> {
+  const ping = adapt(connection, sql);
+  if (ping === undefined)
+    throw new ObsConfigError('@obs/health pingConnection', [{ path: 'connection', message: NO_PING }]);
+  return ping;
 }
 
 /**
@@ -59,11 +70,8 @@ export function databaseCheck(options: DatabaseCheckOptions): HealthCheck {
   if (typeof options?.ping === 'function') ping = options.ping;
   else if (options?.ping !== undefined) issues.issues.push({ path: 'ping', message: 'must be a function' });
   else if (options?.connection !== undefined) {
-    try {
-      ping = pingConnection(options.connection, options.query ?? 'SELECT 1');
-    } catch (err) {
-      issues.issues.push({ path: 'connection', message: (err as Error).message });
-    }
+    ping = adapt(options.connection, options.query ?? 'SELECT 1');
+    if (ping === undefined) issues.issues.push({ path: 'connection', message: NO_PING });
   } else issues.issues.push({ path: 'ping', message: 'give ping or connection' });
   issues.throwIfAny();
   const run = ping!;

@@ -1,3 +1,4 @@
+import { ObsConfigError } from '@obs/core';
 import initSqlJs from 'sql.js';
 import { describe, expect, test } from 'vitest';
 import { createHealthChecker, databaseCheck, type HealthCheck, pingConnection } from '../../src/index.ts';
@@ -41,7 +42,14 @@ describe('connection adapters', () => {
     await pingConnection({ prepare: (sql: string) => ({ get: () => calls.push(`prepare ${sql}`) }) })();
     await pingConnection({ exec: (sql: string) => calls.push(`exec ${sql}`) })();
     expect(calls).toEqual(['ping', 'query SELECT 2', 'prepare SELECT 1', 'exec SELECT 1']);
-    expect(() => pingConnection({} as never)).toThrow(TypeError);
+    // Misuse throws a coded ObsConfigError, not a bare TypeError (#20).
+    expect(() => pingConnection({} as never)).toThrow(ObsConfigError);
+    expect(() => pingConnection({} as never)).toThrow(
+      expect.objectContaining({
+        code: 'OBS_ERR_CONFIG_INVALID',
+        issues: [expect.objectContaining({ path: 'connection' })],
+      }),
+    );
   });
 
   test('a ping function gets the check signal; slow pings are degraded', async () => {

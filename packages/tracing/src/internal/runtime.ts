@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
-import { ObsError, redact } from '@obs/core';
+import { type ObsError, redact } from '@obs/core';
 import { type Context, context, propagation, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -20,6 +20,7 @@ import {
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { tracingError } from '../errors.ts';
 import { createMemoryStore, type SpanStore } from '../memory.ts';
 import type { ResolvedExporterName, ResolvedTracing } from '../options.ts';
 import { activate, deactivate } from './active.ts';
@@ -96,7 +97,7 @@ function guardedBatch(
           // Cut short by shutdown: the flush timeout is reported once; this is not a failed export.
           if (!aborted) {
             hooks.onError(
-              new ObsError(
+              tracingError(
                 'OBS_ERR_TRACING_EXPORT',
                 `[@obs/tracing] could not export ${spans.length} span${spans.length === 1 ? '' : 's'} to ${target}: ${describe(result.error)}`,
                 { cause: result.error },
@@ -218,7 +219,7 @@ async function createExporter(
 
 function registerGlobals(provider: TracerProvider): () => void {
   const conflict = (what: string): ObsError =>
-    new ObsError(
+    tracingError(
       'OBS_ERR_TRACING_GLOBAL_CONFLICT',
       `[@obs/tracing] another OpenTelemetry ${what} is already registered globally; stop it first, or pass registerGlobals: false`,
     );
@@ -336,7 +337,7 @@ export function createTracingRuntime(settings: ResolvedTracing, hooks: RuntimeHo
       );
       if (flushed === 'timeout') {
         hooks.onError(
-          new ObsError(
+          tracingError(
             'OBS_ERR_TRACING_FLUSH_TIMEOUT',
             `[@obs/tracing] queued spans were not flushed within ${budget}ms; they are dropped`,
           ),
