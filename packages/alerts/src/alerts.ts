@@ -142,6 +142,17 @@ interface Active {
   lastEvalAt: number;
   /** A restored alert that its rule has not returned yet is held firing until then. */
   restoredUntil?: number | undefined;
+  /** Its `ALERTS` series' labels for the state they were made in, and its `ALERTS_FOR_STATE` labels: frozen and
+   * reused at every evaluation, so the store finds the series without building their keys again. */
+  alertsLabels?: Labels | undefined;
+  forStateLabels?: Labels | undefined;
+}
+
+function alertsSeries(a: Active): { alerts: Labels; forState: Labels } {
+  if (a.alertsLabels?.['alertstate'] !== a.state)
+    a.alertsLabels = Object.freeze({ ...a.labels, __name__: 'ALERTS', alertstate: a.state });
+  a.forStateLabels ??= Object.freeze({ ...a.labels, __name__: 'ALERTS_FOR_STATE' });
+  return { alerts: a.alertsLabels, forState: a.forStateLabels };
 }
 
 type Rule = AlertRule | RecordingRule;
@@ -341,9 +352,10 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       }
       count++;
       a.lastEvalAt = at;
-      out.push({ labels: { ...a.labels, __name__: 'ALERTS', alertstate: a.state }, value: 1 });
+      const series = alertsSeries(a);
+      out.push({ labels: series.alerts, value: 1 });
       // Prometheus writes whole seconds (ActiveAt.Unix()).
-      out.push({ labels: { ...a.labels, __name__: 'ALERTS_FOR_STATE' }, value: Math.floor(a.activeAt / 1000) });
+      out.push({ labels: series.forState, value: Math.floor(a.activeAt / 1000) });
     }
     if (limit > 0 && count > limit) {
       // As Prometheus: the rule's alerts are dropped and it fails until it fits again.

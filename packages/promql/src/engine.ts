@@ -28,6 +28,19 @@ export interface SelectedSeries {
 export interface SampleSource {
   /** The series whose labels satisfy every matcher, with their samples in `(minT, maxT]` (ms). */
   select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries>;
+  /**
+   * Optional fast path of instant selectors: the same series as `select`, each with only its newest sample in
+   * `(minT, maxT]` (stale when that sample is a staleness marker). The sample store answers it without decoding.
+   */
+  selectLatest?(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample>;
+}
+
+/** A series' newest sample in a window, from {@link SampleSource.selectLatest}. */
+export interface LatestSample {
+  readonly labels: Labels;
+  readonly t: number;
+  readonly v: number;
+  readonly stale: boolean;
 }
 
 /** One element of an instant vector. */
@@ -318,6 +331,11 @@ function selectInstant(ctx: Ctx, sel: VectorSelector): Sample[] {
     }
     return out;
   }
+  if (ctx.source.selectLatest !== undefined) {
+    for (const s of ctx.source.selectLatest(sel.matchers, minT, at))
+      if (!s.stale) out.push({ labels: s.labels, value: s.v, t: s.t });
+    return out;
+  }
   for (const s of ctx.source.select(sel.matchers, minT, at)) {
     const n = s.t.length;
     if (n === 0) continue;
@@ -363,8 +381,14 @@ function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { 
     return { type: 'matrix', series, endMs: end, rangeMs };
   }
   for (const s of ctx.source.select(sel.matchers, end - rangeMs, end)) {
-    const w = withoutStale(s.labels, s.t, s.v, s.stale, 0, s.t.length);
-    if (w !== undefined) series.push(w);
+    const { t, v, stale } = s;
+    if (t.length === 0) continue;
+    // The selection's own arrays when there is nothing to take out: the engine only reads a matrix's samples.
+    if (stale === undefined && Array.isArray(t) && Array.isArray(v)) series.push({ labels: s.labels, t, v });
+    else {
+      const w = withoutStale(s.labels, t, v, stale, 0, t.length);
+      if (w !== undefined) series.push(w);
+    }
   }
   return { type: 'matrix', series, endMs: end, rangeMs };
 }

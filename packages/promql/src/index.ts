@@ -21,6 +21,7 @@ export { formatPromDuration, parsePromDuration } from './duration.ts';
 export type {
   Annotation,
   EvaluateOptions,
+  LatestSample,
   PromValue,
   Query,
   QueryResult,

@@ -1,5 +1,5 @@
 import type { Matcher } from './ast.ts';
-import { matches, type SampleSource, type SelectedSeries } from './engine.ts';
+import { type LatestSample, matches, type SampleSource, type SelectedSeries } from './engine.ts';
 import { ChunkedSeries, type Decoded } from './internal/chunk.ts';
 import { type Labels, labelsKey } from './labels.ts';
 
@@ -40,6 +40,48 @@ export interface SampleStore extends SampleSource {
   /** Changes how much history is kept (the loaded rules' longest range). */
   setRetention(ms: number): void;
   stats(): SampleStoreStats;
+}
+
+function matchesAll(matchers: readonly Matcher[], labels: Labels): boolean {
+  for (let i = 0; i < matchers.length; i++) if (!matches(matchers[i]!, labels)) return false;
+  return true;
+}
+
+/**
+ * A selected series decoded when its samples are first read: /api/v1/series and label lookups read only the
+ * labels. Samples appended after the selection are not part of it. A class, not an object with getters, since a
+ * query yields thousands of them.
+ */
+class LazySeries implements SelectedSeries {
+  readonly labels: Labels;
+  private readonly chunks: ChunkedSeries;
+  private readonly minT: number;
+  private readonly upTo: number;
+  private out: Decoded | undefined;
+  constructor(labels: Labels, chunks: ChunkedSeries, minT: number, upTo: number) {
+    this.labels = labels;
+    this.chunks = chunks;
+    this.minT = minT;
+    this.upTo = upTo;
+  }
+  private decoded(): Decoded {
+    let out = this.out;
+    if (out === undefined) {
+      out = { t: [], v: [], stale: undefined };
+      this.chunks.decode(this.minT, this.upTo, out);
+      this.out = out;
+    }
+    return out;
+  }
+  get t(): readonly number[] {
+    return this.decoded().t;
+  }
+  get v(): readonly number[] {
+    return this.decoded().v;
+  }
+  get stale(): readonly number[] | undefined {
+    return this.decoded().stale;
+  }
 }
 
 interface Entry {
@@ -110,9 +152,10 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     },
     *select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries> {
       const nameEq = matchers.find((m) => m.name === '__name__' && m.op === '=');
+      const rest = nameEq === undefined ? matchers : matchers.filter((m) => m !== nameEq);
       const candidates = nameEq === undefined ? series.values() : (byName.get(nameEq.value) ?? []);
       for (const e of candidates) {
-        if (!matchers.every((m) => matches(m, e.labels))) continue;
+        if (!matchesAll(rest, e.labels)) continue;
         const c = e.chunks;
         const has = c.hasSampleIn(minT, maxT);
         if (has === false) continue;
@@ -122,29 +165,27 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
           if (out.t.length > 0) yield { labels: e.labels, t: out.t, v: out.v, stale: out.stale };
           continue;
         }
-        // Decoded when first read: /api/v1/series and label lookups read only the labels. Samples appended
-        // after the selection are not part of it.
-        const upTo = Math.min(maxT, c.lastT);
-        let out: Decoded | undefined;
-        const decoded = (): Decoded => {
-          if (out === undefined) {
-            out = { t: [], v: [], stale: undefined };
-            c.decode(minT, upTo, out);
-          }
-          return out;
-        };
-        yield {
-          labels: e.labels,
-          get t() {
-            return decoded().t;
-          },
-          get v() {
-            return decoded().v;
-          },
-          get stale() {
-            return decoded().stale;
-          },
-        };
+        yield new LazySeries(e.labels, c, minT, Math.min(maxT, c.lastT));
+      }
+    },
+    *selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample> {
+      const nameEq = matchers.find((m) => m.name === '__name__' && m.op === '=');
+      const rest = nameEq === undefined ? matchers : matchers.filter((m) => m !== nameEq);
+      const candidates = nameEq === undefined ? series.values() : (byName.get(nameEq.value) ?? []);
+      for (const e of candidates) {
+        if (!matchesAll(rest, e.labels)) continue;
+        const c = e.chunks;
+        if (c.lastT <= maxT) {
+          if (c.lastT > minT && c.lastT > c.floorT)
+            yield { labels: e.labels, t: c.lastT, v: c.lastV, stale: c.lastStale };
+          continue;
+        }
+        // An evaluation in the past: decode the window.
+        if (c.hasSampleIn(minT, maxT) === false) continue;
+        const out: Decoded = { t: [], v: [], stale: undefined };
+        c.decode(minT, maxT, out);
+        const n = out.t.length;
+        if (n > 0) yield { labels: e.labels, t: out.t[n - 1]!, v: out.v[n - 1]!, stale: out.stale?.[n - 1] === 1 };
       }
     },
     stats() {

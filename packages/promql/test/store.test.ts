@@ -71,6 +71,38 @@ describe('the compressed store (issue 16)', () => {
     });
   });
 
+  test('answers instant selectors with each series newest sample, as select does, now and in the past', () => {
+    const store = createSampleStore({ retentionMs: m(600) });
+    for (let i = 0; i <= 300; i++) {
+      store.append({ __name__: 'x', k: 'a' }, i * 15_000, i);
+      if (i < 200) store.append({ __name__: 'x', k: 'b' }, i * 15_000, -i);
+    }
+    store.markStale({ __name__: 'x', k: 'b' }, 200 * 15_000);
+    const latest = (minT: number, maxT: number) => [...store.selectLatest(NAME, minT, maxT)];
+    const viaSelect = (minT: number, maxT: number) =>
+      [...store.select(NAME, minT, maxT)].map((s) => ({
+        labels: s.labels,
+        t: s.t[s.t.length - 1],
+        v: s.v[s.v.length - 1],
+        stale: s.stale?.[s.t.length - 1] === 1,
+      }));
+    // Now (from the head, undecoded), in the past (decoded), across a staleness marker, and outside any sample.
+    for (const [minT, maxT] of [
+      [m(75) - m(5), m(75) + 1],
+      [m(10), m(20) + 7],
+      [m(49), m(50)],
+      [m(49), m(51)],
+      [m(80), m(90)],
+      [15_001, 15_002],
+    ] as const)
+      expect(latest(minT, maxT)).toEqual(viaSelect(minT, maxT));
+    expect(latest(m(49), m(51)).find((s) => s.labels['k'] === 'b')).toMatchObject({ stale: true });
+    expect(instantQuery(store, 'x', m(51)).value).toEqual({
+      type: 'vector',
+      samples: [{ labels: { __name__: 'x', k: 'a' }, value: 204 }],
+    });
+  });
+
   test('keeps the demo-like metric set (counters, gauges, a classic histogram) under 2 bytes a sample', () => {
     const store = createSampleStore({ retentionMs: m(60) });
     const data = createMetricSet(100, 5000);

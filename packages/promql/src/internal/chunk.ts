@@ -62,6 +62,9 @@ export class ChunkedSeries {
   floorT: number = Number.NEGATIVE_INFINITY;
   // The head chunk's encoder state.
   lastT: number = Number.NEGATIVE_INFINITY;
+  /** The newest sample's value and whether it is a staleness marker: instant selectors read it without decoding. */
+  lastV: number = Number.NaN;
+  lastStale: boolean = false;
   private delta = 0;
   private hi = 0;
   private lo = 0;
@@ -102,6 +105,8 @@ export class ChunkedSeries {
     this.hi = hi;
     this.lo = lo;
     this.lastT = t;
+    this.lastV = stale ? Number.NaN : v;
+    this.lastStale = stale;
     this.headCount = count + 1;
   }
 
