@@ -6,36 +6,37 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runChild } from './child.mjs';
 
 const PNPM_VERSION = '12.4.2';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [mode, ...rest] = process.argv.slice(2);
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' };
 
+// Every step runs as a child that gets this process's SIGINT and SIGTERM (scripts/child.mjs).
 function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env, ...options });
-  if (result.error) throw result.error;
-  return result.status ?? 1;
+  return runChild(command, args, { cwd: root, env, ...options });
 }
 
-function pnpmCommand() {
+async function pnpmCommand() {
   const found = spawnSync('pnpm', ['--version'], { encoding: 'utf8', env });
   if (found.status === 0 && found.stdout.trim() === PNPM_VERSION) return ['pnpm'];
   console.log(`Installing pnpm ${PNPM_VERSION} (npm i -g pnpm@${PNPM_VERSION})...`);
-  if (run('npm', ['install', '--global', '--no-audit', '--no-fund', `pnpm@${PNPM_VERSION}`]) === 0) return ['pnpm'];
+  if ((await run('npm', ['install', '--global', '--no-audit', '--no-fund', `pnpm@${PNPM_VERSION}`])) === 0)
+    return ['pnpm'];
   console.log('Global install not permitted here; using npx instead.');
   return ['npx', '--yes', `pnpm@${PNPM_VERSION}`];
 }
 
 let pnpmCached;
-function pnpm(args) {
-  pnpmCached ??= pnpmCommand();
+async function pnpm(args) {
+  pnpmCached ??= await pnpmCommand();
   const [command, ...prefix] = pnpmCached;
   return run(command, [...prefix, ...args]);
 }
 
-function install() {
-  const status = pnpm(['install', '--frozen-lockfile']);
+async function install() {
+  const status = await pnpm(['install', '--frozen-lockfile']);
   if (status !== 0) process.exit(status);
 }
 
@@ -54,9 +55,9 @@ function reports() {
 }
 
 if (mode === 'test') {
-  install();
+  await install();
   for (const report of reports()) rmSync(report);
-  const status = pnpm([
+  const status = await pnpm([
     'exec',
     'turbo',
     'run',
@@ -80,14 +81,11 @@ if (mode === 'test') {
   console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
 } else if (mode === 'demo') {
-  install();
-  const built = pnpm(['exec', 'turbo', 'run', 'build', '--filter=exporter-demo...', '--output-logs=errors-only']);
+  await install();
+  const built = await pnpm(['exec', 'turbo', 'run', 'build', '--filter=exporter-demo...', '--output-logs=errors-only']);
   if (built !== 0) process.exit(built);
-  const child = spawnSync(process.execPath, [join(root, 'apps/exporter-demo/dist/main.js'), ...rest], {
-    stdio: 'inherit',
-    env,
-  });
-  process.exit(child.status ?? 0);
+  // The demo stops on SIGINT or SIGTERM, forwarded by run(), and its exit status is this process's.
+  process.exit(await run(process.execPath, [join(root, 'apps/exporter-demo/dist/main.js'), ...rest]));
 } else {
   console.error('usage: node scripts/run.mjs test|demo [args...]');
   process.exit(2);

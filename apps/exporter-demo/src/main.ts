@@ -31,6 +31,7 @@ import {
 import { metricsPlugin } from '@obs/metrics';
 import { traceApiCall, tracingPlugin, withSpan } from '@obs/tracing';
 import { createResponseCache } from './cache.ts';
+import { DEFAULT_CACHE_TTL, DEFAULT_INTERVAL } from './defaults.ts';
 import { runExport } from './export-job.ts';
 import { startTraktApi, type TraktApi } from './trakt-api.ts';
 import { createTraktClient, type TraktClient } from './trakt-client.ts';
@@ -42,10 +43,10 @@ Runs a simulated Trakt.tv to Letterboxd export with the @obs monitoring stack.
 Options:
   --config <file>      TOML config with a [monitoring] table (default: the demo's config.toml)
   --once               run one export and exit, as a batch job does
-  --interval <dur>     time between syncs without --once (default: 30s)
+  --interval <dur>     time between syncs without --once (default: ${DEFAULT_INTERVAL})
   --export-dir <dir>   where the Letterboxd CSV files go (default: ./exports)
   --workers <n>        worker pool size (default: 4)
-  --cache-ttl <dur>    how long API answers stay cached (default: 1m)
+  --cache-ttl <dur>    how long API answers stay cached (default: ${DEFAULT_CACHE_TTL})
   --api-outage <dur>   the simulated Trakt API answers 5xx to everything for this long, then
                        recovers (to see the error-rate and export-failure alerts fire and resolve)
   --seed <n>           seed of the simulated data (default: 42)
@@ -64,10 +65,10 @@ function parseOptions(argv: string[]) {
       options: {
         config: { type: 'string' },
         once: { type: 'boolean', default: false },
-        interval: { type: 'string', default: '30s' },
+        interval: { type: 'string', default: DEFAULT_INTERVAL },
         'export-dir': { type: 'string', default: './exports' },
         workers: { type: 'string', default: '4' },
-        'cache-ttl': { type: 'string', default: '1m' },
+        'cache-ttl': { type: 'string', default: DEFAULT_CACHE_TTL },
         'api-outage': { type: 'string' },
         seed: { type: 'string', default: '42' },
         'log-level': { type: 'string', default: 'info' },
@@ -155,12 +156,18 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig({ file: options.config, plugins });
   const monitor = createMonitor({ config, logger, plugins });
   monitor.bus.on('alert:changed', (a) => {
-    logger.warn(`exporter-demo: alert "${a.rule}" is ${a.state}`, { labels: a.labels, value: a.value });
+    // An inactive alert's value is the last one seen while it was active (below the threshold for a `<`
+    // rule), as in Prometheus: not the current value, so it is not logged as if it were.
+    if (a.state === 'inactive') logger.info(`exporter-demo: alert "${a.rule}" is inactive`, { labels: a.labels });
+    else logger.warn(`exporter-demo: alert "${a.rule}" is ${a.state}`, { labels: a.labels, value: a.value });
   });
 
   const controller = new AbortController();
   let deadline: NodeJS.Timeout | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
+    // A Ctrl-C reaches this process twice under `npm run demo` (from the terminal, and forwarded by the
+    // runner): a repeated signal is ignored, since the stop under way is bounded by shutdown_timeout anyway.
+    if (stopping) return;
     logger.info(`exporter-demo: ${signal} received, stopping`);
     controller.abort();
     stopping = true;
@@ -171,8 +178,8 @@ async function main(argv: string[]): Promise<number> {
     }, config.shutdown_timeout);
     deadline.unref();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const token = 'demo-access-token';
   let api: TraktApi | undefined;
@@ -255,7 +262,12 @@ async function main(argv: string[]): Promise<number> {
       }
       const errors = Object.entries(result.errors);
       failed = errors.length > 0;
-      logger.info(`exporter-demo: export #${run} done in ${formatDuration(result.durationMs)}`, { ...result.counts });
+      const took = formatDuration(result.durationMs);
+      if (failed) {
+        // The kinds that failed wrote nothing: their 0 is not a count, so only the others' counts are shown.
+        const written = Object.fromEntries(Object.entries(result.counts).filter(([kind]) => !(kind in result.errors)));
+        logger.error(`exporter-demo: export #${run} failed in ${took} (${errors.map(([k]) => k).join(', ')})`, written);
+      } else logger.info(`exporter-demo: export #${run} done in ${took}`, { ...result.counts });
       for (const [kind, message] of errors) logger.error(`exporter-demo: ${kind} export failed: ${message}`);
       if (options.once) break;
       api.addActivity(5 + (run % 7));
@@ -264,10 +276,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (!controller.signal.aborted) throw err;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await monitor.stop();
-    await api?.close();
+    try {
+      await monitor.stop();
+      await api?.close();
+    } finally {
+      // Only now: a repeated signal during the stop must not end the process before the stop is done.
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
   return options.once && failed ? 1 : 0;
 }

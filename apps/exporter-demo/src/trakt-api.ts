@@ -36,6 +36,9 @@ interface HistoryItem {
   readonly movie: Movie;
 }
 
+// The reason phrases of RFC 9110, as a gateway in front of the API sends them.
+const REASONS = { 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' } as const;
+
 const ROUTES = new Set([
   '/sync/watched/movies',
   '/sync/history/movies',
@@ -111,8 +114,8 @@ export async function startTraktApi(options: TraktApiOptions): Promise<TraktApi>
     }
     tokens -= 1;
     if (random.chance(serverErrorRate)) {
-      const status = random.pick([502, 503, 504]);
-      send(res, status, `<html><body><h1>${status} Bad Gateway</h1>cloudflare</body></html>`);
+      const status = random.pick([502, 503, 504] as const);
+      send(res, status, `<html><body><h1>${status} ${REASONS[status]}</h1>cloudflare</body></html>`);
       return;
     }
     switch (url.pathname) {

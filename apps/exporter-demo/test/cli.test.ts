@@ -280,8 +280,17 @@ describe('exporter-demo CLI', () => {
       Number(/^trakt_export_operations_total\{type="movies",status="error"\} (\d+)$/m.exec(text)?.[1]),
     ).toBeGreaterThan(0);
     expect(text).toMatch(/^trakt_api_requests_total\{endpoint="history",status="50[234]"\} [1-9]/m);
-    const done = (demo.stderr().match(/export #\d+ done/g) ?? []).length;
-    await demo.waitFor(`export #${done + 2} done`);
+    // Issue #20: a failed export is logged as failed, with only what it did write (never `done ... "movies":0`),
+    // and the gateway's 502/503/504 pages carry their own reason phrases.
+    const log = demo.stderr();
+    expect(log).toMatch(/ERROR exporter-demo: export #\d+ failed in \S+ \([a-z, ]*movies[a-z, ]*\)/);
+    expect(log).not.toMatch(/export #\d+ done .*"movies":0[,}]/);
+    expect(log).toMatch(
+      /HTTP 50[234]: <html><body><h1>(502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)<\/h1>/,
+    );
+    expect(log).not.toMatch(/50[34] Bad Gateway/);
+    const runs = [...log.matchAll(/export #(\d+) (?:done|failed)/g)].map((m) => Number(m[1]));
+    await demo.waitFor(`export #${Math.max(0, ...runs) + 2} done`);
     expect(demo.stderr().slice(demo.stderr().lastIndexOf('recovered'))).toMatch(/export #\d+ done .*"movies":\d{3}/);
   });
 
@@ -325,6 +334,10 @@ describe('exporter-demo CLI', () => {
       interval: 200,
     });
     expect(demo.stderr()).toMatch(/alert "API Error Rate High" is inactive/);
+    // Issue #20: an inactive alert's value is its last one while active, not the current value: not logged as one.
+    const inactive = demo.stderr().split('\n').filter((l) => l.includes('is inactive'));
+    expect(inactive.length).toBeGreaterThan(0);
+    expect(inactive.every((l) => l.includes(' INFO ') && !l.includes('"value"'))).toBe(true);
     expect(demo.stderr()).not.toContain(hook.url.href);
   }, 60_000);
 

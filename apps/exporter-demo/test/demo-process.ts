@@ -27,9 +27,21 @@ export interface Demo extends AsyncDisposable {
   waitFor(text: string): Promise<void>;
 }
 
-/** Starts the demo with `args` and `env`; `--export-dir` goes into the test folder. */
-export function startDemo(name: string, args: string[], env: Record<string, string> = {}): Demo {
-  const child = spawn(process.execPath, [bin, '--export-dir', join(dir, name), ...args], {
+/** The README's runner (`npm run demo` is `node scripts/run.mjs demo`). */
+export const runner = join(import.meta.dirname, '../../../scripts/run.mjs');
+
+/**
+ * Starts the demo with `args` and `env`; `--export-dir` goes into the test folder. With `runner`, through
+ * `node scripts/run.mjs demo` (give it a `pnpm` on PATH in `env`: it installs and builds first).
+ */
+export function startDemo(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+  options: { readonly runner?: boolean } = {},
+): Demo {
+  const entry = options.runner === true ? [runner, 'demo'] : [bin];
+  const child = spawn(process.execPath, [...entry, '--export-dir', join(dir, name), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...SEED_ENV, ...env },
     cwd: dir,

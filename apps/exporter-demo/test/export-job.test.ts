@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMonitor, type ObsEvents, silentLogger } from '@obs/core';
-import { afterEach, describe, expect, test } from 'vitest';
+import { createMonitor, type ObsEvents, parseDuration, silentLogger } from '@obs/core';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { createResponseCache } from '../src/cache.ts';
+import { DEFAULT_CACHE_TTL, DEFAULT_INTERVAL } from '../src/defaults.ts';
 import { runExport } from '../src/export-job.ts';
 import { toCsv } from '../src/letterboxd-csv.ts';
 import { startTraktApi, type TraktApi, type TraktApiOptions } from '../src/trakt-api.ts';
@@ -154,5 +155,50 @@ describe('response cache', () => {
     expect(cache.get('b')).toBeUndefined();
     expect(cache.get('a')).toBe('1234');
     expect(cache.stats()).toEqual({ hitRatio: 2 / 3, sizeBytes: 8, entries: 2, lookups: 3 });
+  });
+});
+
+// The demo's loop (main.ts): an export, then addActivity, then the interval. Only Date is faked: the cache's
+// TTL reads it, while the simulated API and the export run on real timers.
+async function hitRatios(ttlMs: number, intervalMs: number, runs: number): Promise<number[]> {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  try {
+    const api = await startTraktApi({ ...base, catalogSize: 100, historySize: 300 });
+    closers.push(() => api.close());
+    const cache = createResponseCache({ ttlMs, maxBytes: 8 << 20 });
+    const monitor = { recordApiCall() {}, updateCacheStats() {}, recordExport() {}, setActiveWorkers() {} };
+    const client = createTraktClient({
+      baseUrl: api.url,
+      token: 't',
+      cache,
+      monitor,
+      signal: AbortSignal.timeout(20_000),
+    });
+    const exportDir = mkdtempSync(join(tmpdir(), 'export-'));
+    const ratios: number[] = [];
+    for (let run = 1; run <= runs; run++) {
+      await runExport({ client, monitor, exportDir, workers: 4 });
+      ratios.push(cache.stats().hitRatio);
+      api.addActivity(5 + (run % 7));
+      vi.advanceTimersByTime(intervalMs + 1_000); // the run itself takes a moment
+    }
+    return ratios;
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+describe('issue #20: "Cache Hit Ratio Low" (trakt_cache_hit_ratio < 0.5) does not flap in a normal run', () => {
+  test('at the default interval and TTL the ratio is at or above 0.5 from the second sync on', async () => {
+    const ratios = await hitRatios(parseDuration(DEFAULT_CACHE_TTL), parseDuration(DEFAULT_INTERVAL), 24);
+    expect(ratios[0]).toBe(0); // a cold cache: the alert is pending until the second sync, and never fires
+    expect(ratios.slice(1).every((r) => r >= 0.5)).toBe(true);
+    expect(ratios.at(-1)).toBeGreaterThan(0.8);
+  });
+
+  test('what flapped: a TTL of two syncs (the old 1m) misses every other run, pinning the ratio at 0.5', async () => {
+    const ratios = await hitRatios(60_000, parseDuration(DEFAULT_INTERVAL), 12);
+    const crossings = ratios.slice(1).filter((r, i) => r < 0.5 !== ratios[i]! < 0.5).length;
+    expect(crossings).toBeGreaterThanOrEqual(8);
   });
 });
