@@ -335,7 +335,10 @@ describe('exporter-demo CLI', () => {
     });
     expect(demo.stderr()).toMatch(/alert "API Error Rate High" is inactive/);
     // Issue #20: an inactive alert's value is its last one while active, not the current value: not logged as one.
-    const inactive = demo.stderr().split('\n').filter((l) => l.includes('is inactive'));
+    const inactive = demo
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('is inactive'));
     expect(inactive.length).toBeGreaterThan(0);
     expect(inactive.every((l) => l.includes(' INFO ') && !l.includes('"value"'))).toBe(true);
     expect(demo.stderr()).not.toContain(hook.url.href);
