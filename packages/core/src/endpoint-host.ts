@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { EndpointAuth, ObsConfig } from './config/sections.ts';
 import { ObsError, toError } from './errors.ts';
 import type { ObsLogger } from './logger.ts';
@@ -286,7 +286,7 @@ export function createEndpointHost(
     });
   }
 
-  function buildApp(group: readonly Mount[]): express.Express {
+  function buildApp(express: () => Express, group: readonly Mount[]): Express {
     const app = express();
     app.disable('x-powered-by');
     app.set('query parser', 'simple');
@@ -359,6 +359,10 @@ export function createEndpointHost(
         `[@obs/core] headers_timeout (${config.headers_timeout}ms) is longer than request_timeout (${config.request_timeout}ms): using ${config.request_timeout}ms for both`,
       );
     }
+    if (mounts.length === 0) return;
+    // express is loaded when a listener binds, not when @obs/core is imported: a run that serves nothing
+    // (a batch job pushing to a Pushgateway) never loads it, and the others load it at start (#22).
+    const { default: express } = await import('express');
     const groups = new Map<string, Mount[]>();
     for (const m of mounts) {
       const key = serverKey(config, m.listener);
@@ -369,7 +373,7 @@ export function createEndpointHost(
       const headersTimeout = Math.min(config.headers_timeout, config.request_timeout);
       // Node checks the timeouts every 30s by default: a 1s timeout would take up to 31s to answer 408.
       const connectionsCheckingInterval = Math.min(30_000, Math.max(100, Math.floor(headersTimeout / 4)));
-      const server = createServer({ connectionsCheckingInterval }, buildApp(group));
+      const server = createServer({ connectionsCheckingInterval }, buildApp(express, group));
       server.requestTimeout = config.request_timeout;
       server.headersTimeout = headersTimeout;
       server.on('clientError', onClientError);

@@ -1,4 +1,3 @@
-export { z } from 'zod';
 export type { EventBus, EventBusOptions, ObsEvents, ObsListener } from './bus.ts';
 export { createEventBus } from './bus.ts';
 export type { ConfigInput, LoadConfigOptions } from './config/load.ts';
@@ -18,6 +17,7 @@ export type {
 export { configDuration } from './config/sections.ts';
 export { defaultServiceName } from './config/service-name.ts';
 export type {
+  ActiveAlertStatus,
   AlertRuleDescriptor,
   AlertState,
   HealthCheckResult,
@@ -25,6 +25,8 @@ export type {
   MetricDescriptor,
   MetricSample,
   MetricStore,
+  RuleGroupStatus,
+  RuleStatus,
   SeriesMatcher,
   StoredSeries,
 } from './contracts.ts';
@@ -32,6 +34,7 @@ export { formatDuration, parseDuration, tryParseDuration } from './duration.ts';
 export type { EndpointHost, ListenerName, MountOptions, RouteHandler } from './endpoint-host.ts';
 export type { ConfigIssue, ObsErrorCode } from './errors.ts';
 export { coreErrorCodes, formatConfigIssue, ObsConfigError, ObsError, toError } from './errors.ts';
+export { lazyZ as z } from './internal/lazy-zod.ts';
 export type { ConsoleLoggerOptions, LogLevel, ObsLogger } from './logger.ts';
 export { createConsoleLogger, silentLogger } from './logger.ts';
 export type { Monitor, MonitorOptions, MonitorState } from './monitor.ts';

@@ -7,9 +7,8 @@ import { createMetricsInternal, type Metrics, type MetricsInternals } from './cr
 import { expositionHandler, renderRegistry } from './exposition.ts';
 import { CounterFamily, GaugeFamily } from './internal/families.ts';
 import { prometheusSection } from './options.ts';
-import { queryApi } from './query-api.ts';
-import { createRemoteWriter, type RemoteWriter } from './remote-write.ts';
-import { createEmbeddedStore, type EmbeddedStore, type ExemplarSample } from './store.ts';
+import type { RemoteWriter } from './remote-write.ts';
+import type { EmbeddedStore, ExemplarSample } from './store.ts';
 
 declare module '@obs/core' {
   interface ObsServices {
@@ -134,7 +133,7 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
         );
       return metrics;
     },
-    setup(context) {
+    async setup(context) {
       ctx = context;
       const p = context.config.prometheus;
       const m = createMetricsInternal({
@@ -200,6 +199,9 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
             },
           }),
         );
+        // Remote write, the embedded store and its query API (with the PromQL engine) are loaded only by the
+        // runs that use them, not by every import of @obs/metrics (#22).
+        const { createRemoteWriter } = await import('./remote-write.ts');
         writer = createRemoteWriter({
           url: p.remote_write_url,
           headers: p.remote_write_headers,
@@ -231,6 +233,7 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
       context.provide('metrics.descriptors', () => m.descriptors());
       // A cluster worker's samples live in the primary's /metrics: it keeps no store of its own.
       if (p.retention > 0 && mode !== 'worker') {
+        const { createEmbeddedStore } = await import('./store.ts');
         const embedded = createEmbeddedStore({
           retentionMs: p.retention,
           intervalMs: p.collect_interval,
@@ -239,6 +242,7 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
         store = embedded;
         context.provide('metrics.store', embedded);
         if (p.query_api && options.queryApi !== false) {
+          const { queryApi } = await import('./query-api.ts');
           context.endpoints.mount(
             'metrics',
             '/api/v1',
@@ -249,7 +253,7 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
               timeoutMs: p.query_timeout,
               maxSamples: p.query_max_samples,
               concurrency: p.query_concurrency,
-              rulesProvided: () => context.has('alerts.rules'),
+              rules: () => (context.has('alerts.status') ? context.need('alerts.status')() : undefined),
               onError: (error) => context.reportError(error),
             }),
           );

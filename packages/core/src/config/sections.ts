@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { tryParseDuration } from '../duration.ts';
+import { lazyZ, loadZod } from '../internal/lazy-zod.ts';
 import { defaultServiceName } from './service-name.ts';
 
 /**
@@ -125,7 +126,7 @@ export function configDuration(
   defaultText: string | undefined,
   { allowZero = false }: { allowZero?: boolean } = {},
 ): z.ZodType<number | undefined> {
-  const schema = z.string().transform((text, ctx) => {
+  const schema = lazyZ.string().transform((text, ctx) => {
     const ms = tryParseDuration(text);
     if (ms === undefined) {
       ctx.issues.push({
@@ -133,7 +134,7 @@ export function configDuration(
         input: text,
         message: `must be a duration like "30s", "5m" or "2h34m12s" (got ${JSON.stringify(text)})`,
       });
-      return z.NEVER;
+      return lazyZ.NEVER;
     }
     if (ms < 0 || (!allowZero && ms === 0)) {
       ctx.issues.push({
@@ -141,23 +142,23 @@ export function configDuration(
         input: text,
         message: `must be ${allowZero ? 'zero or positive' : 'positive'} (got ${JSON.stringify(text)})`,
       });
-      return z.NEVER;
+      return lazyZ.NEVER;
     }
     return ms;
   });
   return defaultText === undefined ? schema.optional() : schema.prefault(defaultText);
 }
 
-const port = (defaultPort: number) => z.number().int().min(0).max(65_535).default(defaultPort);
+const port = (defaultPort: number) => lazyZ.number().int().min(0).max(65_535).default(defaultPort);
 
 const path = (defaultPath: string) =>
-  z
+  lazyZ
     .string()
     .regex(/^\/[^\s?#]*$/, { message: 'must be a path starting with "/"' })
     .default(defaultPath);
 
 const url = () =>
-  z
+  lazyZ
     .string()
     .refine((s) => s === '' || (URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)), {
       message: 'must be an http:// or https:// URL, or empty',
@@ -165,16 +166,16 @@ const url = () =>
     .default('');
 
 const metricNamePart = (defaultValue: string) =>
-  z
+  lazyZ
     .string()
     .refine((s) => s === '' || METRIC_NAME.test(s), { message: 'must match [a-zA-Z_:][a-zA-Z0-9_:]* or be empty' })
     .default(defaultValue);
 
-const endpointAuth = z
+const endpointAuth = lazyZ
   .strictObject({
-    bearer_token: z.string().min(1).optional(),
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
+    bearer_token: lazyZ.string().min(1).optional(),
+    username: lazyZ.string().min(1).optional(),
+    password: lazyZ.string().min(1).optional(),
   })
   .superRefine((auth, ctx) => {
     const basic = auth.username !== undefined || auth.password !== undefined;
@@ -188,55 +189,55 @@ const endpointAuth = z
 
 // `[monitoring]`'s own keys.
 const monitoringShape = {
-  enabled: z.boolean().default(true),
+  enabled: lazyZ.boolean().default(true),
   metrics_port: port(8081),
   health_port: port(8082),
-  host: z.string().min(1).default('0.0.0.0'),
+  host: lazyZ.string().min(1).default('0.0.0.0'),
   request_timeout: configDuration('30s'),
   headers_timeout: configDuration('10s'),
   shutdown_timeout: configDuration('10s'),
-  auth: z.strictObject({ metrics: endpointAuth.optional(), health: endpointAuth.optional() }).prefault({}),
+  auth: lazyZ.strictObject({ metrics: endpointAuth.optional(), health: endpointAuth.optional() }).prefault({}),
 };
 
 /** @internal The seed's four sections, with our additions, as core validates them. */
 export const coreSections: readonly ConfigSection[] = [
   {
     name: 'prometheus',
-    schema: z.strictObject({
-      enabled: z.boolean().default(true),
+    schema: lazyZ.strictObject({
+      enabled: lazyZ.boolean().default(true),
       endpoint: path('/metrics'),
       namespace: metricNamePart(''),
       subsystem: metricNamePart(''),
-      default_metrics: z.boolean().default(true),
+      default_metrics: lazyZ.boolean().default(true),
       collect_interval: configDuration('15s'),
       pushgateway_url: url(),
     }),
   },
   {
     name: 'tracing',
-    schema: z.strictObject({
-      enabled: z.boolean().default(true),
-      service_name: z
+    schema: lazyZ.strictObject({
+      enabled: lazyZ.boolean().default(true),
+      service_name: lazyZ
         .string()
         .min(1)
         .default(() => defaultServiceName()),
       endpoint: url(),
-      sample_rate: z.number().min(0).max(1).default(0.1),
-      exporter: z.enum(['auto', 'otlp', 'jaeger', 'console', 'memory']).default('auto'),
+      sample_rate: lazyZ.number().min(0).max(1).default(0.1),
+      exporter: lazyZ.enum(['auto', 'otlp', 'jaeger', 'console', 'memory']).default('auto'),
     }),
   },
   {
     name: 'health',
-    schema: z.strictObject({
-      enabled: z.boolean().default(true),
+    schema: lazyZ.strictObject({
+      enabled: lazyZ.boolean().default(true),
       endpoint: path('/health'),
       checks_interval: configDuration('30s'),
       timeout: configDuration('5s'),
-      show_details: z.enum(['always', 'never', 'when-authorized']).default('always'),
+      show_details: lazyZ.enum(['always', 'never', 'when-authorized']).default('always'),
     }),
   },
   // Declared by @obs/alerts; a placeholder so the seed's [monitoring.alerts] loads without it.
-  { name: 'alerts', schema: z.looseObject({}) },
+  { name: 'alerts', schema: lazyZ.looseObject({}) },
 ];
 
 // Sections whose keys a plugin declares entirely: the plugin's schema replaces the placeholder.
@@ -244,6 +245,7 @@ const PLACEHOLDERS: ReadonlySet<string> = new Set(['alerts']);
 
 /** @internal The schema of the whole `[monitoring]` table: core's keys and sections, extended by `extra`. */
 export function buildConfigSchema(extra: readonly ConfigSection[]): z.ZodObject {
+  loadZod(); // from here on, the schemas built at import are real zod schemas
   const sections = new Map<string, z.ZodObject>(coreSections.map((s) => [s.name, s.schema]));
   for (const section of extra) {
     const existing = sections.get(section.name);
@@ -259,5 +261,5 @@ export function buildConfigSchema(extra: readonly ConfigSection[]): z.ZodObject 
   }
   const shape: Record<string, z.ZodType> = { ...monitoringShape };
   for (const [name, schema] of sections) shape[name] = schema.prefault({});
-  return z.strictObject(shape);
+  return lazyZ.strictObject(shape);
 }

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import {
   alertsViewUrl,
   formatDuration,
@@ -123,31 +123,37 @@ export function createEmailChannel(options: EmailChannelOptions): NotificationCh
   const name = options.name ?? 'email';
   const port = options.port ?? 587;
   const timeout = options.timeoutMs ?? 10_000;
-  const transport = createTransport({
-    pool: true,
-    maxConnections: 1,
-    host: options.host,
-    port,
-    secure: options.secure ?? port === 465,
-    // Secure by default: a server (or a man in the middle) that offers no STARTTLS gets no credentials.
-    requireTLS: options.ignoreTLS === true ? false : (options.requireTLS ?? true),
-    ignoreTLS: options.ignoreTLS ?? false,
-    ...(options.tls === undefined ? {} : { tls: options.tls }),
-    ...(options.user !== undefined && options.user !== ''
-      ? { auth: { user: options.user, pass: options.password ?? '' } }
-      : {}),
-    connectionTimeout: timeout,
-    greetingTimeout: timeout,
-    socketTimeout: timeout,
-    logger: false,
-    debug: false,
-  });
+  // nodemailer is loaded by the first e-mail, not by every import of @obs/alerts (#22).
+  let transport: Promise<Transporter> | undefined;
+  const connect = (): Promise<Transporter> =>
+    (transport ??= import('nodemailer').then(({ createTransport }) =>
+      createTransport({
+        pool: true,
+        maxConnections: 1,
+        host: options.host,
+        port,
+        secure: options.secure ?? port === 465,
+        // Secure by default: a server (or a man in the middle) that offers no STARTTLS gets no credentials.
+        requireTLS: options.ignoreTLS === true ? false : (options.requireTLS ?? true),
+        ignoreTLS: options.ignoreTLS ?? false,
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
+        ...(options.user !== undefined && options.user !== ''
+          ? { auth: { user: options.user, pass: options.password ?? '' } }
+          : {}),
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+        logger: false,
+        debug: false,
+      }),
+    ));
   return {
     name,
     async send(n, signal) {
       const { subject, text, html } = emailBodies(n);
+      const smtp = await connect();
       try {
-        await transport.sendMail({ from: options.from, to: [...options.to], subject, text, html, signal });
+        await smtp.sendMail({ from: options.from, to: [...options.to], subject, text, html, signal });
       } catch (error) {
         const code = (error as { code?: unknown; responseCode?: unknown }).code;
         const responseCode = (error as { responseCode?: unknown }).responseCode;
@@ -162,7 +168,7 @@ export function createEmailChannel(options: EmailChannelOptions): NotificationCh
       }
     },
     async close() {
-      transport.close({ force: true });
+      (await transport)?.close({ force: true });
     },
   };
 }

@@ -1,9 +1,4 @@
-import {
-  type FetchFunction,
-  IncomingWebhook,
-  IncomingWebhookHTTPError,
-  type IncomingWebhookSendArguments,
-} from '@slack/webhook';
+import type { FetchFunction, IncomingWebhookSendArguments } from '@slack/webhook';
 import { sleep } from '../../internal/sleep.ts';
 import { httpFailure, requestFailure } from '../http-failure.ts';
 import { post } from '../http-post.ts';
@@ -114,6 +109,8 @@ export function createSlackChannel(options: SlackChannelOptions): NotificationCh
 
   async function sendOne(n: Notification, signal: AbortSignal): Promise<void> {
     await sleep(nextAt - Date.now(), signal);
+    // @slack/webhook is loaded by the first message, not by every import of @obs/alerts (#22).
+    const { IncomingWebhook, IncomingWebhookHTTPError } = await import('@slack/webhook');
     let retryAfter: string | null = null;
     let status = 0;
     // Our fetch: it carries the notifier's signal and keeps the Retry-After that the library's error omits.
