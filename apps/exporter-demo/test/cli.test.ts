@@ -234,8 +234,8 @@ describe('exporter-demo CLI', () => {
     expect(JSON.stringify(index)).toContain('export-trakt-4-letterboxd');
   });
 
-  test('traces every API call and export in memory, and /metrics carries them as exemplars', async () => {
-    await using demo = await runningDemo('traces', ['--interval', '1h'], { MONITORING_TRACING_SAMPLE_RATE: '1' });
+  test("issue #20: at the seed's sample_rate 0.1, the first export's API calls are in /traces and exemplars", async () => {
+    await using demo = await runningDemo('traces', ['--interval', '1h']);
     await demo.waitFor('export #1 done');
     const runs = (await (await fetch(new URL('/traces?name=export.run', demo.metrics))).json()) as { spans: unknown[] };
     expect(runs.spans.length).toBe(1);

@@ -6,11 +6,17 @@ import {
   type Context,
   context,
   type Span,
+  SpanKind,
   SpanStatusCode,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE } from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+} from '@opentelemetry/semantic-conventions';
 import { tracingError } from './errors.ts';
 import { type ApiBus, activeBus, apiTracer, scopeTracer } from './internal/active.ts';
 
@@ -40,6 +46,10 @@ export type TraceApiCallContext = Context | ApiCallScope;
 
 interface CallRecord {
   readonly span: Span;
+  readonly tracer: Tracer;
+  readonly context: Context;
+  readonly method: string;
+  attempts: number;
   reported: boolean;
   last: unknown;
 }
@@ -64,6 +74,34 @@ function onApiCalled(event: ObsEvents['api:called']): void {
     'api.duration_ms': event.durationMs,
   });
   record.span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, event.status);
+  if (record.span.isRecording()) attemptSpan(record, event);
+}
+
+/**
+ * Each HTTP attempt reported inside a call becomes a CLIENT child span, as OpenTelemetry's HTTP conventions
+ * have it (one span per resend, `http.request.resend_count`): an attempt answered 4xx or 5xx, or not at all
+ * (status 0), is an error span, so `/traces?error=true` shows the 503 that a retry then turned into a success.
+ */
+function attemptSpan(record: CallRecord, event: ObsEvents['api:called']): void {
+  const ended = Date.now();
+  const method = event.method ?? record.method;
+  const attributes: Attributes = {
+    [ATTR_HTTP_REQUEST_METHOD]: method,
+    [ATTR_HTTP_RESPONSE_STATUS_CODE]: event.status,
+    'api.endpoint': event.endpoint,
+  };
+  if (record.attempts > 0) attributes[ATTR_HTTP_REQUEST_RESEND_COUNT] = record.attempts;
+  record.attempts++;
+  const span = record.tracer.startSpan(
+    method,
+    { kind: SpanKind.CLIENT, attributes, startTime: ended - event.durationMs },
+    trace.setSpan(record.context, record.span),
+  );
+  if (event.status === 0 || event.status >= 400) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    span.setAttribute(ATTR_ERROR_TYPE, event.status === 0 ? 'no_response' : String(event.status));
+  }
+  span.end(ended);
 }
 
 /** @internal Subscribes the observer that keeps traceApiCall and the recorders from counting one call twice. */
@@ -115,12 +153,13 @@ export function traceApiCall<T>(
   if (bus !== undefined) observeApiCalls(bus);
   const method = scope.method ?? 'GET';
   const parent = scope.context ?? context.active();
-  const span = (scope.tracer ?? apiTracer()).startSpan(
+  const tracer = scope.tracer ?? apiTracer();
+  const span = tracer.startSpan(
     `api.${endpoint}`,
     { attributes: { 'api.endpoint': endpoint, 'api.method': method } },
     parent,
   );
-  const record: CallRecord = { span, reported: false, last: undefined };
+  const record: CallRecord = { span, tracer, context: parent, method, attempts: 0, reported: false, last: undefined };
   const started = performance.now();
   const finish = (status: number | undefined): void => {
     if (status !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);

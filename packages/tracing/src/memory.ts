@@ -21,6 +21,11 @@ export interface SpanRecord {
   readonly service: string;
   /** The instrumentation scope (tracer name). */
   readonly scope: string;
+  /**
+   * Whether `sample_rate` sampled the trace (the W3C flag; what an exporter would send). The ring also keeps
+   * unsampled traces that do not begin with an HTTP request: jobs and API calls.
+   */
+  readonly sampled: boolean;
 }
 
 /** Filters of {@link SpanStore.query}; all given filters must match. */
@@ -71,6 +76,7 @@ function toRecord(span: ReadableSpan): SpanRecord {
     })),
     service: String(span.resource.attributes['service.name'] ?? ''),
     scope: span.instrumentationScope.name,
+    sampled: (context.traceFlags & TraceFlags.SAMPLED) !== 0,
   };
 }
 
@@ -110,8 +116,9 @@ export function createMemoryStore(capacity: number): SpanStore & SpanProcessor {
       size = 0;
     },
     onStart(_span: Span, _context: Context) {},
+    // Every span that ends here was recorded: the sampled ones, and (memorySampler) the unsampled traces
+    // that did not begin with an HTTP request.
     onEnd(span) {
-      if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
       ring[next] = span;
       next = (next + 1) % capacity;
       if (size < capacity) size++;

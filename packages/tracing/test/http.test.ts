@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listenLoopback, readBody } from '@obs/testing';
-import { context, trace } from '@opentelemetry/api';
+import { context, type Span, TraceFlags, trace } from '@opentelemetry/api';
 import express from 'express';
 import { describe, expect, test } from 'vitest';
 import {
@@ -236,24 +236,30 @@ describe('propagation on outgoing calls', () => {
 });
 
 describe('sampling: ParentBased(TraceIdRatioBased(sample_rate))', () => {
-  test.each([0.1, 0.5])('about %s of root traces are recorded, and their children follow the root', async (rate) => {
+  test.each([0.1, 0.5])('about %s of root traces are sampled, and their children follow the root', async (rate) => {
     const plugin = tracingPlugin();
     const { monitor } = await startMonitor([plugin], { sample_rate: rate, memory_max_spans: 100_000 });
     try {
       const n = 20_000;
+      let sampled = 0;
       let childMismatch = 0;
+      const isSampled = (span: Span): boolean => (span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
       for (let i = 0; i < n; i++) {
         withSpan('root', undefined, (root) => {
+          if (isSampled(root)) sampled++;
           withSpan('child', undefined, (child) => {
-            if (root.isRecording() !== child.isRecording()) childMismatch++;
+            if (root.isRecording() !== child.isRecording() || isSampled(root) !== isSampled(child)) childMismatch++;
           });
         });
       }
-      const roots = plugin.tracing!.spans!.query({ name: 'root', limit: 100_000 }).length;
       const sigma = Math.sqrt(n * rate * (1 - rate));
       // Five standard deviations: a false failure is about one in 1.7 million runs.
-      expect(Math.abs(roots - n * rate)).toBeLessThan(5 * sigma);
+      expect(Math.abs(sampled - n * rate)).toBeLessThan(5 * sigma);
       expect(childMismatch).toBe(0);
+      // The ring keeps them all whatever the ratio (#20): the flag says which ones the ratio sampled.
+      const roots = plugin.tracing!.spans!.query({ name: 'root', limit: 100_000 });
+      expect(roots).toHaveLength(n);
+      expect(roots.filter((r) => r.sampled)).toHaveLength(sampled);
     } finally {
       await monitor.stop();
     }

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
 import { type ObsError, redact } from '@obs/core';
-import { type Context, context, propagation, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  context,
+  propagation,
+  SpanKind,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   CompositePropagator,
@@ -11,7 +19,14 @@ import {
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  type ReadableSpan,
+  type Sampler,
+  SamplingDecision,
+  type Span,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
@@ -217,6 +232,33 @@ async function createExporter(
   };
 }
 
+/**
+ * The sampler when spans stay in memory (no collector): `sample_rate` still decides which traces are *sampled*
+ * (the W3C flag sent downstream, and what an exporter would send), but a trace that does not begin with an
+ * incoming HTTP request (a job, an API call, `withSpan`, `tracedFetch`) is recorded whatever the ratio, so the
+ * ring at /traces shows every one of them from the first minute (#20). An unsampled HTTP server request is still
+ * not recorded at all, nor are its children: the middleware's hot path pays nothing more (#22).
+ */
+function memorySampler(ratio: number): Sampler {
+  const byRatio = new TraceIdRatioBasedSampler(ratio);
+  const record = { decision: SamplingDecision.RECORD };
+  const drop = { decision: SamplingDecision.NOT_RECORD };
+  const root: Sampler = {
+    shouldSample(ctx, traceId, _name, kind) {
+      const sampled = byRatio.shouldSample(ctx, traceId);
+      if (sampled.decision === SamplingDecision.RECORD_AND_SAMPLED) return sampled;
+      return kind === SpanKind.SERVER ? drop : record;
+    },
+    toString: () => `MemoryRing{${byRatio.toString()}}`,
+  };
+  // The child of a local span that is recorded but not sampled is recorded too: the ring keeps whole traces.
+  const followLocal: Sampler = {
+    shouldSample: (ctx) => (trace.getSpan(ctx)?.isRecording() === true ? record : drop),
+    toString: () => 'FollowLocalRecording',
+  };
+  return new ParentBasedSampler({ root, localParentNotSampled: followLocal });
+}
+
 function registerGlobals(provider: TracerProvider): () => void {
   const conflict = (what: string): ObsError =>
     tracingError(
@@ -299,7 +341,10 @@ export function createTracingRuntime(settings: ResolvedTracing, hooks: RuntimeHo
         [ATTR_SERVICE_INSTANCE_ID]: settings.instanceId === '' ? randomUUID() : settings.instanceId,
       }),
     ),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRate) }),
+    sampler:
+      memory === undefined
+        ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRate) })
+        : memorySampler(settings.sampleRate),
     spanProcessors: [front],
   });
   const tracer = provider.getTracer(SCOPE);
