@@ -1,6 +1,14 @@
+import { createRequire } from 'node:module';
 import type { ObsConfig } from '@obs/core';
-import { stringify } from 'yaml';
 import type { Dashboard } from './model.ts';
+
+// yaml is loaded by the first file generated, not by every import of @obs/dashboards (#22). Its node build
+// is CommonJS, so require() returns the same module an import would, synchronously.
+let yaml: typeof import('yaml') | undefined;
+function stringify(value: unknown): string {
+  yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.stringify(value);
+}
 
 /** Generated files, by path relative to the output directory. */
 export type GeneratedFiles = Record<string, string>;

@@ -8,7 +8,7 @@ import {
   z,
 } from '@obs/core';
 import type { Registry } from 'prom-client';
-import { RESERVED_HEADERS } from './remote-write.ts';
+import { RESERVED_HEADERS } from './internal/reserved-headers.ts';
 
 /** prom-client's default histogram buckets, in seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
