@@ -60,10 +60,28 @@ function rulesFile(): string {
   return exported;
 }
 
+/** The JSON's shape: object keys in order, the first element of arrays, and the type of everything else. */
+function shapeOf(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length === 0 ? [] : [shapeOf(value[0])];
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shapeOf(v)]));
+  return typeof value;
+}
+
+interface RulesAnswer {
+  data: { groups: { name: string; file: string; interval: number; limit: number; rules: Record<string, unknown>[] }[] };
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  expect(res.status, url).toBe(200);
+  return (await res.json()) as T;
+}
+
 /** The time of the first log line of the demo saying `alert "…" is <state>`, per endpoint. */
 function logTimes(log: string, state: string): Map<string, number> {
   const out = new Map<string, number>();
-  const re = new RegExp(`^(\\S+) WARN +exporter-demo: alert "${ALERT}" is ${state} (\\{.*\\})$`, 'gm');
+  const re = new RegExp(`^(\\S+) (?:WARN|INFO) +exporter-demo: alert "${ALERT}" is ${state} (\\{.*\\})$`, 'gm');
   for (const m of log.matchAll(re)) {
     const { labels } = JSON.parse(m[2]!) as { labels: Record<string, string> };
     const endpoint = labels['endpoint'] ?? '';
@@ -138,6 +156,8 @@ describe.skipIf(prometheus === undefined)('the real Prometheus and the embedded 
     try {
       // Prometheus' side, polled every 100ms: the first active-since per endpoint, firing seen, then resolved.
       const promActive = new Map<string, number>();
+      const demoUrl = `http://127.0.0.1:${metricsPort}`;
+      let both: { ours: [RulesAnswer, unknown]; theirs: [RulesAnswer, unknown] } | undefined;
       let promFired = false;
       let promResolved = false;
       const deadline = performance.now() + 45_000;
@@ -152,6 +172,18 @@ describe.skipIf(prometheus === undefined)('the real Prometheus and the embedded 
           if (a.state === 'firing') promFired = true;
         }
         if (promFired && alerts.length === 0) promResolved = true;
+        // Issue #16: once both fire, the two /api/v1/rules and /api/v1/alerts answers, side by side.
+        if (both === undefined && alerts.some((a) => a.state === 'firing')) {
+          const ours = await getJson<{ data: { alerts: PromAlert[] } }>(`${demoUrl}/api/v1/alerts`);
+          if (ours.data.alerts.some((a) => a.labels['alertname'] === ALERT && a.state === 'firing'))
+            both = {
+              ours: [await getJson<RulesAnswer>(`${demoUrl}/api/v1/rules`), ours],
+              theirs: [
+                await getJson<RulesAnswer>(`${promUrl}/api/v1/rules`),
+                await getJson(`${promUrl}/api/v1/alerts`),
+              ],
+            };
+        }
         const embeddedResolved = logTimes(log, 'inactive').size > 0 && logTimes(log, 'firing').size > 0;
         if (promResolved && embeddedResolved) break;
         await new Promise((r) => setTimeout(r, 100));
@@ -165,11 +197,49 @@ describe.skipIf(prometheus === undefined)('the real Prometheus and the embedded 
         `${promUrl}/api/v1/query?query=${encodeURIComponent('count_over_time(endpoint:trakt_api_errors:rate10s[1m])')}`,
       );
       expect(((await recorded.json()) as { data: { result: unknown[] } }).data.result.length).toBeGreaterThan(0);
+      // And on ours: the rules write what they record, ALERTS and ALERTS_FOR_STATE into the store the query API reads,
+      // once (the metrics plugin's), as Prometheus's rule manager writes them to its TSDB.
+      for (const query of [
+        'count_over_time(endpoint:trakt_api_errors:rate10s[1m])',
+        `count_over_time(ALERTS{alertname="${ALERT}"}[1m])`,
+        `ALERTS_FOR_STATE{alertname="${ALERT}"}[1m]`,
+      ]) {
+        const answer = await getJson<{ data: { result: unknown[] } }>(
+          `${demoUrl}/api/v1/query?query=${encodeURIComponent(query)}`,
+        );
+        expect(answer.data.result.length, query).toBeGreaterThan(0);
+      }
+
+      // The same JSON, key by key (values where they do not depend on timing).
+      expect(both, 'both engines fired at the same time').toBeDefined();
+      const [ourRules, ourAlerts] = both!.ours;
+      const [theirRules, theirAlerts] = both!.theirs;
+      expect(shapeOf(ourRules)).toEqual(shapeOf(theirRules));
+      expect(shapeOf(ourAlerts)).toEqual(shapeOf(theirAlerts));
+      const stable = (a: RulesAnswer) =>
+        a.data.groups.map((g) => ({
+          name: g.name,
+          file: g.file,
+          interval: g.interval,
+          limit: g.limit,
+          rules: g.rules.map(({ name, query, duration, keepFiringFor, labels, annotations, health, type, state }) => ({
+            name,
+            query,
+            duration,
+            keepFiringFor,
+            labels,
+            annotations,
+            health,
+            type,
+            state,
+          })),
+        }));
+      expect(stable(ourRules)).toEqual(stable(theirRules));
 
       const ours = logTimes(log, 'pending');
-      const both = [...promActive.keys()].filter((e) => ours.has(e));
-      expect(both.length).toBeGreaterThan(0);
-      const diffs = both.map((e) => ({ endpoint: e, ms: ours.get(e)! - promActive.get(e)! }));
+      const endpoints = [...promActive.keys()].filter((e) => ours.has(e));
+      expect(endpoints.length).toBeGreaterThan(0);
+      const diffs = endpoints.map((e) => ({ endpoint: e, ms: ours.get(e)! - promActive.get(e)! }));
       console.info(
         `[#14] active-since, embedded minus Prometheus: ${diffs.map((d) => `${d.endpoint} ${d.ms} ms`).join(', ')}`,
       );

@@ -1,8 +1,9 @@
-import type { AlertState, EventBus } from '@obs/core';
+import type { ActiveAlertStatus, AlertState, EventBus, RuleGroupStatus, RuleStatus } from '@obs/core';
 import { ObsError } from '@obs/core';
 import {
   createSampleStore,
   evaluate,
+  formatExpr,
   type Labels,
   labelsKey,
   type PromValue,
@@ -101,6 +102,11 @@ export interface AlertEngine {
   evaluateGroupAsync(group: RuleGroup, at: number): Promise<void>;
   /** The pending and firing alerts after the last evaluation. */
   alerts(): Alert[];
+  /**
+   * Every group and rule with its last evaluation (health, error, duration, time) and active alerts, as
+   * Prometheus's `/api/v1/rules` reports them; `defaultIntervalMs` is the interval of groups without their own.
+   */
+  status(defaultIntervalMs: number): RuleGroupStatus[];
   /** The `for` state of every pending and firing alert, to keep across a restart. */
   forState(): ForState[];
   /**
@@ -390,7 +396,14 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     write(rule, t, out);
   };
 
-  const fail = (rule: Rule, err: unknown): void => {
+  // Each rule's and group's last evaluation, for status().
+  const health = new Map<Rule, { ok: boolean; error: string | undefined; ms: number; at: number }>();
+  const groupRuns = new Map<RuleGroup, { ms: number; at: number }>();
+  const ran = (rule: Rule, at: number, started: number, error: ObsError | undefined): void => {
+    health.set(rule, { ok: error === undefined, error: error?.message, ms: performance.now() - started, at });
+  };
+
+  const fail = (rule: Rule, err: unknown): ObsError => {
     const name = isRecordingRule(rule)
       ? `recording rule ${JSON.stringify(rule.record)}`
       : `rule ${JSON.stringify(rule.name)}`;
@@ -403,6 +416,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
             { cause: err },
           );
     options.onError?.(error, rule);
+    return error;
   };
 
   const current = (): Alert[] => {
@@ -415,13 +429,17 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
   const evaluateGroup = (group: RuleGroup, at: number): void => {
     if (options.query !== undefined)
       throw new ObsError('OBS_ERR_ALERTS_EVAL', '[@obs/alerts] a remote engine evaluates with evaluateAsync()');
+    const groupStarted = performance.now();
     for (const rule of group.rules) {
+      const started = performance.now();
       try {
         apply(group, rule, at, evaluate(rule.ast, source, at - group.queryOffsetMs, evalOptions));
+        ran(rule, at, started, undefined);
       } catch (err) {
-        fail(rule, err);
+        ran(rule, at, started, fail(rule, err));
       }
     }
+    groupRuns.set(group, { ms: performance.now() - groupStarted, at });
   };
 
   const evaluateGroupAsync = async (group: RuleGroup, at: number): Promise<void> => {
@@ -429,16 +447,56 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     if (query === undefined) return evaluateGroup(group, at);
     // Queries run together (a remote server does not see what this process records); state changes are applied
     // in rule order, as a local evaluation applies them.
+    const started = performance.now();
     const results = await Promise.allSettled(group.rules.map((r) => query(r.expr, at - group.queryOffsetMs)));
     results.forEach((res, i) => {
       const rule = group.rules[i]!;
       try {
         if (res.status === 'rejected') throw res.reason;
         apply(group, rule, at, res.value);
+        ran(rule, at, started, undefined);
       } catch (err) {
-        fail(rule, err);
+        ran(rule, at, started, fail(rule, err));
       }
     });
+    groupRuns.set(group, { ms: performance.now() - started, at });
+  };
+
+  const ruleStatus = (rule: Rule): RuleStatus => {
+    const h = health.get(rule);
+    const common = {
+      query: formatExpr(rule.ast),
+      labels: rule.labels,
+      health: h === undefined ? ('unknown' as const) : h.ok ? ('ok' as const) : ('err' as const),
+      lastError: h?.error,
+      evaluationMs: h?.ms ?? 0,
+      lastEvaluation: h?.at,
+    };
+    if (isRecordingRule(rule)) return { type: 'recording', name: rule.record, ...common };
+    const list: ActiveAlertStatus[] = [];
+    let state: AlertState = 'inactive';
+    for (const a of active.get(rule)?.values() ?? []) {
+      if (a.state === 'inactive') continue;
+      if (a.state === 'firing' || state === 'inactive') state = a.state;
+      list.push({
+        labels: a.labels,
+        annotations: a.annotations,
+        state: a.state,
+        activeAt: a.activeAt,
+        keepFiringSince: a.keepFiringSince,
+        value: a.value,
+      });
+    }
+    return {
+      type: 'alerting',
+      name: rule.name,
+      ...common,
+      annotations: rule.annotations,
+      forMs: rule.forMs,
+      keepFiringForMs: rule.keepFiringForMs,
+      state,
+      alerts: list,
+    };
   };
 
   return {
@@ -456,6 +514,17 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     },
     evaluateGroupAsync,
     alerts: current,
+    status(defaultIntervalMs) {
+      return groups.map((g) => ({
+        name: g.name,
+        file: g.source === 'code' ? '' : g.source,
+        intervalMs: g.intervalMs ?? defaultIntervalMs,
+        limit: g.limit,
+        rules: g.rules.map(ruleStatus),
+        evaluationMs: groupRuns.get(g)?.ms ?? 0,
+        lastEvaluation: groupRuns.get(g)?.at,
+      }));
+    },
     forState() {
       const out: ForState[] = [];
       for (const alerts of active.values())

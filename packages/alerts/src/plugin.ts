@@ -1,8 +1,9 @@
 import type { AlertRuleDescriptor, AlertsConfig, ObsPlugin, PluginContext } from '@obs/core';
 import { type ConfigIssue, ObsConfigError, ObsError } from '@obs/core';
-import { labelsKey, type SampleSource } from '@obs/promql';
+import { formatPromDuration, labelsKey, type SampleSource } from '@obs/promql';
 import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
 import { alertsConfigSection, alertsSection, checkChannelConfig, smtpTlsFromConfig } from './config.ts';
+import { createRuleStore, isWritableStore, type RuleStore } from './internal/rule-store.ts';
 import { isHttpUrl } from './internal/url.ts';
 import type { Dispatcher } from './notify/dispatcher.ts';
 import {
@@ -32,7 +33,10 @@ export interface AlertsPluginOptions {
   readonly rules?: readonly (AlertRule | AlertRuleInput)[];
   /** A rule file (seed YAML or Prometheus rule groups); wins over the config's `rules_file`. @default none */
   readonly rulesFile?: string;
-  /** Where samples come from. @default a store fed by `metrics:collected` */
+  /**
+   * Where samples come from. @default the embedded store of @obs/metrics (`metrics.store`), where the rules also
+   * write what they record; without one, a store of their own fed by `metrics:collected`
+   */
   readonly source?: SampleSource;
   /** Remote mode: evaluate the rules with this Prometheus server's query API instead of locally. @default none */
   readonly remote?: PrometheusQueryOptions;
@@ -98,6 +102,7 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
         : undefined;
   let engine: AlertEngine | undefined;
   let timers: NodeJS.Timeout[] = [];
+  let store: RuleStore | undefined;
   let ctx: PluginContext | undefined;
   let pipeline: NotificationPipeline | undefined;
   let alerts: AlertsConfig | undefined;
@@ -130,9 +135,12 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
         smtpTlsFromConfig(alerts, context.config);
         checkRouteChannels(context.config, alerts, notifications ?? {});
       }
+      // With no source of their own, the rules read (and write) a store that moves to @obs/metrics' at start.
+      const ruleStore =
+        options.source === undefined && options.remote === undefined ? createRuleStore(60_000) : undefined;
       const made = createAlertEngine({
         ...loaded,
-        source: options.source,
+        source: options.source ?? ruleStore,
         // As Prometheus: a subquery without a step uses the global evaluation interval.
         subqueryStepMs: context.config.alerts.evaluation_interval,
         externalLabels: alerts.external_labels ?? {},
@@ -146,17 +154,19 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
         },
         onError: (error) => context.reportError(error),
       });
-      engine = made;
-      const store = made.store;
+      ruleStore?.setRetention(Math.max(60_000, ...made.groups.flatMap((g) => g.rules.map((r) => r.historyMs))));
+      engine = ruleStore === undefined ? made : { ...made, store: ruleStore };
+      store = ruleStore;
       // The engine writes ALERTS and ALERTS_FOR_STATE itself, as Prometheus' rule manager does; the copy of ALERTS
       // that @obs/metrics exposes is for scrapers, and would collide with it here.
-      if (store !== undefined)
-        context.bus.on('metrics:collected', (e) =>
-          store.ingest(
-            e.at,
-            e.samples.filter((s) => s.name !== 'ALERTS' && s.name !== 'ALERTS_FOR_STATE'),
-          ),
-        );
+      if (ruleStore !== undefined)
+        context.bus.on('metrics:collected', (e) => {
+          if (!ruleStore.shared)
+            ruleStore.ingest(
+              e.at,
+              e.samples.filter((s) => s.name !== 'ALERTS' && s.name !== 'ALERTS_FOR_STATE'),
+            );
+        });
       if (notifications !== false && notifications?.http !== false) {
         const routes = alertsRoutes(
           () => pipeline?.dispatcher,
@@ -167,11 +177,26 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
       }
       const descriptors = Object.freeze(made.rules.map(descriptor));
       context.provide('alerts.rules', () => descriptors);
+      const intervalMs = context.config.alerts.evaluation_interval;
+      context.provide('alerts.status', () => made.status(intervalMs));
     },
     async start() {
       const context = ctx;
       const e = engine;
       if (context === undefined || e === undefined) return;
+      // @obs/metrics keeps the app's samples already (whichever plugin was registered first): read those.
+      if (store !== undefined && context.has('metrics.store')) {
+        const shared = context.need('metrics.store');
+        if (isWritableStore(shared)) {
+          store.share(shared);
+          for (const g of e.groups)
+            for (const r of g.rules)
+              if (r.historyMs > shared.retentionMs)
+                context.logger.warn(
+                  `[@obs/alerts] rule ${JSON.stringify('record' in r ? r.record : r.name)} (${r.source}) reads ${formatPromDuration(r.historyMs)} of history, but [monitoring.prometheus] retention keeps ${formatPromDuration(shared.retentionMs)}: it sees only that much`,
+                );
+        }
+      }
       // A rule on a metric the app does not expose (a namespace or subsystem mismatch, a typo) would never fire
       // and say nothing: say it once, at start, when the live metric set is known. Remote rules watch other apps.
       if (options.remote === undefined && context.has('metrics.descriptors')) {

@@ -47,6 +47,56 @@ export interface AlertRuleDescriptor {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
+/** A pending or firing alert, as Prometheus's `/api/v1/alerts` reports it. */
+export interface ActiveAlertStatus {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly state: 'pending' | 'firing';
+  /** When the condition started to hold, ms since the epoch. */
+  readonly activeAt: number;
+  /** Since when a `keep_firing_for` rule has kept it firing without its condition, ms since the epoch. */
+  readonly keepFiringSince?: number | undefined;
+  /** The expression's value at the last evaluation. */
+  readonly value: number;
+}
+
+/** A rule's last evaluation, as Prometheus's `/api/v1/rules` reports it. */
+export interface RuleStatus {
+  readonly type: 'alerting' | 'recording';
+  /** The alert name, or the recorded series' name. */
+  readonly name: string;
+  /** The expression as loaded. */
+  readonly query: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** `unknown` before the first evaluation, `err` when the last one failed. */
+  readonly health: 'ok' | 'err' | 'unknown';
+  readonly lastError?: string | undefined;
+  /** How long the last evaluation took, in ms. */
+  readonly evaluationMs: number;
+  /** When the rule last evaluated, ms since the epoch; undefined before its first evaluation. */
+  readonly lastEvaluation: number | undefined;
+  // Alerting rules only.
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
+  readonly forMs?: number | undefined;
+  readonly keepFiringForMs?: number | undefined;
+  /** The highest state of its alerts. */
+  readonly state?: AlertState | undefined;
+  readonly alerts?: readonly ActiveAlertStatus[] | undefined;
+}
+
+/** A rule group's last evaluation, as Prometheus's `/api/v1/rules` reports it. */
+export interface RuleGroupStatus {
+  readonly name: string;
+  /** The rule file it was loaded from ("" for rules given in code). */
+  readonly file: string;
+  readonly intervalMs: number;
+  /** At most this many alerts or series per rule; 0: no limit. */
+  readonly limit: number;
+  readonly rules: readonly RuleStatus[];
+  readonly evaluationMs: number;
+  readonly lastEvaluation: number | undefined;
+}
+
 /** A label matcher, as PromQL writes it (`name="v"`, `!=`, `=~`, `!~`); regexes are fully anchored. */
 export interface SeriesMatcher {
   readonly name: string;
@@ -80,4 +130,20 @@ export interface MetricStore {
   readonly intervalMs: number;
   /** Series and samples held. */
   stats(): { readonly series: number; readonly samples: number; readonly bytes: number };
+  /**
+   * Instant selectors' fast path: each matching series' newest sample in `(minT, maxT]`, `stale` when it is a
+   * staleness marker.
+   */
+  selectLatest?(
+    matchers: readonly SeriesMatcher[],
+    minT: number,
+    maxT: number,
+  ): Iterable<{ readonly labels: Readonly<Record<string, string>>; t: number; v: number; stale: boolean }>;
+  /**
+   * Writes a sample that a rule computed (a recorded series, `ALERTS`), as Prometheus's rule manager writes to its
+   * TSDB; from then on, collected samples with that metric name are not stored (the rule's are).
+   */
+  append?(labels: Readonly<Record<string, string>>, t: number, v: number): void;
+  /** Ends a series a rule no longer returns (a staleness marker at `t`). */
+  markStale?(labels: Readonly<Record<string, string>>, t: number): void;
 }

@@ -1,6 +1,6 @@
 import type { EventBus } from './bus.ts';
 import type { ConfigSection, ObsConfig } from './config/sections.ts';
-import type { AlertRuleDescriptor, MetricDescriptor, MetricStore } from './contracts.ts';
+import type { AlertRuleDescriptor, MetricDescriptor, MetricStore, RuleGroupStatus } from './contracts.ts';
 import type { EndpointHost } from './endpoint-host.ts';
 import type { ObsLogger } from './logger.ts';
 
@@ -16,6 +16,8 @@ export interface ObsServices {
   'metrics.store': MetricStore;
   /** The loaded alert rules (provided by @obs/alerts; used by @obs/dashboards). */
   'alerts.rules': () => readonly AlertRuleDescriptor[];
+  /** The rule groups with their last evaluation and active alerts (provided by @obs/alerts; served by the query API). */
+  'alerts.status': () => readonly RuleGroupStatus[];
 }
 
 /** What a plugin gets in `setup`: its view of the monitor. */

@@ -1,6 +1,6 @@
 // Prometheus's HTTP API v1 over the embedded store: the same paths, parameters, JSON shapes, status codes and
 // error types as a Prometheus server, so promtool, Grafana and the console query the app itself.
-import type { MetricDescriptor } from '@obs/core';
+import type { ActiveAlertStatus, MetricDescriptor, RuleGroupStatus, RuleStatus } from '@obs/core';
 import { ObsError } from '@obs/core';
 import {
   type Annotation,
@@ -42,8 +42,8 @@ export interface QueryApiOptions {
   readonly maxSamples?: number;
   /** @default 4 */
   readonly concurrency?: number;
-  /** Whether another plugin serves alert rules: then /rules and /alerts are not ours to answer. */
-  readonly rulesProvided?: () => boolean;
+  /** The rule groups and their alerts, when a plugin evaluates rules (the `alerts.status` service). */
+  readonly rules?: () => readonly RuleGroupStatus[] | undefined;
   /** Failures that are ours (500). */
   readonly onError?: (error: Error) => void;
 }
@@ -428,19 +428,47 @@ export function queryApi(options: QueryApiOptions): Router {
     }),
   );
 
-  // Rules and alerts belong to @obs/alerts: with no rules provider, "no rules" is the true answer.
+  // Rules and alerts are evaluated by @obs/alerts (the `alerts.status` service); with none, "no rules" is true.
   router.get(
     '/rules',
-    handle((_req, res) => {
-      if (options.rulesProvided?.() === true) failure(res, 'not_found', 'rules are not served here yet');
-      else success(res, { groups: [] });
+    handle((req, res) => {
+      const type = formValue(req, 'type');
+      if (type !== '' && type !== 'alert' && type !== 'record')
+        throw new BadData(`invalid type ${JSON.stringify(type)}: use alert or record`);
+      const names = formValues(req, 'rule_name[]');
+      const groupNames = formValues(req, 'rule_group[]');
+      const files = formValues(req, 'file[]');
+      const groups = [];
+      for (const g of options.rules?.() ?? []) {
+        if (groupNames.length > 0 && !groupNames.includes(g.name)) continue;
+        if (files.length > 0 && !files.includes(g.file)) continue;
+        const rules = g.rules.filter(
+          (r) =>
+            (type === '' || (type === 'alert') === (r.type === 'alerting')) &&
+            (names.length === 0 || names.includes(r.name)),
+        );
+        // As Prometheus: a filter that leaves a group without rules leaves the group out.
+        if (rules.length === 0 && (type !== '' || names.length > 0)) continue;
+        groups.push({
+          name: g.name,
+          file: g.file,
+          rules: rules.map(ruleJson),
+          interval: g.intervalMs / 1000,
+          limit: g.limit,
+          evaluationTime: g.evaluationMs / 1000,
+          lastEvaluation: goTime(g.lastEvaluation),
+        });
+      }
+      success(res, { groups });
     }),
   );
   router.get(
     '/alerts',
     handle((_req, res) => {
-      if (options.rulesProvided?.() === true) failure(res, 'not_found', 'alerts are not served here yet');
-      else success(res, { alerts: [] });
+      const alerts = [];
+      for (const g of options.rules?.() ?? [])
+        for (const r of g.rules) for (const a of r.alerts ?? []) alerts.push(alertJson(a));
+      success(res, { alerts });
     }),
   );
 
@@ -450,4 +478,64 @@ export function queryApi(options: QueryApiOptions): Router {
     }),
   );
   return router;
+}
+
+// Go's time.Time in JSON (RFC 3339 with the fraction's trailing zeros cut), and its zero time before a first run.
+function goTime(ms: number | undefined): string {
+  if (ms === undefined) return '0001-01-01T00:00:00Z';
+  return new Date(ms).toISOString().replace(/\.?0*Z$/, 'Z');
+}
+
+// strconv.FormatFloat(v, 'e', -1, 64): shortest digits, an exponent of at least two digits.
+function goExponent(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+// Label sets as Prometheus writes them: names sorted.
+function sortedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(labels).sort()) out[k] = labels[k]!;
+  return out;
+}
+
+function alertJson(a: ActiveAlertStatus): Record<string, unknown> {
+  return {
+    labels: sortedLabels(a.labels),
+    annotations: sortedLabels(a.annotations),
+    state: a.state,
+    activeAt: goTime(a.activeAt),
+    ...(a.keepFiringSince === undefined ? {} : { keepFiringSince: goTime(a.keepFiringSince) }),
+    value: goExponent(a.value),
+  };
+}
+
+// Prometheus's AlertingRule and RecordingRule, fields in its order (lastError only when set).
+function ruleJson(r: RuleStatus): Record<string, unknown> {
+  const tail = {
+    health: r.health,
+    ...(r.lastError === undefined ? {} : { lastError: r.lastError }),
+    evaluationTime: r.evaluationMs / 1000,
+    lastEvaluation: goTime(r.lastEvaluation),
+    type: r.type,
+  };
+  if (r.type === 'recording')
+    return {
+      name: r.name,
+      query: r.query,
+      ...(Object.keys(r.labels).length === 0 ? {} : { labels: sortedLabels(r.labels) }),
+      ...tail,
+    };
+  return {
+    state: r.state ?? 'inactive',
+    name: r.name,
+    query: r.query,
+    duration: (r.forMs ?? 0) / 1000,
+    keepFiringFor: (r.keepFiringForMs ?? 0) / 1000,
+    labels: sortedLabels(r.labels),
+    annotations: sortedLabels(r.annotations ?? {}),
+    alerts: (r.alerts ?? []).map(alertJson),
+    ...tail,
+  };
 }

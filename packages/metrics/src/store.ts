@@ -68,12 +68,26 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStor
   const admitted = new Map<string, number>();
   let previous = new Set<string>();
   const exemplars = new Map<string, { labels: Readonly<Record<string, string>>; list: StoredExemplar[] }>();
+  // Metric names that rules write (recorded series, ALERTS): the copies a collection carries (the ALERTS family
+  // that /metrics exposes for scrapers) would collide with them.
+  const written = new Set<string>();
 
   return {
     retentionMs,
     intervalMs,
     select(matchers: readonly SeriesMatcher[], minT: number, maxT: number): Iterable<StoredSeries> {
       return samples.select(matchers.map(toMatcher), minT, maxT);
+    },
+    selectLatest(matchers: readonly SeriesMatcher[], minT: number, maxT: number) {
+      return samples.selectLatest(matchers.map(toMatcher), minT, maxT);
+    },
+    append(labels, t, v) {
+      written.add(labels['__name__'] ?? '');
+      samples.append(labels, t, v);
+    },
+    markStale(labels, t) {
+      written.add(labels['__name__'] ?? '');
+      samples.markStale(labels, t);
     },
     stats() {
       const { series, samples: n, bytes } = samples.stats();
@@ -95,7 +109,7 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStor
       // A series that disappeared gets its staleness marker now, which keeps it in the sample store as long.
       for (const key of previous) if (!seenNow.has(key) && admitted.has(key)) admitted.set(key, at);
       previous = seenNow;
-      samples.ingest(at, kept);
+      samples.ingest(at, written.size === 0 ? kept : kept.filter((s) => !written.has(s.name)));
       const horizon = at - retentionMs;
       for (const [key, last] of admitted) if (last <= horizon) admitted.delete(key);
       for (const { series, exemplar } of seen) {

@@ -1,5 +1,12 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { type ConfigInput, createMonitor, type Monitor, type ObsLogger, silentLogger } from '@obs/core';
+import {
+  type ConfigInput,
+  createMonitor,
+  type Monitor,
+  type ObsLogger,
+  type RuleGroupStatus,
+  silentLogger,
+} from '@obs/core';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -205,6 +212,149 @@ describe('Prometheus HTTP API v1 on the metrics listener (#16)', () => {
     );
     expect((await api('rules')).body).toEqual({ status: 'success', data: { groups: [] } });
     expect((await api('alerts')).body).toEqual({ status: 'success', data: { alerts: [] } });
+  });
+
+  test('rules and alerts: what the alerts.status service reports, in Prometheus shapes, filtered by type and name', async () => {
+    const evaluated = Date.UTC(2026, 11, 2, 3, 0, 0, 120);
+    const status: RuleGroupStatus[] = [
+      {
+        name: 'api',
+        file: '/etc/rules.yml',
+        intervalMs: 15_000,
+        limit: 0,
+        evaluationMs: 1.5,
+        lastEvaluation: evaluated,
+        rules: [
+          {
+            type: 'recording',
+            name: 'job:errors:rate5m',
+            query: 'sum by (job) (rate(errors_total[5m]))',
+            labels: {},
+            health: 'ok',
+            evaluationMs: 0.5,
+            lastEvaluation: evaluated,
+          },
+          {
+            type: 'alerting',
+            name: 'Errors',
+            query: 'job:errors:rate5m > 0.1',
+            labels: { severity: 'warning' },
+            annotations: { summary: 'errors' },
+            forMs: 300_000,
+            keepFiringForMs: 0,
+            health: 'err',
+            lastError: 'exceeded limit of 1 with 2 alerts',
+            evaluationMs: 1,
+            lastEvaluation: evaluated,
+            state: 'firing',
+            alerts: [
+              {
+                labels: { job: 'x', alertname: 'Errors', severity: 'warning' },
+                annotations: { summary: 'errors' },
+                state: 'firing',
+                activeAt: Date.UTC(2026, 11, 2, 2, 50, 0),
+                value: 123.456,
+              },
+            ],
+          },
+        ],
+      },
+      { name: 'idle', file: '', intervalMs: 60_000, limit: 5, evaluationMs: 0, lastEvaluation: undefined, rules: [] },
+    ];
+    const monitor = createMonitor({
+      config: { ...base, prometheus: { default_metrics: false, collect_interval: '1h' } },
+      plugins: [metricsPlugin(), { name: 'rules', setup: (c) => c.provide('alerts.status', () => status) }],
+      logger: silentLogger,
+    });
+    monitors.push(monitor);
+    await monitor.start();
+    const get = async (path: string) => {
+      const res = await fetch(new URL(`/api/v1/${path}`, monitor.url('metrics')));
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    const alert = {
+      labels: { alertname: 'Errors', job: 'x', severity: 'warning' },
+      annotations: { summary: 'errors' },
+      state: 'firing',
+      activeAt: '2026-12-02T02:50:00Z',
+      value: '1.23456e+02',
+    };
+    const rules = await get('rules');
+    expect(rules.body).toEqual({
+      status: 'success',
+      data: {
+        groups: [
+          {
+            name: 'api',
+            file: '/etc/rules.yml',
+            rules: [
+              {
+                name: 'job:errors:rate5m',
+                query: 'sum by (job) (rate(errors_total[5m]))',
+                health: 'ok',
+                evaluationTime: 0.0005,
+                lastEvaluation: '2026-12-02T03:00:00.12Z',
+                type: 'recording',
+              },
+              {
+                state: 'firing',
+                name: 'Errors',
+                query: 'job:errors:rate5m > 0.1',
+                duration: 300,
+                keepFiringFor: 0,
+                labels: { severity: 'warning' },
+                annotations: { summary: 'errors' },
+                alerts: [alert],
+                health: 'err',
+                lastError: 'exceeded limit of 1 with 2 alerts',
+                evaluationTime: 0.001,
+                lastEvaluation: '2026-12-02T03:00:00.12Z',
+                type: 'alerting',
+              },
+            ],
+            interval: 15,
+            limit: 0,
+            evaluationTime: 0.0015,
+            lastEvaluation: '2026-12-02T03:00:00.12Z',
+          },
+          {
+            name: 'idle',
+            file: '',
+            rules: [],
+            interval: 60,
+            limit: 5,
+            evaluationTime: 0,
+            lastEvaluation: '0001-01-01T00:00:00Z',
+          },
+        ],
+      },
+    });
+    // Prometheus's field order, as its encoder writes them.
+    expect(Object.keys(rules.body.data.groups[0].rules[1])).toEqual([
+      'state',
+      'name',
+      'query',
+      'duration',
+      'keepFiringFor',
+      'labels',
+      'annotations',
+      'alerts',
+      'health',
+      'lastError',
+      'evaluationTime',
+      'lastEvaluation',
+      'type',
+    ]);
+    expect((await get('alerts')).body).toEqual({ status: 'success', data: { alerts: [alert] } });
+    const recordOnly = (await get('rules?type=record')).body.data.groups;
+    expect(recordOnly.map((g: Json) => [g.name, g.rules.map((r: Json) => r.name)])).toEqual([
+      ['api', ['job:errors:rate5m']],
+    ]);
+    const byName = (await get('rules?rule_name[]=Errors')).body.data.groups;
+    expect(byName.map((g: Json) => g.rules.map((r: Json) => r.type))).toEqual([['alerting']]);
+    const bad = await get('rules?type=alerts');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ status: 'error', errorType: 'bad_data' });
   });
 
   test('the listener auth applies; query_api = false and retention = "0" turn the API off', async () => {

@@ -31,6 +31,8 @@ export interface SampleStoreStats {
 
 /** Per-series compressed chunks (Prometheus's head encoding), bounded by a retention, that the PromQL engine reads. */
 export interface SampleStore extends SampleSource {
+  /** Each matching series' newest sample in `(minT, maxT]`, read without decoding when it is the head's last. */
+  selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample>;
   /** Appends one sample; a sample older than the series' newest is ignored. */
   append(labels: Labels, t: number, v: number): void;
   /** Appends a staleness marker: the series disappeared at `t`. */
