@@ -6,6 +6,7 @@ import { answerClusterRequests, gatherCluster } from './cluster.ts';
 import { createMetricsInternal, type Metrics, type MetricsInternals } from './create-metrics.ts';
 import { expositionHandler, renderRegistry } from './exposition.ts';
 import { CounterFamily, GaugeFamily } from './internal/families.ts';
+import { warmUpMetricSet } from './internal/metric-set.ts';
 import { prometheusSection } from './options.ts';
 import type { RemoteWriter } from './remote-write.ts';
 import type { EmbeddedStore, ExemplarSample } from './store.ts';
@@ -264,6 +265,7 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
       const p = ctx?.config.prometheus;
       if (metrics === undefined || p === undefined) return;
       metrics.startDefaultMetrics();
+      warmUpMetricSet(metrics.options);
       if (mode === 'worker') stopAnswering = answerClusterRequests(metrics.registry);
       collectTimer = setInterval(() => void collect(), p.collect_interval);
       collectTimer.unref();
