@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freePort, listenLoopback, readBody } from '@obs/testing';
+import { freePort, listenLoopback, readBody, waitUntil } from '@obs/testing';
 import { describe, expect, test, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { SEED_ENV } from './seed-env.ts';
@@ -79,8 +79,11 @@ async function spawnDemo(
     health: new URL(`http://127.0.0.1:${healthPort}/`),
     stderr: () => log,
     async waitFor(text) {
-      for (let i = 0; i < 300 && !log.includes(text) && exitCode === undefined; i++)
-        await new Promise((r) => setTimeout(r, 100));
+      await waitUntil(() => log.includes(text), {
+        what: `"${text}"`,
+        timeoutMs: 30_000,
+        gaveUp: () => exitCode !== undefined,
+      }).catch(() => {});
       expect(log, exitCode === undefined ? undefined : `the demo exited (${exitCode})`).toContain(text);
     },
     stop,

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntil } from '@obs/testing';
 import { SMTPServer } from 'smtp-server';
 import { SEED_ENV } from './seed-env.ts';
 
@@ -67,11 +68,11 @@ export function startDemo(
     stderr: () => err,
     exited,
     async waitFor(text) {
-      for (let i = 0; i < 300 && !err.includes(text); i++) {
-        if (done) throw new Error(`the demo exited before "${text}":\n${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      if (!err.includes(text)) throw new Error(`no "${text}" within 30s:\n${err}`);
+      await waitUntil(() => err.includes(text), { what: `"${text}"`, timeoutMs: 30_000, gaveUp: () => done }).catch(
+        (error: Error) => {
+          throw new Error(`${done ? 'the demo exited before' : `${error.message}:`} "${text}":\n${err}`);
+        },
+      );
     },
     async [Symbol.asyncDispose]() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freePort } from '@obs/testing';
+import { freePort, waitUntil } from '@obs/testing';
 import { afterAll, describe, expect, test } from 'vitest';
 
 const app = join(import.meta.dirname, '..');
@@ -109,14 +109,17 @@ describe('apps/exporter-demo/Dockerfile (issue 23)', () => {
     try {
       const [probe, ...probeArgs] = execForm(run.find((i) => i.op === 'HEALTHCHECK')!.args);
       expect(probe).toBe('node');
-      let status: number | null = 1;
-      for (let i = 0; i < 100 && status !== 0 && child.exitCode === null; i++) {
-        await new Promise((r) => setTimeout(r, 300));
-        status = await new Promise<number | null>((resolve) =>
+      const probeOnce = () =>
+        new Promise<number | null>((resolve) =>
           spawn(process.execPath, probeArgs, { env, stdio: 'ignore' }).once('exit', resolve),
         );
-      }
-      expect(status, log).toBe(0);
+      const healthy = await waitUntil(async () => (await probeOnce()) === 0, {
+        what: 'the HEALTHCHECK probe to pass',
+        timeoutMs: 30_000,
+        intervalMs: 300,
+        gaveUp: () => child.exitCode !== null,
+      }).catch(() => false);
+      expect(healthy, log).toBe(true);
       const live = await fetch(`http://127.0.0.1:${env.MONITORING_HEALTH_PORT}/livez`);
       expect(live.status).toBe(200);
     } finally {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
+import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SEED_ENV } from './seed-env.ts';
 
@@ -38,8 +38,7 @@ beforeAll(async () => {
   demo.stderr?.on('data', (d: Buffer) => {
     demoLog += d.toString();
   });
-  for (let i = 0; i < 300 && !demoLog.includes('export #1 done'); i++) await new Promise((r) => setTimeout(r, 100));
-  expect(demoLog).toContain('export #1 done');
+  await waitUntil(() => demoLog.includes('export #1 done'), { what: 'the first export', timeoutMs: 30_000 });
 
   const promPort = await freePort();
   promUrl = `http://127.0.0.1:${promPort}`;
@@ -80,12 +79,13 @@ afterAll(async () => {
 
 describe.skipIf(prometheus === undefined)('the real Prometheus scraping the demo', () => {
   test('reads back the seed metrics with the values the job produced', async () => {
-    let up: Awaited<ReturnType<typeof query>> = [];
-    for (let i = 0; i < 150; i++) {
-      up = await query('trakt_export_items_total{type="movies",status="success"}');
-      if (up.length > 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const up = await waitUntil(
+      async () => {
+        const found = await query('trakt_export_items_total{type="movies",status="success"}');
+        return found.length > 0 ? found : undefined;
+      },
+      { what: 'Prometheus to scrape the first export', timeoutMs: 30_000, intervalMs: 200 },
+    );
     expect(up).toHaveLength(1);
     expect(up[0]!.metric).toMatchObject({ job: 'exporter-demo', type: 'movies', status: 'success' });
     expect(up[0]!.value[1]).toBe('600');

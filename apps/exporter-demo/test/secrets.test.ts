@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, listenLoopback, readBody } from '@obs/testing';
+import { freePort, listenLoopback, readBody, waitUntil } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 import { dir, file, startDemo } from './demo-process.ts';
 
@@ -115,7 +115,7 @@ describe('issue #19: secrets never leave the demo', () => {
     );
     await using demo = startDemo('otlp-secrets', ['--config', config, '--interval', '300ms', '--log-level', 'debug']);
     await demo.waitFor('export #1 done');
-    for (let i = 0; i < 50 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(() => received.length > 0, { what: 'the collector to receive an export', timeoutMs: 5_000 });
     expect(received[0]).toBe(`Basic ${Buffer.from('otlpuser:TrPass-555').toString('base64')}`);
     demo.child.kill('SIGTERM');
     await demo.exited;

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportPrometheusRules, seedRules } from '@obs/alerts';
-import { freePort } from '@obs/testing';
+import { freePort, waitUntil } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
@@ -104,8 +104,11 @@ describe("the seed's TOML, loaded unchanged but for the ports", () => {
     const demo = startDemo(config, env);
     try {
       const firing = new RegExp(`alert "${ALERT}" is firing`);
-      for (let i = 0; i < 600 && !firing.test(demo.log()) && demo.child.exitCode === null; i++)
-        await new Promise((r) => setTimeout(r, 100));
+      await waitUntil(() => firing.test(demo.log()), {
+        what: `"${ALERT}" to fire`,
+        timeoutMs: 60_000,
+        gaveUp: () => demo.child.exitCode !== null,
+      }).catch(() => {});
       expect(demo.log()).toMatch(firing);
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/^trakt_exporter_api_requests_total\{/m);

@@ -1,5 +1,5 @@
 import { createServer as createNetServer, type Server } from 'node:net';
-import { listenLoopback } from '@obs/testing';
+import { listenLoopback, waitUntil } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 import { file, startDemo } from './demo-process.ts';
 
@@ -106,8 +106,7 @@ test('issue #19: SIGTERM with an OTLP collector that never answers ends the proc
     );
     await using demo = startDemo('hanging-otlp', ['--config', config, '--interval', '200ms']);
     await demo.waitFor('export #1 done');
-    for (let i = 0; i < 100 && collector.connections() === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(collector.connections()).toBeGreaterThan(0);
+    await waitUntil(() => collector.connections() > 0, { what: 'the demo to reach the collector' });
     const sent = performance.now();
     demo.child.kill('SIGTERM');
     const { code, at } = await demo.exited;

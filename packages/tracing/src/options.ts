@@ -75,7 +75,12 @@ const extraShape = {
   service_instance_id: z.string().default(''),
 };
 
-const batchWithinQueue = (value: { max_export_batch_size: number; max_queue_size: number }, ctx: z.RefinementCtx) => {
+// The part of zod's refinement context used here, written out: `z` may be core's lazy stand-in, a value only.
+interface IssueSink {
+  addIssue(issue: { code: 'custom'; path: string[]; message: string }): void;
+}
+
+const batchWithinQueue = (value: { max_export_batch_size: number; max_queue_size: number }, ctx: IssueSink) => {
   if (value.max_export_batch_size > value.max_queue_size) {
     ctx.addIssue({
       code: 'custom',

@@ -5,3 +5,5 @@ export type { LoopbackServer } from './loopback.ts';
 export { isPortOpen, listenLoopback, readBody } from './loopback.ts';
 export type { RunningTool } from './tools.ts';
 export { debianTool, freePort, startTool } from './tools.ts';
+export type { WaitOptions } from './wait.ts';
+export { waitUntil } from './wait.ts';

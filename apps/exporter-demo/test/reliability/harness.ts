@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { availableParallelism, platform, release } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { waitUntil } from '@obs/testing';
 import { parse, stringify } from 'yaml';
 import { type Demo, file, startDemo } from '../demo-process.ts';
 
@@ -178,13 +179,9 @@ export function fastAlertEnv(rules: string): Record<string, string> {
   };
 }
 
-/** Polls `check` every 100 ms until it returns true, for at most `timeoutMs`. */
+/** Polls `check` every 100 ms until it returns true, for at most `timeoutMs` (@obs/testing's waitUntil). */
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntil(check, { what, timeoutMs, intervalMs: 100 });
 }
 
 /** The number of sample lines (series) in a Prometheus text exposition. */
