@@ -189,6 +189,11 @@ describe('serving /metrics', () => {
 
   test('concurrent scrapes share one collection', async () => {
     const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false });
+    // The collection is held open until all five scrapes have reached the handler (an event, not a 50 ms sleep).
+    let release!: () => void;
+    const allArrived = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     let collections = 0;
     new Gauge({
       name: 'app_slow_gauge',
@@ -196,11 +201,22 @@ describe('serving /metrics', () => {
       registers: [metrics.registry],
       async collect() {
         collections++;
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await allArrived;
         this.set(1);
       },
     });
-    await using server = await serve(metrics);
+    let arrived = 0;
+    const app = express();
+    app.use(
+      '/metrics',
+      (_req, _res, next) => {
+        next();
+        // After the handler has taken this scrape in: the fifth one opens the collection.
+        if (++arrived === 5) setImmediate(release);
+      },
+      metrics.handler(),
+    );
+    await using server = await listenLoopback(app);
     const url = new URL('/metrics', server.url);
     const bodies = await Promise.all(Array.from({ length: 5 }, () => fetch(url).then((r) => r.text())));
     expect(collections).toBe(1);

@@ -1,5 +1,5 @@
 import { createMonitor, type ObsError, silentLogger } from '@obs/core';
-import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
+import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createMetrics, metricsPlugin } from '../src/index.ts';
 
@@ -46,11 +46,14 @@ describe.skipIf(binary === undefined)('pushing to the real Pushgateway', () => {
     });
     await monitor.start();
     monitor.recordApiCall('watched_movies', 200, 120);
-    let text = '';
-    for (let i = 0; i < 100 && !text.includes('trakt_api_requests_total{'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      text = await pushed();
-    }
+    let text = await waitUntil(
+      async () => {
+        const got = await pushed();
+        // This job's own group: the Pushgateway also holds the groups of the tests before.
+        return /^trakt_api_requests_total\{[^}]*instance="batch-1"/m.test(got) ? got : undefined;
+      },
+      { what: 'the first push of batch-1 to reach the Pushgateway' },
+    );
     expect(text).toContain(
       'trakt_api_requests_total{endpoint="watched_movies",instance="batch-1",job="trakt-export",status="200"} 1',
     );

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMonitor, type ObsError, silentLogger } from '@obs/core';
-import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
+import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
 import { Gauge } from 'prom-client';
 import { afterAll, describe, expect, test } from 'vitest';
 import { metricsPlugin } from '../src/index.ts';
@@ -126,17 +126,19 @@ describe.skipIf(prometheus === undefined)('remote write to a real Prometheus 2.4
     });
     step.set({ step: 'fetch' }, 1);
     // Prometheus is not there yet: the samples wait in the queue.
-    while (collections < 10) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => collections >= 10, { what: 'ten collections' });
     const beforeEnd = Date.now();
     step.remove({ step: 'fetch' });
     await new Promise((r) => setTimeout(r, 300));
     expect(errors[0]?.message).toMatch(/ECONNREFUSED/);
     await startPrometheus(port, 'down-and-back');
-    for (let i = 0; i < 100; i++) {
-      const text = await (await fetch(new URL('/metrics', monitor.url('metrics')))).text();
-      if (/obs_remote_write_pending_samples 0$/m.test(text) && /outcome="sent"\} [1-9]/.test(text)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntil(
+      async () => {
+        const text = await (await fetch(new URL('/metrics', monitor.url('metrics')))).text();
+        return /obs_remote_write_pending_samples 0$/m.test(text) && /outcome="sent"\} [1-9]/.test(text);
+      },
+      { what: 'the queue to drain into Prometheus', intervalMs: 100 },
+    ).catch(() => {}); // what was sent is asserted below
     await monitor.stop();
     const sent = collections + 1; // and the final collection at stop
     const [count] = await query(url, 'count_over_time(trakt_worker_pool_active[10m])');

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ObsError } from '@obs/core';
 import { metricsPlugin } from '@obs/metrics';
+import { waitUntil } from '@obs/testing';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, test } from 'vitest';
@@ -162,12 +163,13 @@ describe('dropped spans reach /metrics through the bus', () => {
     try {
       await withSpan('job', undefined, () => traceApiCall(monitor, 'watched_movies', async () => ({ status: 200 })));
       const dropped = /obs_dropped_total\{plugin="@obs\/tracing",what="spans"\} 2$/m;
-      let text = '';
-      for (let i = 0; i < 200 && !dropped.test(text); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        text = await (await fetch(new URL('/metrics', monitor.url('metrics')))).text();
-      }
-      expect(text).toMatch(dropped);
+      const text = await waitUntil(
+        async () => {
+          const scraped = await (await fetch(new URL('/metrics', monitor.url('metrics')))).text();
+          return dropped.test(scraped) ? scraped : undefined;
+        },
+        { what: 'the dropped spans on /metrics', intervalMs: 10 },
+      );
       expect(text).toMatch(/obs_errors_total\{plugin="@obs\/tracing",code="OBS_ERR_TRACING_EXPORT"\} [1-9]/);
     } finally {
       await monitor.stop();

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createMonitor, type Monitor, type ObsEvents, type ObsPlugin, silentLogger } from '@obs/core';
-import { type LoopbackServer, listenLoopback } from '@obs/testing';
+import { type LoopbackServer, listenLoopback, waitUntil } from '@obs/testing';
 import { Thrift } from 'thriftrw';
 
 /** A span as any of the three wire formats carries it, normalised. */
@@ -335,5 +335,5 @@ export function recordEvents(monitor: Monitor): Events {
 
 /** Waits until `check` holds, polling on the event loop without a timer of its own per turn. */
 export async function eventually(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+  await waitUntil(check, { what: 'the spans', intervalMs: 5 });
 }

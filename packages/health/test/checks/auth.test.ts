@@ -1,5 +1,5 @@
 import { createMonitor, silentLogger } from '@obs/core';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import {
   authStatusCheck,
   createHealthChecker,
@@ -37,19 +37,29 @@ describe('authStatusCheck', () => {
   });
 
   test('a token that expires during the test: degraded while within refreshWithin, then unhealthy', async () => {
-    const expiresAt = Date.now() + 300;
-    const check = authStatusCheck({ token: () => ({ expiresAt }), refreshWithin: '10m' });
-    const checker = createHealthChecker({ checks: [check] });
-    const before = (await checker.refresh()).checks['auth_status']!;
-    expect(before).toMatchObject({ status: 'degraded', details: { token_valid: true, refresh_needed: true } });
-    expect(before.message).toContain('refresh needed');
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 20));
-    const after = (await checker.refresh()).checks['auth_status']!;
-    expect(after).toMatchObject({
-      status: 'unhealthy',
-      details: { token_valid: false, expires_in: '0s', refresh_needed: true },
-    });
-    expect(after.message).toMatch(/^access token expired/);
+    // The clock is faked (Date only: the checker's own timers stay real), so the expiry is a step, not a wait.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-01-15T10:00:00Z'));
+      const expiresAt = Date.now() + 5 * 60_000;
+      const check = authStatusCheck({ token: () => ({ expiresAt }), refreshWithin: '10m' });
+      const checker = createHealthChecker({ checks: [check] });
+      const before = (await checker.refresh()).checks['auth_status']!;
+      expect(before).toMatchObject({
+        status: 'degraded',
+        details: { token_valid: true, expires_in: '5m', refresh_needed: true },
+      });
+      expect(before.message).toContain('refresh needed');
+      vi.setSystemTime(expiresAt + 90_000);
+      const after = (await checker.refresh()).checks['auth_status']!;
+      expect(after).toMatchObject({
+        status: 'unhealthy',
+        details: { token_valid: false, expires_in: '0s', refresh_needed: true },
+      });
+      expect(after.message).toBe('access token expired 1m30s ago');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('the token never appears in /health, even when the provider object carries it', async () => {
