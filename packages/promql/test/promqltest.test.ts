@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { promqlTestdata } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 import { main } from '../src/cli.ts';
 import { PromqlError } from '../src/errors.ts';
@@ -10,11 +11,10 @@ import { formatReport, totals } from '../src/promqltest/report.ts';
 import { almostEqual, type EvalOutcome, runScript, runScriptFile, scriptFiles } from '../src/promqltest/run.ts';
 import { parseScript } from '../src/promqltest/script.ts';
 
-// Prometheus' own engine test scripts live beside the repository (../shared/promql-testdata from its root);
-// a machine without them skips that suite and says so.
-const testdata = resolve(import.meta.dirname, '../../../../shared/promql-testdata');
-const haveTestdata = existsSync(testdata);
-if (!haveTestdata) console.log(`[promqltest] ${testdata} is missing: Prometheus' engine test scripts are skipped`);
+// Prometheus' own engine test scripts: $OBS_PROMQL_TESTDATA (a checkout's promql/promqltest/testdata), else
+// ../shared/promql-testdata beside the repository; a machine without them skips that suite and says so.
+const testdata = promqlTestdata() ?? '(no promql testdata)';
+const haveTestdata = testdata !== '(no promql testdata)';
 
 function outcomes(script: string): EvalOutcome[] {
   return [...runScript('inline.test', script).outcomes];

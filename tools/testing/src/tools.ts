@@ -1,6 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
 
 /**
  * The path of a Debian tool (promtool, prometheus, prometheus-pushgateway...), or undefined when it is
@@ -21,6 +23,27 @@ export function debianTool(name: string): string | undefined {
     );
   }
   return path;
+}
+
+/** The environment variable that points the PromQL conformance suite at Prometheus's engine test scripts. */
+export const PROMQL_TESTDATA_ENV = 'OBS_PROMQL_TESTDATA';
+
+/**
+ * The folder of Prometheus's own PromQL engine test scripts (`promql/promqltest/testdata` of a Prometheus
+ * checkout): `$OBS_PROMQL_TESTDATA` when set, else `../shared/promql-testdata` beside the repository.
+ * Undefined (and said once, with how to get them) when that folder does not exist: the suite is then skipped.
+ */
+export function promqlTestdata(): string | undefined {
+  const fromEnv = process.env[PROMQL_TESTDATA_ENV];
+  const dir =
+    fromEnv !== undefined && fromEnv !== ''
+      ? resolve(fromEnv)
+      : join(import.meta.dirname, '../../../../shared/promql-testdata');
+  if (existsSync(dir)) return dir;
+  console.warn(
+    `skipping Prometheus' PromQL engine test scripts: ${dir} is missing (git clone --depth 1 https://github.com/prometheus/prometheus, then ${PROMQL_TESTDATA_ENV}=<clone>/promql/promqltest/testdata)`,
+  );
+  return undefined;
 }
 
 /** A free TCP port on 127.0.0.1, for tools that cannot report the port they bound. */
