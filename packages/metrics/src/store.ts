@@ -1,7 +1,7 @@
 // The embedded store: the plugin's own collections kept for `retention`, bounded to `max_series`, with the
 // exemplars (trace ids) seen at each collection. Provided as the `metrics.store` service and read by /api/v1.
 import type { MetricSample, MetricStore, SeriesMatcher, StoredSeries } from '@obs/core';
-import { anchoredRegex, createSampleStore, labelsKey, type Matcher } from '@obs/promql';
+import { anchoredRegex, createSampleStore, labelsKey, type Matcher, seriesKey } from '@obs/promql';
 
 /** One exemplar as /api/v1/query_exemplars returns it. */
 export interface StoredExemplar {
@@ -97,7 +97,7 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStor
       let dropped = 0;
       const seenNow = new Set<string>();
       for (const s of collected) {
-        const key = labelsKey({ ...s.labels, __name__: s.name });
+        const key = seriesKey(s.name, s.labels);
         if (!admitted.has(key) && admitted.size >= maxSeries) {
           dropped++;
           continue;

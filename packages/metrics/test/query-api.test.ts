@@ -479,8 +479,10 @@ describe('query limits (#16)', () => {
   test('concurrency: past query_concurrency queries wait, and time out in the queue', async () => {
     const { store, api } = await started({ prometheus: { query_concurrency: 1 } });
     fill(store, 300, 60);
+    // Far more work than 2s on any machine (a 1s subquery over 1h at each of 720 steps): it holds the one slot
+    // until its own timeout.
     const heavy = api(
-      `query_range?query=${encodeURIComponent('sum(rate(work_total[5m]))')}&start=${at(T0)}&end=${at(T0 + 3_600_000)}&step=5&timeout=2s`,
+      `query_range?query=${encodeURIComponent('count_over_time(sum(rate(work_total[5m]))[1h:1s])')}&start=${at(T0)}&end=${at(T0 + 3_600_000)}&step=5&timeout=2s`,
     );
     await new Promise((r) => setTimeout(r, 100));
     const waiting = await api('query?query=1&timeout=0.2');

@@ -172,6 +172,11 @@ export function evaluateQuery(expr: Expr, given: SampleSource, options: QueryOpt
 
 /** A range query evaluated a slice of steps at a time, each selector's data read once for the whole range. */
 export interface RangeEvaluation {
+  /**
+   * Selects part of the data the range needs, for about `budgetMs`; returns whether all of it is selected. Optional:
+   * `next` selects what is missing; a caller that yields between calls keeps a large selection from blocking.
+   */
+  prepare(budgetMs: number): boolean;
   /** Evaluates up to `steps` more steps; returns whether any are left. */
   next(steps: number): boolean;
   /** The steps evaluated so far, as a range query's result. */
@@ -215,6 +220,9 @@ function rangeEvaluation(
   const bySeries = new Map<string, { labels: Labels; t: number[]; v: number[]; drop: boolean }>();
   let t = start;
   return {
+    prepare(budgetMs) {
+      return source instanceof Preselected ? source.loadSome(budgetMs) : true;
+    },
     next(steps) {
       for (let k = 0; k < steps && t <= end; k++, t += step) {
         const ctx: Ctx = { ...context(source, t, start, step, options), end, annotations };

@@ -37,7 +37,7 @@ export { PromqlError, promqlErrorCodes } from './errors.ts';
 export type { FormatOptions } from './format.ts';
 export { formatExpr } from './format.ts';
 export type { Labels } from './labels.ts';
-export { labelsKey } from './labels.ts';
+export { labelsKey, seriesKey } from './labels.ts';
 export type { ParsedExpr } from './parse.ts';
 export { parsePromQL as parse } from './parse.ts';
 export type { AnchoredRegex } from './regex.ts';

@@ -26,6 +26,27 @@ export function labelsKey(labels: Labels, only?: readonly string[], without?: re
   return out;
 }
 
+const named = new WeakMap<Labels, Map<string, string>>();
+
+/**
+ * `labelsKey({ ...labels, __name__: name })`, kept per frozen label set and name: a collection hands the same
+ * frozen objects every time, so a series' key is built once, not at every collection.
+ */
+export function seriesKey(name: string, labels: Labels): string {
+  let byName = named.get(labels);
+  let key = byName?.get(name);
+  if (key !== undefined) return key;
+  key = labelsKey({ ...labels, __name__: name });
+  if (!Object.isFrozen(labels)) return key;
+  if (byName === undefined) {
+    byName = new Map();
+    named.set(labels, byName);
+  }
+  // Flattened once here, so that every map lookup with it hashes a flat string.
+  byName.set(name, key);
+  return key;
+}
+
 /** A copy of `labels` without `__name__` (frozen, and the same copy each time, when `labels` is frozen). */
 export function dropName(labels: Labels): Labels {
   if (!('__name__' in labels)) return labels;

@@ -1,7 +1,7 @@
 import type { Matcher } from './ast.ts';
 import { type LatestSample, matches, type SampleSource, type SelectedSeries } from './engine.ts';
 import { ChunkedSeries, type Decoded } from './internal/chunk.ts';
-import { type Labels, labelsKey } from './labels.ts';
+import { type Labels, labelsKey, seriesKey } from './labels.ts';
 
 /** One sample of a snapshot given to {@link SampleStore.ingest}: a series name, its other labels and a value. */
 export interface NamedSample {
@@ -133,7 +133,7 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     ingest(at, samples) {
       const seen = new Set<Entry>();
       for (const s of samples) {
-        const e = entry({ ...s.labels, __name__: s.name });
+        const e = series.get(seriesKey(s.name, s.labels)) ?? entry({ ...s.labels, __name__: s.name });
         put(e, at, s.value, false);
         seen.add(e);
       }

@@ -81,7 +81,8 @@ function labelText(names: readonly string[], values: readonly string[]): string 
 function labelObject(names: readonly string[], values: readonly string[]): Record<string, string> {
   const labels: Record<string, string> = {};
   for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i]!;
-  return labels;
+  // Frozen: the embedded store keeps each series' key per label object (seriesKey).
+  return Object.freeze(labels);
 }
 
 /** What every family shares: naming, series lookup, the cardinality limit, the registry interface. */
@@ -285,6 +286,8 @@ export interface HistogramSeries {
   sum: number;
   count: number;
   exemplars: (Exemplar | undefined)[] | undefined;
+  /** Each bucket's labels (`le` added), made at the first collection and frozen. */
+  bucketLabels?: readonly Readonly<Record<string, string>>[] | undefined;
 }
 
 export class HistogramFamily extends Family<HistogramSeries> {
@@ -355,11 +358,14 @@ export class HistogramFamily extends Family<HistogramSeries> {
   samples(out: MetricSample[]): void {
     for (const s of this.series.values()) {
       let acc = 0;
-      for (let i = 0; i < this.#le.length; i++) {
+      const le = this.#le;
+      s.bucketLabels ??= [...le, '+Inf'].map((bound) => Object.freeze({ ...s.labels, le: bound }));
+      const bucketLabels = s.bucketLabels;
+      for (let i = 0; i < le.length; i++) {
         acc += s.counts[i]!;
-        out.push({ name: `${this.name}_bucket`, labels: { ...s.labels, le: this.#le[i]! }, value: acc });
+        out.push({ name: `${this.name}_bucket`, labels: bucketLabels[i]!, value: acc });
       }
-      out.push({ name: `${this.name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: s.count });
+      out.push({ name: `${this.name}_bucket`, labels: bucketLabels[le.length]!, value: s.count });
       out.push({ name: `${this.name}_sum`, labels: s.labels, value: s.sum });
       out.push({ name: `${this.name}_count`, labels: s.labels, value: s.count });
     }
@@ -396,7 +402,7 @@ export class FreeGaugeFamily extends ScalarFamily<GaugeSeries> {
     const key = names.map((n, i) => `${n}\u0002${values[i]}`).join('\u0001');
     let s = this.series.get(key);
     if (s === undefined) {
-      s = this.create({ ...labels }, labelText(names, values));
+      s = this.create(Object.freeze({ ...labels }), labelText(names, values));
       this.series.set(key, s);
     }
     s.value = value;

@@ -112,6 +112,22 @@ function guard(store: SampleSource, deadline: number, signal: AbortSignal | unde
           yield s;
         }
       },
+      *selectLatest(matchers, minT, maxT) {
+        check();
+        if (store.selectLatest === undefined) {
+          for (const s of store.select(matchers, minT, maxT)) {
+            const n = s.t.length;
+            left -= n;
+            if (left < 0) throw new QueryStopped('execution', TOO_MANY);
+            if (n > 0) yield { labels: s.labels, t: s.t[n - 1]!, v: s.v[n - 1]!, stale: (s.stale?.[n - 1] ?? 0) !== 0 };
+          }
+          return;
+        }
+        for (const s of store.selectLatest(matchers, minT, maxT)) {
+          if (--left < 0) throw new QueryStopped('execution', TOO_MANY);
+          yield s;
+        }
+      },
     },
   };
 }
@@ -190,6 +206,11 @@ export function createQueryRunner(source: SampleSource, limits: QueryLimits): Qu
         // are evaluated a slice at a time, yielding to the event loop between slices.
         g.budget(limits.maxSamples);
         const evaluation = createRangeEvaluation(g.source, pinned, { startMs, endMs, stepMs }, {});
+        // Selecting (decoding) a large range is cut into turns as well.
+        while (!evaluation.prepare(sliceMs)) {
+          g.check();
+          await nextTurn();
+        }
         let perSlice = 1;
         for (;;) {
           g.check();

@@ -89,24 +89,24 @@ export function firstAfter(t: readonly number[], minT: number): number {
   return lo;
 }
 
-function load(source: SampleSource, matchers: readonly Matcher[], span: Span): Cached[] {
-  const out: Cached[] = [];
-  for (const s of source.select(matchers, span.minT, span.maxT)) {
-    const n = s.t.length;
-    // Filled by push, so that the arrays are packed and slice() is a copy of memory.
-    const t: number[] = [];
-    const v: number[] = [];
-    let stale: Uint8Array | undefined;
-    for (let i = 0; i < n; i++) {
-      t.push(s.t[i]!);
-      v.push(s.v[i]!);
-      if (s.stale?.[i]) {
+function toCached(s: SelectedSeries): Cached {
+  const { t, v } = s;
+  const n = t.length;
+  let stale: Uint8Array | undefined;
+  if (s.stale !== undefined)
+    for (let i = 0; i < n; i++)
+      if (s.stale[i]) {
         stale ??= new Uint8Array(n);
         stale[i] = 1;
       }
-    }
-    out.push({ labels: s.labels, t, v, stale });
-  }
+  // The selection's own arrays when they are arrays (the store decodes into fresh ones; the engine only reads).
+  if (Array.isArray(t) && Array.isArray(v)) return { labels: s.labels, t, v, stale };
+  return { labels: s.labels, t: Array.from(t), v: Array.from(v), stale };
+}
+
+function load(source: SampleSource, matchers: readonly Matcher[], span: Span): Cached[] {
+  const out: Cached[] = [];
+  for (const s of source.select(matchers, span.minT, span.maxT)) out.push(toCached(s));
   return out;
 }
 
@@ -149,9 +149,37 @@ const isObserver = (s: SampleSource): s is SampleSource & WindowObserver =>
 export class Preselected implements SampleSource {
   readonly #source: SampleSource;
   readonly #spans: Map<readonly Matcher[], Span>;
+  #loading: { span: Span; series: Iterator<SelectedSeries>; out: Cached[] } | undefined;
   constructor(source: SampleSource, spans: Map<readonly Matcher[], Span>) {
     this.#source = source;
     this.#spans = spans;
+  }
+
+  /** Loads the selections part by part, for about `budgetMs` a call; returns true once all are loaded. */
+  loadSome(budgetMs: number): boolean {
+    const source = this.#source;
+    // A window observer must see each window as the engine reads it: it loads on use.
+    if (isObserver(source)) return true;
+    const until = performance.now() + budgetMs;
+    for (const [matchers, span] of this.#spans) {
+      if (span.series !== undefined) continue;
+      let loading = this.#loading;
+      if (loading?.span !== span) {
+        loading = { span, series: source.select(matchers, span.minT, span.maxT)[Symbol.iterator](), out: [] };
+        this.#loading = loading;
+      }
+      for (let k = 1; ; k++) {
+        const next = loading.series.next();
+        if (next.done === true) {
+          span.series = loading.out;
+          this.#loading = undefined;
+          break;
+        }
+        loading.out.push(toCached(next.value));
+        if (k % 64 === 0 && performance.now() > until) return false;
+      }
+    }
+    return true;
   }
 
   /** The whole range's series of a selector, or undefined when `(minT, maxT]` is not inside it. */
