@@ -32,6 +32,39 @@ export const STACK_LINKS: readonly { title: string; url: string }[] = [
 
 const RULES_FILE = 'rules/obs.rules.yml';
 
+/**
+ * What a user of the stack gets, in one place: the top of docker-compose.yml (#20). The root README's table says
+ * the same for `npm run demo` and the stack; a test checks that every port the compose file publishes is here.
+ */
+export function stackAccess(config: {
+  metrics_port: number;
+  health_port: number;
+  auth: { metrics?: unknown; health?: unknown };
+}): string {
+  const demoAuth = (listener: 'metrics' | 'health') =>
+    config.auth[listener] === undefined ? 'no credentials' : `the credentials of [monitoring.auth.${listener}]`;
+  const rows: [string, string][] = [
+    [
+      `http://localhost:${config.metrics_port}/metrics`,
+      `the demo: /metrics, /traces, /dashboards, /api/v1/*; ${demoAuth('metrics')}`,
+    ],
+    [
+      `http://localhost:${config.health_port}/health`,
+      `the demo: /health, /livez, /readyz, /alerts, /silences, the console at /; ${demoAuth('health')}`,
+    ],
+    ['http://localhost:9090', 'Prometheus (alerts at /alerts); no credentials'],
+    ['http://localhost:9093', 'Alertmanager; no credentials'],
+    ['http://localhost:3000', 'Grafana: user admin, password $GRAFANA_ADMIN_PASSWORD (admin when unset: set it)'],
+    ['http://localhost:16686', 'Jaeger UI; no credentials. OTLP in on 4317 (gRPC) and 4318 (HTTP)'],
+  ];
+  const width = Math.max(...rows.map(([url]) => url.length));
+  return [
+    '# Ports, URLs and credentials of this stack (`docker compose up` in this folder):',
+    ...rows.map(([url, what]) => `#   ${url.padEnd(width)}  ${what}`),
+    '',
+  ].join('\n');
+}
+
 /** The stack's files for a config file, by path relative to the output folder; secrets are listed, never written. */
 export async function stackFiles(configFile: string): Promise<{ files: Record<string, string>; secrets: string[] }> {
   const dashboards = dashboardsPlugin({ links: STACK_LINKS });
@@ -67,8 +100,13 @@ export async function stackFiles(configFile: string): Promise<{ files: Record<st
       dashboards: dashboards.dashboards(),
       alertmanager: alertmanagerConfig({ config: config.alerts }),
     });
+    const compose = stack.files['docker-compose.yml'];
     return {
-      files: { ...stack.files, [RULES_FILE]: exportPrometheusRules(rules) },
+      files: {
+        ...stack.files,
+        ...(compose === undefined ? {} : { 'docker-compose.yml': stackAccess(config) + compose }),
+        [RULES_FILE]: exportPrometheusRules(rules),
+      },
       secrets: stack.secrets.map((s) => `${s.path} (${s.content})`),
     };
   } finally {

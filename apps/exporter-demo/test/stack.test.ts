@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { debianTool } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 
 const app = join(import.meta.dirname, '..');
 const stack = join(app, 'stack');
@@ -39,6 +40,17 @@ describe('the compose stack in stack/', () => {
     expect(execFileSync(amtool, ['check-config', join(stack, 'alertmanager.yml')], { encoding: 'utf8' })).toContain(
       'SUCCESS',
     );
+  });
+
+  test('issue #20: its first lines say every port, URL and credential it gives, and only those', () => {
+    const compose = readFileSync(join(stack, 'docker-compose.yml'), 'utf8');
+    const header = compose.slice(0, compose.indexOf('\nname:'));
+    const { services } = parse(compose) as { services: Record<string, { ports?: string[] }> };
+    const published = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]!));
+    const said = [...header.matchAll(/localhost:(\d+)|\b(\d{4,5}) \((?:gRPC|HTTP)\)/g)].map((m) => m[1] ?? m[2]!);
+    expect([...new Set(said)].sort()).toEqual([...new Set(published)].sort());
+    expect(header).toContain('Grafana: user admin, password $GRAFANA_ADMIN_PASSWORD');
+    expect(compose).toContain(`GF_SECURITY_ADMIN_PASSWORD=\${GRAFANA_ADMIN_PASSWORD:-admin}`);
   });
 
   test('holds the seed dashboard and the generated overview', () => {
