@@ -124,20 +124,35 @@ export function createHttpMiddleware(set: MetricSet, limit: number, options: Htt
       ...sizes,
     }),
   );
-  const cache = new Map<string, Handles>();
+  // route -> method -> status code -> handles: lookups with the strings and the number the request already
+  // has, so that a request allocates no key (#22).
+  const cache = new Map<string, Map<string, Map<number, Handles>>>();
+  let cached = 0;
 
-  function handles(method: string, route: string, status: string): Handles {
-    const key = `${method}\u0001${route}\u0001${status}`;
-    let found = cache.get(key);
+  function handles(method: string, route: string, code: number): Handles {
+    let byMethod = cache.get(route);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      if (cached < limit) cache.set(route, byMethod);
+    }
+    let byCode = byMethod.get(method);
+    if (byCode === undefined) {
+      byCode = new Map();
+      byMethod.set(method, byCode);
+    }
+    let found = byCode.get(code);
     if (found === undefined) {
-      const values = [method, route, status];
+      const values = [method, route, byClass ? `${Math.floor(code / 100)}xx` : `${code}`];
       found = {
         count: count.child(values),
         duration: duration.child(values),
         requestSize: requestSize.child(values),
         responseSize: responseSize.child(values),
       };
-      if (cache.size < limit) cache.set(key, found);
+      if (cached < limit) {
+        byCode.set(code, found);
+        cached++;
+      }
     }
     return found;
   }
@@ -145,9 +160,7 @@ export function createHttpMiddleware(set: MetricSet, limit: number, options: Htt
   function record(req: Request, res: Response, started: number): void {
     const method = METHODS.has(req.method) ? req.method : 'OTHER';
     const route = routeTemplate(req) ?? unmatched;
-    const code = res.statusCode;
-    const status = byClass ? `${Math.floor(code / 100)}xx` : `${code}`;
-    const h = handles(method, route, status);
+    const h = handles(method, route, res.statusCode);
     h.count.value++;
     duration.observe(h.duration, (performance.now() - started) / 1000);
     const inBytes = Number(req.headers['content-length']);
