@@ -46,7 +46,7 @@ export function stackAccess(config: {
   const rows: [string, string][] = [
     [
       `http://localhost:${config.metrics_port}/metrics`,
-      `the demo: /metrics, /traces, /dashboards, /api/v1/*; ${demoAuth('metrics')}`,
+      `the demo: /metrics, /dashboards, /api/v1/* (its traces go to Jaeger); ${demoAuth('metrics')}`,
     ],
     [
       `http://localhost:${config.health_port}/health`,

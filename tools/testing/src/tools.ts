@@ -41,7 +41,7 @@ export function promqlTestdata(): string | undefined {
       : join(import.meta.dirname, '../../../../shared/promql-testdata');
   if (existsSync(dir)) return dir;
   console.warn(
-    `skipping Prometheus' PromQL engine test scripts: ${dir} is missing (git clone --depth 1 https://github.com/prometheus/prometheus, then ${PROMQL_TESTDATA_ENV}=<clone>/promql/promqltest/testdata)`,
+    `skipping Prometheus' PromQL engine test scripts: ${dir} is missing (clone https://github.com/prometheus/prometheus at d15adb9ad7, then ${PROMQL_TESTDATA_ENV}=<clone>/promql/promqltest/testdata)`,
   );
   return undefined;
 }
