@@ -34,7 +34,7 @@ async function run(pkg: string, report: string): Promise<{ code: number; text: s
 }
 
 // A line of a hand-printed table with a target: `<name>   ...   >= 0.90x ok` (tracing's and health's HTTP).
-const TARGET_LINE = /^(\S.*?)\s{2,}.*?((?:<=|>=)\s?[\d.]+\s?x?)\s+(ok|MISSED)\b/;
+const TARGET_LINE = /^(\S.*?)\s{2,}.*?((?:<=|>=)\s?[\d.]+\s?(?:x|ms|µs)?)\s+(ok|MISSED)\b/;
 
 function textRows(suite: string, text: string, reported: readonly BenchRow[]): BenchRow[] {
   const rows: BenchRow[] = [];
