@@ -344,7 +344,9 @@ export function queryApi(options: QueryApiOptions): Router {
   readRoute('/labels', (req, res) => {
     const { sets, start, end, limit } = rangeParams(req);
     const names = new Set<string>();
-    for (const labels of seriesIn(sets, start, end).values()) for (const n of Object.keys(labels)) names.add(n);
+    // Every series of every set: a name seen twice is one name, so no series needs deduplicating first.
+    for (const set of sets.length === 0 ? [[]] : sets)
+      for (const s of store.select(set, start - 1, end)) for (const n in s.labels) names.add(n);
     const { list, warnings } = truncate([...names].sort(compareStrings), limit);
     success(res, list, { warnings });
   });
@@ -356,10 +358,11 @@ export function queryApi(options: QueryApiOptions): Router {
       if (!isLabelName(name)) throw new BadData(`invalid label name: ${JSON.stringify(name)}`);
       const { sets, start, end, limit } = rangeParams(req);
       const values = new Set<string>();
-      for (const labels of seriesIn(sets, start, end).values()) {
-        const v = labels[name];
-        if (v !== undefined && v !== '') values.add(v);
-      }
+      for (const set of sets.length === 0 ? [[]] : sets)
+        for (const s of store.select(set, start - 1, end)) {
+          const v = s.labels[name];
+          if (v !== undefined && v !== '') values.add(v);
+        }
       const { list, warnings } = truncate([...values].sort(compareStrings), limit);
       success(res, list, { warnings });
     }),

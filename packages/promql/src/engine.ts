@@ -300,7 +300,7 @@ function finishMatrix(series: readonly Series[]): ResultSeries[] {
     const labels = s.drop === true ? dropName(s.labels) : s.labels;
     const key = labelsKey(labels);
     const m = merged.get(key);
-    const points = s.t.map((t, i): [number, number] => [t, s.v[i]!]);
+    const points = Array.from(s.t, (t, i): [number, number] => [t, s.v[i]!]);
     if (m === undefined) {
       merged.set(key, { labels, points });
       continue;
@@ -380,7 +380,9 @@ function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { 
       const from = firstAfter(s.t, end - rangeMs);
       const to = firstAfter(s.t, end);
       if (from >= to) continue;
-      if (s.stale === undefined) series.push({ labels: s.labels, t: s.t.slice(from, to), v: s.v.slice(from, to) });
+      // Views, not copies: a step reads its window of the whole range's samples.
+      if (s.stale === undefined)
+        series.push({ labels: s.labels, t: s.t.subarray(from, to), v: s.v.subarray(from, to) });
       else {
         const w = withoutStale(s.labels, s.t, s.v, s.stale, from, to);
         if (w !== undefined) series.push(w);
@@ -392,7 +394,7 @@ function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { 
     const { t, v, stale } = s;
     if (t.length === 0) continue;
     // The selection's own arrays when there is nothing to take out: the engine only reads a matrix's samples.
-    if (stale === undefined && Array.isArray(t) && Array.isArray(v)) series.push({ labels: s.labels, t, v });
+    if (stale === undefined) series.push({ labels: s.labels, t, v });
     else {
       const w = withoutStale(s.labels, t, v, stale, 0, t.length);
       if (w !== undefined) series.push(w);

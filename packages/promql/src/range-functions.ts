@@ -128,7 +128,7 @@ export const OVER_TIME: Readonly<Record<string, (s: Series) => number | undefine
   stddev_over_time: (s) => Math.sqrt(variance(s.v)),
   stdvar_over_time: (s) => variance(s.v),
   mad_over_time: (s) => {
-    if (s.v.some(Number.isNaN)) return Number.NaN;
+    if (Array.prototype.some.call(s.v, Number.isNaN)) return Number.NaN;
     const median = quantile(0.5, s.v);
     return quantile(
       0.5,

@@ -21,8 +21,9 @@ export interface Sample {
 /** One series of a range vector. */
 export interface Series {
   readonly labels: Labels;
-  readonly t: number[];
-  readonly v: number[];
+  /** Timestamps, oldest first: arrays, or views of a range query's preselected samples. */
+  readonly t: ArrayLike<number>;
+  readonly v: ArrayLike<number>;
   readonly drop?: boolean | undefined;
 }
 

@@ -12,8 +12,8 @@ interface Span {
 /** One series of a selection over a whole range: plain arrays, sliced per step. */
 export interface Cached {
   readonly labels: SelectedSeries['labels'];
-  readonly t: number[];
-  readonly v: number[];
+  readonly t: Float64Array;
+  readonly v: Float64Array;
   /** Present when a sample is a staleness marker. */
   readonly stale: Uint8Array | undefined;
 }
@@ -78,7 +78,7 @@ function collect(e: Expr, lo: number, hi: number, b: Bounds, spans: Map<readonly
 }
 
 /** The first index whose timestamp is after `minT`. */
-export function firstAfter(t: readonly number[], minT: number): number {
+export function firstAfter(t: ArrayLike<number>, minT: number): number {
   let lo = 0;
   let hi = t.length;
   while (lo < hi) {
@@ -99,9 +99,8 @@ function toCached(s: SelectedSeries): Cached {
         stale ??= new Uint8Array(n);
         stale[i] = 1;
       }
-  // The selection's own arrays when they are arrays (the store decodes into fresh ones; the engine only reads).
-  if (Array.isArray(t) && Array.isArray(v)) return { labels: s.labels, t, v, stale };
-  return { labels: s.labels, t: Array.from(t), v: Array.from(v), stale };
+  // Typed arrays, so that each step reads its window as a view (subarray), not a copy.
+  return { labels: s.labels, t: Float64Array.from(t), v: Float64Array.from(v), stale };
 }
 
 function load(source: SampleSource, matchers: readonly Matcher[], span: Span): Cached[] {
@@ -204,7 +203,12 @@ export class Preselected implements SampleSource {
       const from = firstAfter(s.t, minT);
       const to = firstAfter(s.t, maxT);
       if (from < to)
-        yield { labels: s.labels, t: s.t.slice(from, to), v: s.v.slice(from, to), stale: s.stale?.subarray(from, to) };
+        yield {
+          labels: s.labels,
+          t: s.t.subarray(from, to),
+          v: s.v.subarray(from, to),
+          stale: s.stale?.subarray(from, to),
+        };
     }
   }
 }
