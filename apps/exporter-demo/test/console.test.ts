@@ -150,7 +150,25 @@ describe.skipIf(!existsSync(CHROMIUM))(
       );
       await page.waitForSelector('#silences-table tr[data-silence]');
       await page.screenshot({ path: join(shots, 'alerts-silenced.png') });
-      // `/api/v1/alerts` is not served yet by @obs/alerts: the muted state is checked in `/alerts` above.
+      // In /api/v1/alerts the rule still fires, as Prometheus's does: a silence mutes its notifications
+      // (Alertmanager's business, /alerts above), not the rule's evaluation.
+      const ruleSide = (await (await fetch(new URL('/api/v1/alerts', listenerUrl(demo, 'metrics')))).json()) as {
+        data: { alerts: { labels: Record<string, string>; state: string }[] };
+      };
+      expect(
+        ruleSide.data.alerts.filter((a) => a.labels['alertname'] === 'API Error Rate High').map((a) => a.state),
+      ).toContain('firing');
+      // The row links to its rule: the rule's expression, opened in the expression view.
+      const ruleLink = page.locator('tr[data-alert="API Error Rate High"] a.rule-link').first();
+      const rules = (await (await fetch(new URL('/api/v1/rules?type=alert', listenerUrl(demo, 'metrics')))).json()) as {
+        data: { groups: { rules: { name: string; query: string }[] }[] };
+      };
+      const rule = rules.data.groups.flatMap((g) => g.rules).find((r) => r.name === 'API Error Rate High');
+      expect(rule).toBeDefined();
+      expect(await ruleLink.getAttribute('href')).toBe(`#query?expr=${encodeURIComponent(rule!.query)}`);
+      await ruleLink.click();
+      await page.waitForSelector('main[data-ready="query"]');
+      expect(await page.locator('#expr').inputValue()).toBe(rule!.query);
     }, 60_000);
 
     test('a trace opens as a waterfall with its attributes', async () => {

@@ -1,5 +1,6 @@
-// Alerts: firing (from /alerts) and pending (ALERTS{alertstate="pending"}), silencing one, and the silences.
-import { getJson, prom, type Settings, send, type VectorItem } from './api.ts';
+// Alerts: firing (from /alerts, with their silences) and pending (from /api/v1/alerts), each with a link to its rule
+// (/api/v1/rules), silencing one, and the silences.
+import { getJson, prom, type Settings, send } from './api.ts';
 import { badge, errorBox, h, labelChips, nodes, since } from './dom.ts';
 
 interface Alert {
@@ -28,8 +29,41 @@ const DURATIONS: [string, number][] = [
   ['1 day', 1_440],
 ];
 
-function queryLink(expr: string, text: string): HTMLAnchorElement {
-  return h('a', { href: `#query?expr=${encodeURIComponent(expr)}` }, text);
+/** A pending or firing alert of /api/v1/alerts. */
+interface RuleAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+}
+
+/** An alerting rule of /api/v1/rules. */
+interface AlertingRule {
+  name: string;
+  query: string;
+  duration: number;
+  labels: Record<string, string>;
+  health: string;
+  lastError?: string;
+}
+
+function queryLink(expr: string, text: string, attrs: Record<string, string> = {}): HTMLAnchorElement {
+  return h('a', { href: `#query?expr=${encodeURIComponent(expr)}`, ...attrs }, text);
+}
+
+// The rule of an alert: the one of its name whose own labels the alert carries (several rules may share a name).
+function ruleOf(rules: readonly AlertingRule[], labels: Record<string, string>): AlertingRule | undefined {
+  return rules.find(
+    (r) => r.name === labels['alertname'] && Object.entries(r.labels).every(([k, v]) => labels[k] === v),
+  );
+}
+
+function ruleLinks(rules: readonly AlertingRule[], labels: Record<string, string>): (Node | string)[] {
+  const rule = ruleOf(rules, labels);
+  const graph = queryLink(`ALERTS{alertname="${labels['alertname'] ?? ''}"}`, 'graph');
+  if (rule === undefined) return [graph];
+  const title = `${rule.query}${rule.duration > 0 ? `  for ${rule.duration}s` : ''}${rule.health === 'err' ? `  (last evaluation failed: ${rule.lastError ?? ''})` : ''}`;
+  return [queryLink(rule.query, 'rule', { class: 'rule-link', title }), ' · ', graph];
 }
 
 function silenceDialog(alert: Alert, done: () => void): HTMLDialogElement {
@@ -100,11 +134,13 @@ function silenceDialog(alert: Alert, done: () => void): HTMLDialogElement {
 
 export async function renderAlerts(settings: Settings, root: HTMLElement): Promise<void> {
   const rerender = (): void => void renderAlerts(settings, root);
-  const [alerts, silences, pending] = await Promise.allSettled([
+  const [alerts, silences, ruleAlerts, ruleGroups] = await Promise.allSettled([
     getJson<Alert[]>('/alerts'),
     getJson<Silence[]>('/silences'),
-    prom<{ result: VectorItem[] }>(settings, 'query', { query: 'ALERTS{alertstate="pending"}' }),
+    prom<{ alerts: RuleAlert[] }>(settings, 'alerts', {}),
+    prom<{ groups: { rules: AlertingRule[] }[] }>(settings, 'rules', { type: 'alert' }),
   ]);
+  const rules = ruleGroups.status === 'fulfilled' ? ruleGroups.value.groups.flatMap((g) => g.rules) : [];
   const alertRows =
     alerts.status === 'fulfilled'
       ? alerts.value.map((a) =>
@@ -116,7 +152,7 @@ export async function renderAlerts(settings: Settings, root: HTMLElement): Promi
               {},
               h('strong', {}, a.labels['alertname'] ?? '?'),
               h('br'),
-              queryLink(`ALERTS{alertname="${a.labels['alertname'] ?? ''}"}`, 'graph'),
+              h('span', { class: 'small' }, ...ruleLinks(rules, a.labels)),
             ),
             h('td', {}, badge(a.status.state === 'suppressed' ? 'silenced' : 'firing')),
             h('td', {}, labelChips(a.labels, ['alertname'])),
@@ -148,19 +184,31 @@ export async function renderAlerts(settings: Settings, root: HTMLElement): Promi
         )
       : [];
   const pendingRows =
-    pending.status === 'fulfilled'
-      ? pending.value.result.map((p) =>
-          h(
-            'tr',
-            { 'data-alert': p.metric['alertname'] ?? '' },
-            h('td', {}, h('strong', {}, p.metric['alertname'] ?? '?')),
-            h('td', {}, badge('pending')),
-            h('td', {}, labelChips(p.metric, ['__name__', 'alertname', 'alertstate'])),
-            h('td', { class: 'muted' }, 'waiting for its "for" duration'),
-            h('td', {}, '-'),
-            h('td', {}),
-          ),
-        )
+    ruleAlerts.status === 'fulfilled'
+      ? ruleAlerts.value.alerts
+          .filter((p) => p.state === 'pending')
+          .map((p) =>
+            h(
+              'tr',
+              { 'data-alert': p.labels['alertname'] ?? '' },
+              h(
+                'td',
+                {},
+                h('strong', {}, p.labels['alertname'] ?? '?'),
+                h('br'),
+                h('span', { class: 'small' }, ...ruleLinks(rules, p.labels)),
+              ),
+              h('td', {}, badge('pending')),
+              h('td', {}, labelChips(p.labels, ['alertname'])),
+              h(
+                'td',
+                {},
+                Object.entries(p.annotations).map(([k, v]) => h('div', {}, h('span', { class: 'k' }, `${k}: `), v)),
+              ),
+              h('td', {}, since(p.activeAt)),
+              h('td', { class: 'muted' }, 'waiting for its "for" duration'),
+            ),
+          )
       : [];
   const rows = [...alertRows, ...pendingRows];
   root.replaceChildren(

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The metrics listener's GET APIs the page reads (Prometheus's HTTP API v1 and @obs/tracing's /traces). */
 export const PROXIED_PATHS: RegExp =
-  /^\/(?:api\/v1\/(?:query|query_range|series|labels|label\/[^/]+\/values|format_query|status\/buildinfo)|traces)$/;
+  /^\/(?:api\/v1\/(?:query|query_range|series|labels|label\/[^/]+\/values|format_query|status\/buildinfo|rules|alerts)|traces)$/;
 
 /**
  * Forwards one GET to `target` (the metrics listener): the caller's own credentials go along, so the metrics
