@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { alertmanagerConfig, alertsPlugin } from '@obs/alerts';
 import { loadConfig } from '@obs/core';
-import { debianTool, freePort, listenLoopback, readBody, startTool } from '@obs/testing';
+import { debianTool, freePort, listenLoopback, readBody, startTool, waitUntil } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { dir, file, smtpReceiver, startDemo } from './demo-process.ts';
@@ -57,11 +57,7 @@ async function receivers(): Promise<{
 }
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitUntil(check, { what, timeoutMs, intervalMs: 200 });
 }
 
 const GO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$/;

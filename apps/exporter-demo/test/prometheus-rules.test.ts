@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exportPrometheusRules, parseRuleGroups } from '@obs/alerts';
-import { debianTool, freePort, startTool } from '@obs/testing';
+import { debianTool, freePort, startTool, waitUntil } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { SEED_ENV } from './seed-env.ts';
@@ -123,12 +123,14 @@ describe.skipIf(prometheus === undefined)('the real Prometheus and the embedded 
     );
     // Prometheus hands new targets to its scrape loops only every 5s: wait until it has tried the demo's port once,
     // so that the comparison measures the engines, not Prometheus' start-up.
-    for (let i = 0; i < 150; i++) {
-      const res = await fetch(`${promUrl}/api/v1/targets`);
-      const targets = ((await res.json()) as { data: { activeTargets: { lastScrape: string }[] } }).data.activeTargets;
-      if (targets.some((t) => !t.lastScrape.startsWith('0001'))) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntil(
+      async () => {
+        const res = await fetch(`${promUrl}/api/v1/targets`);
+        const { activeTargets } = ((await res.json()) as { data: { activeTargets: { lastScrape: string }[] } }).data;
+        return activeTargets.some((t) => !t.lastScrape.startsWith('0001'));
+      },
+      { what: "Prometheus' first scrape of the demo", timeoutMs: 15_000, intervalMs: 100 },
+    ).catch(() => {}); // the comparison below says what went wrong
     const config = join(dir, 'demo.toml');
     writeFileSync(
       config,
@@ -160,8 +162,7 @@ describe.skipIf(prometheus === undefined)('the real Prometheus and the embedded 
       let both: { ours: [RulesAnswer, unknown]; theirs: [RulesAnswer, unknown] } | undefined;
       let promFired = false;
       let promResolved = false;
-      const deadline = performance.now() + 45_000;
-      while (performance.now() < deadline) {
+      const observe = async (): Promise<boolean> => {
         const res = await fetch(`${promUrl}/api/v1/alerts`);
         const alerts = ((await res.json()) as { data: { alerts: PromAlert[] } }).data.alerts.filter(
           (a) => a.labels['alertname'] === ALERT,
@@ -185,9 +186,11 @@ describe.skipIf(prometheus === undefined)('the real Prometheus and the embedded 
             };
         }
         const embeddedResolved = logTimes(log, 'inactive').size > 0 && logTimes(log, 'firing').size > 0;
-        if (promResolved && embeddedResolved) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+        return promResolved && embeddedResolved;
+      };
+      await waitUntil(observe, { what: 'both to fire and resolve', timeoutMs: 45_000, intervalMs: 100 }).catch(
+        () => {},
+      );
       expect(promFired, 'Prometheus fired the alert').toBe(true);
       expect(promResolved, 'Prometheus resolved the alert').toBe(true);
       expect(log).toMatch(new RegExp(`alert "${ALERT}" is firing`));
