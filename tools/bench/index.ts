@@ -69,7 +69,7 @@ function readRows(file: string): BenchRow[] {
 
 function printTable(rows: readonly BenchRow[]): void {
   const value = (r: BenchRow): string =>
-    Number.isNaN(r.ratio)
+    typeof r.ratio !== 'number' || !Number.isFinite(r.ratio) // NaN arrives as null through JSON
       ? '-'
       : r.target?.includes('ms')
         ? `${r.ratio.toFixed(3)} ms`

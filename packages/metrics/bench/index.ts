@@ -59,7 +59,13 @@ function scrapeCase(): BenchCase {
     labelNames: ['endpoint', 'status'],
     registers: [registry],
   });
-  const ours = createMetrics({ defaultMetrics: false, exportKinds: [], cardinalityLimit: 100_000, exemplars: false });
+  const ours = createMetrics({
+    namespace: 'trakt',
+    defaultMetrics: false,
+    exportKinds: [],
+    cardinalityLimit: 100_000,
+    exemplars: false,
+  });
   for (let e = 0; e < 2_000; e++) {
     for (const status of [200, 201, 429, 500, 503]) {
       counter.inc({ endpoint: `endpoint_${e}`, status }, e);
