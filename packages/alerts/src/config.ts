@@ -351,12 +351,14 @@ export function smtpTlsFromConfig(
 }
 
 /**
- * The e-mail channel's keys, each needing the others: a half-configured channel would send nothing and say
- * nothing (the seed's `smtp_host` and `smtp_port` without `email_to`), so it is an error naming the missing key,
- * located at the key that is set.
+ * The e-mail channel's keys, each needing the others. What was asked for and cannot work (recipients without a
+ * server, a user without a password) is an error naming the missing key, located at the key that is set. A
+ * server without recipients (the seed's `smtp_host` and `smtp_port` without `email_to`) asks nobody to be
+ * mailed: the channel is off, and said so by a warning naming `email_to`, so that the seed's file still starts.
+ * @returns the warnings, each located like an issue
  * @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` naming `monitoring.alerts.<missing key>`
  */
-export function checkChannelConfig(config: ObsConfig): void {
+export function checkChannelConfig(config: ObsConfig): ConfigIssue[] {
   const c = config.alerts as Partial<AlertsConfig>;
   const host = c.smtp_host ?? '';
   const to = c.email_to ?? [];
@@ -364,8 +366,14 @@ export function checkChannelConfig(config: ObsConfig): void {
   const missing = (key: string, because: string, message: string): void => {
     issues.push({ ...configIssueAt(config, `alerts.${because}`, message), path: `monitoring.alerts.${key}` });
   };
+  const warnings: ConfigIssue[] = [];
   if (host !== '' && to.length === 0)
-    missing('email_to', 'smtp_host', 'is required when smtp_host is set: without recipients no e-mail is sent');
+    warnings.push({
+      ...configIssueAt(config, 'alerts.smtp_host', ''),
+      path: 'monitoring.alerts.email_to',
+      message:
+        'is not set: smtp_host names a mail server but nobody to mail, so the e-mail channel is off (set email_to, or remove smtp_host)',
+    });
   if (host === '') {
     const set = (['email_to', 'email_from', 'smtp_user', 'smtp_password', 'smtp_ca_file'] as const).find((k) => {
       const v = c[k];
@@ -378,4 +386,5 @@ export function checkChannelConfig(config: ObsConfig): void {
   if ((c.smtp_password ?? '') !== '' && (c.smtp_user ?? '') === '')
     missing('smtp_user', 'smtp_password', 'is required when smtp_password is set: the password would not be used');
   if (issues.length > 0) throw new ObsConfigError('@obs/alerts', issues);
+  return warnings;
 }

@@ -1,5 +1,5 @@
 import type { AlertRuleDescriptor, AlertsConfig, ObsPlugin, PluginContext } from '@obs/core';
-import { type ConfigIssue, ObsConfigError, ObsError } from '@obs/core';
+import { type ConfigIssue, formatConfigIssue, ObsConfigError, ObsError } from '@obs/core';
 import { formatPromDuration, labelsKey, type SampleSource } from '@obs/promql';
 import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
 import { alertsConfigSection, alertsSection, checkChannelConfig, smtpTlsFromConfig } from './config.ts';
@@ -130,8 +130,10 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
         early ?? (file !== '' ? { groups: loadRuleGroups(file) } : { rules: seedRules({ namespace, subsystem }) });
       if (notifications !== false) {
         // A CA file that cannot be read fails here, naming the key, not at the first e-mail; so do a half-configured
-        // channel, which would send nothing, and a route to a channel that does not exist, whose alerts would vanish.
-        checkChannelConfig(context.config);
+        // channel, which could send nothing, and a route to a channel that does not exist, whose alerts would vanish.
+        // A mail server without recipients is a warning: nobody asked to be mailed.
+        for (const warning of checkChannelConfig(context.config))
+          context.logger.warn(`[@obs/alerts] ${formatConfigIssue(warning)}`);
         smtpTlsFromConfig(alerts, context.config);
         checkRouteChannels(context.config, alerts, notifications ?? {});
       }

@@ -333,11 +333,20 @@ describe('a half-configured channel is a config error naming the missing key (is
     throw new Error('expected an ObsConfigError');
   };
 
-  test("the seed's smtp_host and smtp_port without email_to", async () => {
-    const error = await startError('enabled = true\nsmtp_host = "smtp.gmail.com"\nsmtp_port = 587\n');
-    expect(error.code).toBe('OBS_ERR_CONFIG_INVALID');
-    expect(error.issues).toMatchObject([{ path: 'monitoring.alerts.email_to', line: 8 }]);
-    expect(error.issues[0]?.file).toMatch(/app\.toml$/);
+  test("the seed's smtp_host and smtp_port without email_to: the channel is off, said by a warning at start", async () => {
+    const file = tomlFile(
+      '[monitoring]\nmetrics_port = 0\nhealth_port = 0\nhost = "127.0.0.1"\n\n[monitoring.alerts]\nenabled = true\nsmtp_host = "smtp.gmail.com"\nsmtp_port = 587\n',
+    );
+    const warnings: string[] = [];
+    const monitor = createMonitor({
+      config: loadConfig({ file, env: {} }),
+      plugins: [alertsPlugin()],
+      logger: { ...silentLogger, warn: (message: string) => warnings.push(message) },
+    });
+    await monitor.start();
+    await monitor.stop();
+    const warning = warnings.find((w) => w.includes('monitoring.alerts.email_to'));
+    expect(warning).toMatch(/app\.toml:8:\d+: monitoring\.alerts\.email_to: is not set: .*e-mail channel is off/);
   });
 
   test('email_to (or email_from) without smtp_host; smtp_user without smtp_password', async () => {
