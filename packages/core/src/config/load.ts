@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { inspect } from 'node:util';
-import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { type ConfigIssue, ObsConfigError } from '../errors.ts';
 import { closest } from '../internal/suggest.ts';
@@ -125,6 +125,10 @@ export function isLoadedConfig(value: unknown): value is ObsConfig {
   return typeof value === 'object' && value !== null && metas.has(value);
 }
 
+// smol-toml is loaded by the first config file read, not by every import of @obs/core (#22); its CommonJS
+// build, so that a synchronous loadConfig() can load it.
+let toml: typeof import('smol-toml') | undefined;
+
 function readTomlTable(file: string): { table: Record<string, unknown>; positions: Map<string, Position> } {
   let text: string;
   try {
@@ -133,6 +137,8 @@ function readTomlTable(file: string): { table: Record<string, unknown>; position
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new ObsConfigError('@obs/core', [{ path: '', file, message: `cannot read the config file: ${reason}` }]);
   }
+  toml ??= createRequire(import.meta.url)('smol-toml') as typeof import('smol-toml');
+  const { parse: parseToml, TomlError } = toml;
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(text) as Record<string, unknown>;
