@@ -436,10 +436,29 @@ function ev(ctx: Ctx, e: Expr): Value {
 
 // Without delayed name removal a name marked for removal goes at once, and every step checks that no two
 // samples were left with the same labels (Prometheus' ContainsSameLabelset after each operation).
+// Inputs are distinct label sets: as in finishVector, the keyed check runs only when the dropped names differ or
+// a dropped series may meet an unnamed one, which a range query's every step would otherwise pay for.
 function dropNamesNow(samples: Sample[]): Value {
   if (!samples.some((s) => s.drop === true)) return { type: 'vector', samples };
-  const out = samples.map((s) => (s.drop === true ? { labels: dropName(s.labels), value: s.value, t: s.t } : s));
-  assertUniqueLabelsets(out);
+  let droppedName: string | undefined;
+  let anyDropped = false;
+  let mayCollide = false;
+  let unnamedKept = false;
+  const out: Sample[] = new Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
+    const name = s.labels['__name__'];
+    if (s.drop === true) {
+      if (anyDropped && name !== droppedName) mayCollide = true;
+      anyDropped = true;
+      droppedName = name;
+      out[i] = { labels: dropName(s.labels), value: s.value, t: s.t };
+    } else {
+      if (name === undefined) unnamedKept = true;
+      out[i] = s;
+    }
+  }
+  if (mayCollide || unnamedKept) assertUniqueLabelsets(out);
   return { type: 'vector', samples: out };
 }
 
