@@ -12,6 +12,7 @@ import {
   type SampleStore,
   type VectorSample,
 } from '@obs/promql';
+import { alertsError } from './errors.ts';
 import {
   type AlertRule,
   type AlertRuleInput,
@@ -252,7 +253,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       }
       const key = labelsKey(labels);
       if (seen.has(key))
-        throw new ObsError(
+        throw alertsError(
           'OBS_ERR_ALERTS_EVAL',
           `[@obs/alerts] recording rule ${JSON.stringify(rule.record)}: vector contains metrics with the same labelset after applying rule labels`,
         );
@@ -260,7 +261,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       out.push({ labels, value: s.value });
     }
     if (limit > 0 && out.length > limit)
-      throw new ObsError(
+      throw alertsError(
         'OBS_ERR_ALERTS_EVAL',
         `[@obs/alerts] recording rule ${JSON.stringify(rule.record)}: exceeded limit of ${limit} with ${out.length} series`,
       );
@@ -301,7 +302,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
       labels['alertname'] = rule.name;
       const key = labelsKey(labels);
       if (seen.has(key))
-        throw new ObsError(
+        throw alertsError(
           'OBS_ERR_ALERTS_EVAL',
           `[@obs/alerts] rule ${JSON.stringify(rule.name)}: vector contains metrics with the same labelset after applying alert labels`,
         );
@@ -366,7 +367,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     if (limit > 0 && count > limit) {
       // As Prometheus: the rule's alerts are dropped and it fails until it fits again.
       alerts.clear();
-      throw new ObsError(
+      throw alertsError(
         'OBS_ERR_ALERTS_EVAL',
         `[@obs/alerts] rule ${JSON.stringify(rule.name)}: exceeded limit of ${limit} with ${count} alerts`,
       );
@@ -410,7 +411,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     const error =
       err instanceof ObsError
         ? err
-        : new ObsError(
+        : alertsError(
             'OBS_ERR_ALERTS_EVAL',
             `[@obs/alerts] ${name}: ${(err as Error).message.replace(/^\[@obs\/promql\] /, '')}`,
             { cause: err },
@@ -428,7 +429,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
 
   const evaluateGroup = (group: RuleGroup, at: number): void => {
     if (options.query !== undefined)
-      throw new ObsError('OBS_ERR_ALERTS_EVAL', '[@obs/alerts] a remote engine evaluates with evaluateAsync()');
+      throw alertsError('OBS_ERR_ALERTS_EVAL', '[@obs/alerts] a remote engine evaluates with evaluateAsync()');
     const groupStarted = performance.now();
     for (const rule of group.rules) {
       const started = performance.now();

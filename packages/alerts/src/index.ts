@@ -1,6 +1,7 @@
 export type { Alert, AlertEngine, AlertEngineOptions, ForState, RestoredAlert } from './alerts.ts';
 export { createAlertEngine } from './alerts.ts';
 export type { AlertsQuietHoursConfig, AlertsRouteConfig } from './config.ts';
+export type { AlertsErrorCode } from './errors.ts';
 export { alertsErrorCodes } from './errors.ts';
 export { exportPrometheusRules } from './export.ts';
 export type { AlertmanagerClientOptions } from './notify/alertmanager-client.ts';

@@ -1,5 +1,5 @@
-import { ObsError } from '@obs/core';
 import type { PromValue, VectorSample } from '@obs/promql';
+import { alertsError } from './errors.ts';
 import { splitCredentials } from './internal/url.ts';
 
 /** Options of {@link createPrometheusQuery}. */
@@ -45,13 +45,13 @@ export function createPrometheusQuery(
     } catch (err) {
       // Neither the URL (its query may carry a token) nor fetch's message, which can quote it, is kept.
       const code = (err as { cause?: { code?: unknown }; name?: unknown }).cause?.code;
-      throw new ObsError(
+      throw alertsError(
         'OBS_ERR_ALERTS_EVAL',
         `[@obs/alerts] query to the remote Prometheus failed (${typeof code === 'string' ? code : String((err as Error).name)})`,
       );
     }
     if (body.status !== 'success' || body.data === undefined)
-      throw new ObsError(
+      throw alertsError(
         'OBS_ERR_ALERTS_EVAL',
         `[@obs/alerts] Prometheus refused the query: ${body.error ?? 'no data'}`,
       );
@@ -66,6 +66,6 @@ export function createPrometheusQuery(
       );
       return { type: 'vector', samples };
     }
-    throw new ObsError('OBS_ERR_ALERTS_EVAL', `[@obs/alerts] unexpected ${resultType} result from Prometheus`);
+    throw alertsError('OBS_ERR_ALERTS_EVAL', `[@obs/alerts] unexpected ${resultType} result from Prometheus`);
   };
 }

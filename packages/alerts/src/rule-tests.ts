@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ObsError } from '@obs/core';
 import {
   createSampleStore,
   evaluate,
@@ -11,6 +10,7 @@ import {
 } from '@obs/promql';
 import { parse } from 'yaml';
 import { createAlertEngine } from './alerts.ts';
+import { alertsError } from './errors.ts';
 import { isRecordingRule, loadRuleGroups, type RuleGroup } from './rules.ts';
 import { goFloat } from './template.ts';
 
@@ -40,7 +40,7 @@ function duration(text: string | undefined, fallback: number, what: string): num
   if (text === undefined) return fallback;
   const ms = parsePromDuration(String(text));
   if (ms === undefined)
-    throw new ObsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] bad duration for ${what}: ${text}`);
+    throw alertsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] bad duration for ${what}: ${text}`);
   return ms;
 }
 
@@ -74,7 +74,7 @@ export function runRuleTests(file: string): RuleTestResult {
   try {
     doc = parse(readFileSync(file, 'utf8')) as typeof doc;
   } catch (err) {
-    throw new ObsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] cannot read ${file}: ${(err as Error).message}`, {
+    throw alertsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] cannot read ${file}: ${(err as Error).message}`, {
       cause: err,
     });
   }
@@ -85,7 +85,7 @@ export function runRuleTests(file: string): RuleTestResult {
     const rank = new Map(order.map((n, i) => [n, i]));
     for (const g of groups)
       if (!rank.has(g.name))
-        throw new ObsError(
+        throw alertsError(
           'OBS_ERR_ALERTS_RULES_FILE',
           `[@obs/alerts] ${file}: group "${g.name}" is not listed in group_eval_order`,
         );

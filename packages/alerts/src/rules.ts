@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { AlertRuleDescriptor, MetricDescriptor } from '@obs/core';
-import { ObsError } from '@obs/core';
+import type { AlertRuleDescriptor, MetricDescriptor, ObsError } from '@obs/core';
 import {
   type Expr,
   historyNeeded,
@@ -11,6 +10,7 @@ import {
   parsePromDuration,
 } from '@obs/promql';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { alertsError } from './errors.ts';
 import { checkTemplate } from './template.ts';
 
 /** Alert severities, as the seed names them. */
@@ -87,7 +87,7 @@ const SEVERITIES: ReadonlySet<string> = new Set(['info', 'warning', 'critical'])
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 function invalid(where: string, message: string, cause?: unknown): ObsError {
-  return new ObsError('OBS_ERR_ALERTS_RULE_INVALID', `[@obs/alerts] ${where}: ${message}`, { cause });
+  return alertsError('OBS_ERR_ALERTS_RULE_INVALID', `[@obs/alerts] ${where}: ${message}`, { cause });
 }
 
 function durationMs(value: string | number | undefined, where: string, key: string): number {
@@ -114,7 +114,7 @@ function parseExpr(expr: string, at: string): ParsedExpr {
     return parse(expr);
   } catch (err) {
     if (err instanceof PromqlError)
-      throw new ObsError(
+      throw alertsError(
         err.code === 'OBS_ERR_PROMQL_UNSUPPORTED' ? 'OBS_ERR_ALERTS_UNSUPPORTED' : 'OBS_ERR_ALERTS_PARSE',
         `${at}: ${err.message.replace(/^\[@obs\/promql\] /, '')}`,
         { cause: err },
@@ -235,7 +235,7 @@ export function parseRuleGroups(text: string, file = '<rules>'): RuleGroup[] {
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = lines.linePos(e.pos[0]);
-    throw new ObsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] ${file}:${pos.line}:${pos.col}: ${e.message}`);
+    throw alertsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] ${file}:${pos.line}:${pos.col}: ${e.message}`);
   }
   const lineOf = (path: (string | number)[]): number | undefined => {
     const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
@@ -350,7 +350,7 @@ export function parseRuleGroups(text: string, file = '<rules>'): RuleGroup[] {
       });
     });
   }
-  throw new ObsError(
+  throw alertsError(
     'OBS_ERR_ALERTS_RULES_FILE',
     `[@obs/alerts] ${file}: expected "alerts:" (seed format) or "groups:" (Prometheus rule file)`,
   );
@@ -373,7 +373,7 @@ function readRulesFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ObsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] cannot read ${path}: ${(err as Error).message}`, {
+    throw alertsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] cannot read ${path}: ${(err as Error).message}`, {
       cause: err,
     });
   }

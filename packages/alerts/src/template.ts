@@ -1,7 +1,8 @@
 // Prometheus' alert templates: Go's text/template (actions, pipes, variables, if/else/range/with, the Go builtins)
 // with Prometheus' function set, parsed once at load (an unknown function is an error with its position).
-import { ObsError } from '@obs/core';
+import type { ObsError } from '@obs/core';
 import { parsePromDuration } from '@obs/promql';
+import { alertsError } from './errors.ts';
 
 /** One sample as `query` returns it, and as `first`, `label`, `value`, `sortByLabel` take it. */
 export interface TemplateSample {
@@ -651,7 +652,7 @@ function compiled(template: string): Node[] {
 }
 
 function templateError(template: string, err: unknown): ObsError {
-  return new ObsError(
+  return alertsError(
     'OBS_ERR_ALERTS_RULE_INVALID',
     `[@obs/alerts] template ${JSON.stringify(template)}: ${(err as Error).message}`,
     {

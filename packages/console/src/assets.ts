@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { ObsError } from '@obs/core';
+import { consoleError } from './errors.ts';
 
 /** One served file, with its gzip form and a strong ETag. */
 export interface Asset {
@@ -33,7 +33,7 @@ export async function loadAssets(dir: URL = ASSETS_DIR): Promise<ReadonlyMap<str
     try {
       body = await readFile(new URL(name, dir));
     } catch (cause) {
-      throw new ObsError(
+      throw consoleError(
         'OBS_ERR_CONSOLE_ASSETS_MISSING',
         `[@obs/console] the built page is missing (${name} in ${dir.pathname}): reinstall @obs/console, or run its build`,
         { cause },

@@ -1,3 +1,4 @@
+export type { ConsoleErrorCode } from './errors.ts';
 export { consoleErrorCodes } from './errors.ts';
 export type { ConsolePluginOptions, ResolvedConsoleOptions } from './options.ts';
 export { resolveConsoleOptions } from './options.ts';

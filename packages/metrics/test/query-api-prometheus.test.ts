@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createMonitor, type Monitor, silentLogger } from '@obs/core';
-import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
+import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
 import { context } from '@opentelemetry/api';
 import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -187,11 +187,13 @@ describe.skipIf(prometheus === undefined || promtool === undefined)(
 
     test('query_exemplars: the same trace id, value and timestamp', async () => {
       const path = `query_exemplars?query=${q('trakt_api_requests_total')}&start=${T - 60}&end=${T + 60}`;
-      let [a, b] = await both(path);
-      for (let i = 0; i < 20 && (b.body['data'] ?? []).length === 0; i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        [a, b] = await both(path);
-      }
+      const [a, b] = await waitUntil(
+        async () => {
+          const answers = await both(path);
+          return (answers[1].body['data'] ?? []).length > 0 ? answers : undefined;
+        },
+        { what: 'Prometheus to scrape the exemplar', timeoutMs: 10_000, intervalMs: 500 },
+      );
       expect(shape(a.body)).toEqual(shape(b.body));
       const strip = (x: Json) =>
         (x['data'] as Json[]).map((s) => ({ ...s, seriesLabels: withoutTarget(s['seriesLabels']) }));

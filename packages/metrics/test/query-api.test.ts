@@ -7,6 +7,7 @@ import {
   type RuleGroupStatus,
   silentLogger,
 } from '@obs/core';
+import { waitUntil } from '@obs/testing';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -417,11 +418,14 @@ describe('Prometheus HTTP API v1 on the metrics listener (#16)', () => {
         span.end();
       });
       expect(trace.getActiveSpan()).toBeUndefined();
-      let found: Json[] = [];
-      for (let i = 0; i < 50 && found.length === 0; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        found = (await api(`query_exemplars?query=${encodeURIComponent('trakt_api_requests_total')}`)).body.data;
-      }
+      const found = await waitUntil(
+        async () => {
+          const data: Json[] = (await api(`query_exemplars?query=${encodeURIComponent('trakt_api_requests_total')}`))
+            .body.data;
+          return data.length > 0 ? data : undefined;
+        },
+        { what: 'the exemplar to be collected' },
+      );
       expect(found).toEqual([
         {
           seriesLabels: { __name__: 'trakt_api_requests_total', endpoint: 'history', status: '200' },

@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
+import { debianTool, freePort, promqlTestdata, type RunningTool, startTool } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Expr } from '../src/ast.ts';
 import { formatExpr, goFloat, goQuote, prettyExpr } from '../src/format.ts';
@@ -318,23 +318,22 @@ function normalized(e: Expr): unknown {
   return walk(e);
 }
 
-const TESTDATA = '/work/shared/promql-testdata';
+const TESTDATA = promqlTestdata();
 const EVAL = /^eval(?:_\w+)?\s+(?:instant\s+(?:at\s+\S+\s+)?|range\s+from\s+\S+\s+to\s+\S+\s+step\s+\S+\s+)(.+)$/;
 
 function testdataExprs(): string[] {
   const out = new Set<string>();
-  for (const file of readdirSync(TESTDATA)
+  for (const file of readdirSync(TESTDATA!)
     .filter((f) => f.endsWith('.test'))
     .sort())
-    for (const line of readFileSync(join(TESTDATA, file), 'utf8').split('\n')) {
+    for (const line of readFileSync(join(TESTDATA!, file), 'utf8').split('\n')) {
       const m = EVAL.exec(line);
       if (m !== null) out.add(m[1]!.trim());
     }
   return [...out];
 }
 
-const haveTestdata = existsSync(TESTDATA);
-if (!haveTestdata) console.warn(`skipping the testdata round-trips: ${TESTDATA} is missing`);
+const haveTestdata = TESTDATA !== undefined;
 
 // Every expression our parser takes, as the AST of a parse, for the round-trip and differential tests.
 const parsed: { text: string; expr: Expr }[] = [];

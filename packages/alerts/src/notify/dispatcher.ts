@@ -1,5 +1,6 @@
-import { type ConfigIssue, formatDuration, ObsConfigError, ObsError } from '@obs/core';
+import { type ConfigIssue, formatDuration, ObsConfigError } from '@obs/core';
 import { anchoredRegex, type Labels } from '@obs/promql';
+import { alertsError } from '../errors.ts';
 import { hourIn } from '../internal/time-zone.ts';
 import { alertsPageUrl, isHttpUrl } from '../internal/url.ts';
 import { compareAlertLabels, labelSetString, matchersString } from './go-format.ts';
@@ -593,7 +594,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       let live = 0;
       for (const s of silenceList.values()) if (s.endsAt > at && s.id !== input.id) live++;
       if (live >= limits.maxSilences)
-        throw new ObsError(
+        throw alertsError(
           'OBS_ERR_ALERTS_SILENCE_LIMIT',
           `[@obs/alerts] ${live} silences are active or pending, the most allowed (max_silences = ${limits.maxSilences}); expire one first`,
         );

@@ -5,7 +5,6 @@ import {
   configIssueAt,
   type ObsConfig,
   ObsConfigError,
-  ObsError,
   type PluginContext,
 } from '@obs/core';
 import type { Alert, ForState } from '../alerts.ts';
@@ -16,6 +15,7 @@ import {
   silenceLimitsFromConfig,
   smtpTlsFromConfig,
 } from '../config.ts';
+import { alertsError } from '../errors.ts';
 import { alertsPageUrl, isHttpUrl, isSlackWebhook } from '../internal/url.ts';
 import { type AlertmanagerClientOptions, createAlertmanagerClient } from './alertmanager-client.ts';
 import { createEmailChannel } from './channels/email.ts';
@@ -266,7 +266,7 @@ export function startNotifications(
       renameSync(tmp, stateFile);
     } catch (error) {
       ctx.reportError(
-        new ObsError('OBS_ERR_ALERTS_STATE', '[@obs/alerts] cannot write the state file', { cause: error }),
+        alertsError('OBS_ERR_ALERTS_STATE', '[@obs/alerts] cannot write the state file', { cause: error }),
       );
     }
   };
@@ -304,7 +304,7 @@ export function startNotifications(
     } catch (error) {
       // A damaged state file costs its silences and may repeat notifications; it never stops the app.
       ctx.reportError(
-        new ObsError('OBS_ERR_ALERTS_STATE', '[@obs/alerts] cannot read the state file', { cause: error }),
+        alertsError('OBS_ERR_ALERTS_STATE', '[@obs/alerts] cannot read the state file', { cause: error }),
       );
     }
   }

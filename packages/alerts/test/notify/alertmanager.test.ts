@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AlertsConfig, createMonitor, silentLogger } from '@obs/core';
-import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
+import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { parse } from 'yaml';
 import { alertmanagerConfig, alertsPlugin, NotificationError, type WebhookPayload } from '../../src/index.ts';
@@ -216,7 +216,7 @@ describe.skipIf(alertmanager === undefined)('hand-off to the real Debian prometh
     const listed = (await (await fetch(`${url}/api/v2/alerts`)).json()) as unknown[];
     expect(listed).toHaveLength(3);
     // Alertmanager flushes the group after its group_wait (1s); wait for the webhook to hear of it.
-    for (let i = 0; i < 250 && hook.delivered.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(() => hook.delivered.length > 0, { what: 'the webhook to hear of the group', timeoutMs: 25_000 });
     expect(hook.delivered).toHaveLength(1);
     const payload = hook.delivered[0] as WebhookPayload;
     expect(payload).toMatchObject({
@@ -257,11 +257,11 @@ describe.skipIf(alertmanager === undefined)('hand-off to the real Debian prometh
     try {
       monitor.bus.emit('metrics:collected', { at: Date.now(), samples: [{ name: 'errors', labels: {}, value: 1 }] });
       await vi.advanceTimersByTimeAsync(15_000);
-      for (let i = 0; i < 100 && (await listed()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await waitUntil(async () => (await listed()).length > 0, { what: 'Alertmanager to list Handoff' });
       expect(await listed()).toEqual(['Handoff']);
       monitor.bus.emit('metrics:collected', { at: Date.now(), samples: [{ name: 'errors', labels: {}, value: 0 }] });
       await vi.advanceTimersByTimeAsync(15_000);
-      for (let i = 0; i < 100 && (await listed()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await waitUntil(async () => (await listed()).length === 0, { what: 'Alertmanager to resolve Handoff' });
       expect(await listed()).toEqual([]);
       expect(errors).toEqual([]);
     } finally {
