@@ -1,4 +1,4 @@
-import { ObsError } from '@obs/core';
+import { type CoreErrorCode, ObsError } from '@obs/core';
 
 /** The codes `@obs/alerts` throws or reports: a closed union, so a misspelt code does not compile. */
 export type AlertsErrorCode =
@@ -33,6 +33,6 @@ export const alertsErrorCodes: Readonly<Record<AlertsErrorCode | Retired, string
 });
 
 /** @internal An `ObsError` with one of this package's codes: throw sites use it, so a misspelt code does not compile. */
-export function alertsError(code: AlertsErrorCode, message: string, options?: ErrorOptions): ObsError {
+export function alertsError(code: AlertsErrorCode | CoreErrorCode, message: string, options?: ErrorOptions): ObsError {
   return new ObsError(code, message, options);
 }

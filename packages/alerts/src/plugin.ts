@@ -1,8 +1,9 @@
 import type { AlertRuleDescriptor, AlertsConfig, ObsPlugin, PluginContext } from '@obs/core';
-import { type ConfigIssue, formatConfigIssue, ObsConfigError, ObsError } from '@obs/core';
+import { type ConfigIssue, formatConfigIssue, ObsConfigError } from '@obs/core';
 import { formatPromDuration, labelsKey, type SampleSource } from '@obs/promql';
 import { type AlertEngine, createAlertEngine, emitAlertChanged } from './alerts.ts';
 import { alertsConfigSection, alertsSection, checkChannelConfig, smtpTlsFromConfig } from './config.ts';
+import { alertsError } from './errors.ts';
 import { createRuleStore, isWritableStore, type RuleStore } from './internal/rule-store.ts';
 import { isHttpUrl } from './internal/url.ts';
 import type { Dispatcher } from './notify/dispatcher.ts';
@@ -113,12 +114,12 @@ export function alertsPlugin(options: AlertsPluginOptions = {}): AlertsPlugin {
     configSection: alertsConfigSection,
     get engine(): AlertEngine {
       if (engine === undefined)
-        throw new ObsError('OBS_ERR_MONITOR_STATE', '[@obs/alerts] the engine exists after setup');
+        throw alertsError('OBS_ERR_MONITOR_STATE', '[@obs/alerts] the engine exists after setup');
       return engine;
     },
     get dispatcher(): Dispatcher {
       if (pipeline === undefined)
-        throw new ObsError('OBS_ERR_MONITOR_STATE', '[@obs/alerts] the dispatcher exists while the monitor runs');
+        throw alertsError('OBS_ERR_MONITOR_STATE', '[@obs/alerts] the dispatcher exists while the monitor runs');
       return pipeline.dispatcher;
     },
     setup(context) {

@@ -1,4 +1,4 @@
-import { ObsError } from '@obs/core';
+import { type CoreErrorCode, ObsError } from '@obs/core';
 
 /** The codes `@obs/console` throws or reports: a closed union, so a misspelt code does not compile. */
 export type ConsoleErrorCode = 'OBS_ERR_CONSOLE_ASSETS_MISSING';
@@ -10,6 +10,10 @@ export const consoleErrorCodes: Readonly<Record<ConsoleErrorCode, string>> = Obj
 });
 
 /** @internal An `ObsError` with one of this package's codes: throw sites use it, so a misspelt code does not compile. */
-export function consoleError(code: ConsoleErrorCode, message: string, options?: ErrorOptions): ObsError {
+export function consoleError(
+  code: ConsoleErrorCode | CoreErrorCode,
+  message: string,
+  options?: ErrorOptions,
+): ObsError {
   return new ObsError(code, message, options);
 }

@@ -1,5 +1,5 @@
 import type { AlertState, HealthCheckResult, HealthStatus, MetricSample } from './contracts.ts';
-import { ObsError, toError } from './errors.ts';
+import { coreError, toError } from './errors.ts';
 
 /**
  * The events that travel on the bus, keyed by name. Packages add theirs by declaration merging:
@@ -105,7 +105,7 @@ export function createBus(options: EventBusOptions = {}): EventBus & BusInternal
 
   function report(type: string, listener: AnyListener, thrown: unknown): void {
     const plugin = owners.get(listener) ?? '@obs/core';
-    const error = new ObsError(
+    const error = coreError(
       'OBS_ERR_LISTENER_THREW',
       `[${plugin}] a listener of "${type}" threw: ${toError(thrown).message}`,
       { cause: thrown },
@@ -146,10 +146,9 @@ export function createBus(options: EventBusOptions = {}): EventBus & BusInternal
   }
 
   function on(type: string, listener: AnyListener, owner?: string): () => void {
-    if (type === '__proto__')
-      throw new ObsError('OBS_ERR_PLUGIN_INVALID', '[@obs/core] "__proto__" is not an event name');
+    if (type === '__proto__') throw coreError('OBS_ERR_PLUGIN_INVALID', '[@obs/core] "__proto__" is not an event name');
     if (typeof listener !== 'function') {
-      throw new ObsError(
+      throw coreError(
         'OBS_ERR_PLUGIN_INVALID',
         `[@obs/core] bus.on("${type}") needs a function, got ${typeof listener}`,
       );

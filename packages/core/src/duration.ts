@@ -1,4 +1,4 @@
-import { ObsError } from './errors.ts';
+import { coreError } from './errors.ts';
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
@@ -19,7 +19,7 @@ const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 export function parseDuration(text: string): number {
   const value = tryParseDuration(text);
   if (value === undefined) {
-    throw new ObsError(
+    throw coreError(
       'OBS_ERR_DURATION_INVALID',
       `[@obs/core] invalid duration ${JSON.stringify(text)}: expected a number and a unit (h, m, s, ms, us, ns), like "30s", "5m" or "2h34m12s"`,
     );

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { EndpointAuth, ObsConfig } from './config/sections.ts';
-import { ObsError, toError } from './errors.ts';
+import { coreError, toError } from './errors.ts';
 import type { ObsLogger } from './logger.ts';
 
 /** The named listeners: `metrics` on `metrics_port`, `health` on `health_port`. */
@@ -259,20 +259,16 @@ export function createEndpointHost(
   function mount(listener: ListenerName, path: string, ...rest: (RequestHandler | MountOptions)[]): void {
     const options = typeof rest[0] === 'object' ? (rest.shift() as MountOptions) : {};
     const handlers = rest as RequestHandler[];
-    if (sealed)
-      throw new ObsError('OBS_ERR_MONITOR_STATE', `[@obs/core] cannot mount ${path} after the monitor started`);
+    if (sealed) throw coreError('OBS_ERR_MONITOR_STATE', `[@obs/core] cannot mount ${path} after the monitor started`);
     if (!LISTENERS.includes(listener)) {
-      throw new ObsError(
-        'OBS_ERR_PLUGIN_INVALID',
-        `[@obs/core] unknown listener "${listener}" (use metrics or health)`,
-      );
+      throw coreError('OBS_ERR_PLUGIN_INVALID', `[@obs/core] unknown listener "${listener}" (use metrics or health)`);
     }
     if (!path.startsWith('/'))
-      throw new ObsError('OBS_ERR_PLUGIN_INVALID', `[@obs/core] mount path must start with "/": ${path}`);
+      throw coreError('OBS_ERR_PLUGIN_INVALID', `[@obs/core] mount path must start with "/": ${path}`);
     const key = serverKey(config, listener);
     const clash = mounts.find((m) => m.path === path && serverKey(config, m.listener) === key);
     if (clash !== undefined) {
-      throw new ObsError(
+      throw coreError(
         'OBS_ERR_ENDPOINT_CONFLICT',
         `[@obs/core] ${path} is already mounted on port ${portOf(config, listener)} (by the ${clash.listener} listener)`,
       );
@@ -338,7 +334,7 @@ export function createEndpointHost(
         const why =
           err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
         reject(
-          new ObsError(
+          coreError(
             'OBS_ERR_ENDPOINT_BIND',
             `[@obs/core] cannot listen on ${config.host}:${port} for ${names.join(' and ')}: ${why} (${err.code ?? 'error'})`,
             { cause: err },
@@ -422,7 +418,7 @@ export function createEndpointHost(
   function url(listener: ListenerName): URL {
     const found = bound.get(serverKey(config, listener));
     if (found === undefined || !found.listeners.includes(listener)) {
-      throw new ObsError(
+      throw coreError(
         'OBS_ERR_ENDPOINT_NOT_BOUND',
         `[@obs/core] the ${listener} listener is not listening (no plugin mounted a route on it, or the monitor is not started)`,
       );

@@ -32,7 +32,7 @@ export type {
 } from './contracts.ts';
 export { formatDuration, parseDuration, tryParseDuration } from './duration.ts';
 export type { EndpointHost, ListenerName, MountOptions, RouteHandler } from './endpoint-host.ts';
-export type { ConfigIssue, ObsErrorCode } from './errors.ts';
+export type { ConfigIssue, CoreErrorCode, ObsErrorCode } from './errors.ts';
 export { coreErrorCodes, formatConfigIssue, ObsConfigError, ObsError, toError } from './errors.ts';
 export { lazyZ as z } from './internal/lazy-zod.ts';
 export type { ConsoleLoggerOptions, LogLevel, ObsLogger } from './logger.ts';

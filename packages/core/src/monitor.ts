@@ -2,7 +2,7 @@ import { createBus, type EventBus, type ObsEvents, type ObsListener } from './bu
 import { type ConfigInput, isLoadedConfig, loadConfig, withSections } from './config/load.ts';
 import type { ObsConfig } from './config/sections.ts';
 import { createEndpointHost, type EndpointHost, type ListenerName } from './endpoint-host.ts';
-import { ObsError, toError } from './errors.ts';
+import { coreError, ObsError, toError } from './errors.ts';
 import { createConsoleLogger, type ObsLogger, safeLogger } from './logger.ts';
 import type { ObsPlugin, ObsServices, PluginContext } from './plugin.ts';
 
@@ -67,18 +67,18 @@ function checkPlugins(plugins: readonly ObsPlugin[]): void {
   const seen = new Set<string>();
   for (const [index, plugin] of plugins.entries()) {
     if (typeof plugin !== 'object' || plugin === null || typeof plugin.name !== 'string' || plugin.name === '') {
-      throw new ObsError('OBS_ERR_PLUGIN_INVALID', `[@obs/core] plugins[${index}] has no name`);
+      throw coreError('OBS_ERR_PLUGIN_INVALID', `[@obs/core] plugins[${index}] has no name`);
     }
     if (typeof plugin.setup !== 'function') {
-      throw new ObsError('OBS_ERR_PLUGIN_INVALID', `[@obs/core] plugin "${plugin.name}" has no setup()`);
+      throw coreError('OBS_ERR_PLUGIN_INVALID', `[@obs/core] plugin "${plugin.name}" has no setup()`);
     }
     if (seen.has(plugin.name)) {
-      throw new ObsError('OBS_ERR_PLUGIN_DUPLICATE', `[@obs/core] plugin "${plugin.name}" is registered twice`);
+      throw coreError('OBS_ERR_PLUGIN_DUPLICATE', `[@obs/core] plugin "${plugin.name}" is registered twice`);
     }
     for (const dependency of plugin.dependsOn ?? []) {
       if (seen.has(dependency)) continue;
       const later = plugins.some((p) => p.name === dependency);
-      throw new ObsError(
+      throw coreError(
         'OBS_ERR_PLUGIN_DEPENDENCY',
         later
           ? `[@obs/core] plugin "${plugin.name}" depends on "${dependency}": register "${dependency}" before it`
@@ -95,7 +95,7 @@ async function withTimeout<T>(run: () => T | Promise<T>, ms: number, plugin: str
     timer = setTimeout(
       () =>
         reject(
-          new ObsError(
+          coreError(
             'OBS_ERR_LIFECYCLE_TIMEOUT',
             `[@obs/core] plugin "${plugin}" did not finish ${phase} within ${ms}ms`,
           ),
@@ -114,7 +114,7 @@ function phaseError(code: 'OBS_ERR_PLUGIN_SETUP' | 'OBS_ERR_PLUGIN_START', plugi
   if (err instanceof ObsError) return err;
   const cause = toError(err);
   const phase = code === 'OBS_ERR_PLUGIN_SETUP' ? 'set up' : 'start';
-  return new ObsError(code, `[@obs/core] plugin "${plugin}" failed to ${phase}: ${cause.message}`, { cause });
+  return coreError(code, `[@obs/core] plugin "${plugin}" failed to ${phase}: ${cause.message}`, { cause });
 }
 
 /**
@@ -176,10 +176,10 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
       signal: controller.signal,
       provide(key, service) {
         if (state !== 'starting')
-          throw new ObsError('OBS_ERR_MONITOR_STATE', `[@obs/core] ${name} cannot provide "${key}" after start`);
+          throw coreError('OBS_ERR_MONITOR_STATE', `[@obs/core] ${name} cannot provide "${key}" after start`);
         const existing = services.get(key);
         if (existing !== undefined) {
-          throw new ObsError(
+          throw coreError(
             'OBS_ERR_SERVICE_DUPLICATE',
             `[@obs/core] "${key}" is provided by both ${existing.owner} and ${name}`,
           );
@@ -195,7 +195,7 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
   function need<K extends keyof ObsServices>(key: K, by: string): ObsServices[K] {
     const found = services.get(key);
     if (found === undefined) {
-      throw new ObsError(
+      throw coreError(
         'OBS_ERR_SERVICE_MISSING',
         `[@obs/core] ${by} needs "${key}", but no installed plugin provides it`,
       );
@@ -228,7 +228,7 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
           const error =
             err instanceof ObsError
               ? err
-              : new ObsError(
+              : coreError(
                   'OBS_ERR_PLUGIN_STOP',
                   `[@obs/core] plugin "${plugin.name}" failed to stop: ${toError(err).message}`,
                   {
@@ -246,7 +246,7 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
   function start(): Promise<Monitor> {
     if (state !== 'idle') {
       return Promise.reject(
-        new ObsError('OBS_ERR_MONITOR_STATE', `[@obs/core] start() called on a monitor that is ${state}`),
+        coreError('OBS_ERR_MONITOR_STATE', `[@obs/core] start() called on a monitor that is ${state}`),
       );
     }
     starting = run();
@@ -322,7 +322,7 @@ export function createMonitor(options: MonitorOptions = {}): Monitor {
   function invalid(what: string, value: unknown): void {
     bus.emit('obs:error', {
       plugin: '@obs/core',
-      error: new ObsError(
+      error: coreError(
         'OBS_ERR_RECORD_INVALID',
         `[@obs/core] ${what} (got ${JSON.stringify(value) ?? String(value)}); dropped`,
       ),

@@ -1,4 +1,4 @@
-import { ObsError } from '@obs/core';
+import { type CoreErrorCode, ObsError } from '@obs/core';
 
 /** The codes `@obs/dashboards` throws or reports: a closed union, so a misspelt code does not compile. */
 export type DashboardsErrorCode = 'OBS_ERR_DASHBOARDS_INVALID' | 'OBS_ERR_DASHBOARDS_GENERATE';
@@ -24,7 +24,11 @@ export const dashboardsErrorCodes: Readonly<Record<DashboardsErrorCode | Retired
 });
 
 /** @internal An `ObsError` with one of this package's codes: throw sites use it, so a misspelt code does not compile. */
-export function dashboardsError(code: DashboardsErrorCode, message: string, options?: ErrorOptions): ObsError {
+export function dashboardsError(
+  code: DashboardsErrorCode | CoreErrorCode,
+  message: string,
+  options?: ErrorOptions,
+): ObsError {
   return new ObsError(code, message, options);
 }
 

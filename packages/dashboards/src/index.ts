@@ -1,4 +1,4 @@
-export type { DashboardIssue } from './errors.ts';
+export type { DashboardIssue, DashboardsErrorCode } from './errors.ts';
 export { DashboardValidationError, dashboardsErrorCodes } from './errors.ts';
 export type { DefaultDashboardOptions, SeedDashboardOptions } from './generate.ts';
 export { defaultDashboard, metricPrefix, seedDashboard } from './generate.ts';

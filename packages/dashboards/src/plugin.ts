@@ -4,11 +4,11 @@ import {
   type ConfigSection,
   type MetricDescriptor,
   ObsConfigError,
-  ObsError,
   type ObsPlugin,
   type PluginContext,
   z,
 } from '@obs/core';
+import { dashboardsError } from './errors.ts';
 import { defaultDashboard, seedDashboard } from './generate.ts';
 import type { Dashboard } from './model.ts';
 import { assertValidDashboards } from './validate.ts';
@@ -124,7 +124,10 @@ export function dashboardsPlugin(options: DashboardsPluginOptions = {}): Dashboa
   const generate = (): Dashboard[] => {
     const c = ctx;
     if (c === undefined)
-      throw new ObsError('OBS_ERR_MONITOR_STATE', '[@obs/dashboards] the dashboards exist once the plugin is set up');
+      throw dashboardsError(
+        'OBS_ERR_MONITOR_STATE',
+        '[@obs/dashboards] the dashboards exist once the plugin is set up',
+      );
     const cfg = c.config.dashboards;
     const { namespace, subsystem } = c.config.prometheus;
     const metrics = descriptors(c);
@@ -166,7 +169,7 @@ export function dashboardsPlugin(options: DashboardsPluginOptions = {}): Dashboa
           list = generate();
         } catch (err) {
           context.reportError(
-            new ObsError(
+            dashboardsError(
               'OBS_ERR_DASHBOARDS_GENERATE',
               `[@obs/dashboards] generation failed: ${(err as Error).message}`,
               {

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
-import { ObsError } from '@obs/core';
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { metricsError } from './errors.ts';
 
 const REQUEST = 'obs:metrics:request';
 const RESPONSE = 'obs:metrics:response';
@@ -52,7 +52,7 @@ export async function gatherCluster(
       cluster.off('message', onMessage);
       if (waiting.size > 0) {
         onError(
-          new ObsError(
+          metricsError(
             'OBS_ERR_METRICS_CLUSTER',
             `[@obs/metrics] ${waiting.size} cluster worker(s) did not answer within ${timeoutMs}ms; their metrics are missing from this scrape`,
           ),
@@ -66,7 +66,7 @@ export async function gatherCluster(
       waiting.delete(worker.id);
       if (m.error !== undefined) {
         onError(
-          new ObsError(
+          metricsError(
             'OBS_ERR_METRICS_CLUSTER',
             `[@obs/metrics] cluster worker ${worker.id} failed to collect: ${m.error}`,
           ),

@@ -1,7 +1,8 @@
 import type { MetricDescriptor, MetricSample, ObsLogger } from '@obs/core';
-import { ObsError, silentLogger } from '@obs/core';
+import { silentLogger } from '@obs/core';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { metricsError } from './errors.ts';
 import { expositionHandler, renderRegistry } from './exposition.ts';
 import { createHttpMiddleware, type HttpMetricsOptions } from './http-middleware.ts';
 import type { Format } from './internal/families.ts';
@@ -78,7 +79,7 @@ export function createMetricsInternal(options: MetricsOptions): MetricsInternals
   const render = (format: Format = 'prometheus'): Promise<string> =>
     renderRegistry(registry, format, resolved.exemplars);
   const invalid = (what: string, value: unknown): void =>
-    fail(new ObsError('OBS_ERR_RECORD_INVALID', `[@obs/metrics] ${what} (got ${String(value)}); dropped`));
+    fail(metricsError('OBS_ERR_RECORD_INVALID', `[@obs/metrics] ${what} (got ${String(value)}); dropped`));
   let defaultsStarted = false;
   let http: RequestHandler | undefined;
 
@@ -123,7 +124,7 @@ export function createMetricsInternal(options: MetricsOptions): MetricsInternals
     handler: () =>
       expositionHandler(render, (err) =>
         fail(
-          new ObsError('OBS_ERR_METRICS_COLLECT', `[@obs/metrics] collection failed: ${(err as Error).message}`, {
+          metricsError('OBS_ERR_METRICS_COLLECT', `[@obs/metrics] collection failed: ${(err as Error).message}`, {
             cause: err,
           }),
         ),

@@ -1,4 +1,4 @@
-import { ObsError } from '@obs/core';
+import { type CoreErrorCode, ObsError } from '@obs/core';
 
 /** The codes `@obs/metrics` throws or reports: a closed union, so a misspelt code does not compile. */
 export type MetricsErrorCode =
@@ -20,6 +20,10 @@ export const metricsErrorCodes: Readonly<Record<MetricsErrorCode, string>> = Obj
 });
 
 /** @internal An `ObsError` with one of this package's codes: throw sites use it, so a misspelt code does not compile. */
-export function metricsError(code: MetricsErrorCode, message: string, options?: ErrorOptions): ObsError {
+export function metricsError(
+  code: MetricsErrorCode | CoreErrorCode,
+  message: string,
+  options?: ErrorOptions,
+): ObsError {
   return new ObsError(code, message, options);
 }

@@ -1,5 +1,6 @@
 export type { Metrics } from './create-metrics.ts';
 export { createMetrics } from './create-metrics.ts';
+export type { MetricsErrorCode } from './errors.ts';
 export { metricsErrorCodes } from './errors.ts';
 export { CONTENT_TYPES, negotiateFormat } from './exposition.ts';
 export type { HttpMetricsOptions } from './http-middleware.ts';

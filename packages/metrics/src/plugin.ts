@@ -1,9 +1,10 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
-import { type MetricSample, ObsError, type ObsPlugin, type PluginContext } from '@obs/core';
+import type { MetricSample, ObsPlugin, PluginContext } from '@obs/core';
 import { Registry } from 'prom-client';
 import { answerClusterRequests, gatherCluster } from './cluster.ts';
 import { createMetricsInternal, type Metrics, type MetricsInternals } from './create-metrics.ts';
+import { metricsError } from './errors.ts';
 import { expositionHandler, renderRegistry } from './exposition.ts';
 import { CounterFamily, GaugeFamily } from './internal/families.ts';
 import { warmUpMetricSet } from './internal/metric-set.ts';
@@ -115,7 +116,7 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
       if (listened) context.bus.emit('metrics:collected', { at, samples });
     } catch (err) {
       context.reportError(
-        new ObsError('OBS_ERR_METRICS_COLLECT', `[@obs/metrics] snapshot failed: ${(err as Error).message}`, {
+        metricsError('OBS_ERR_METRICS_COLLECT', `[@obs/metrics] snapshot failed: ${(err as Error).message}`, {
           cause: err,
         }),
       );
@@ -128,7 +129,7 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
     configSection: prometheusSection,
     get metrics(): Metrics {
       if (metrics === undefined)
-        throw new ObsError(
+        throw metricsError(
           'OBS_ERR_MONITOR_STATE',
           '[@obs/metrics] the metric set exists once the monitor has started',
         );

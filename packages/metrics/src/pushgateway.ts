@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { ObsError, redactUrl } from '@obs/core';
+import { redactUrl } from '@obs/core';
+import { metricsError } from './errors.ts';
 
 /** Where and as what to push. */
 export interface PushOptions {
@@ -57,11 +58,11 @@ export async function pushText(options: PushOptions, body: string): Promise<void
     });
   } catch (err) {
     const reason = redactUrl((err as Error).message);
-    throw new ObsError('OBS_ERR_METRICS_PUSH', `[@obs/metrics] cannot push to ${where}: ${reason}`, { cause: err });
+    throw metricsError('OBS_ERR_METRICS_PUSH', `[@obs/metrics] cannot push to ${where}: ${reason}`, { cause: err });
   }
   if (!response.ok) {
     const text = redactUrl((await response.text().catch(() => '')).slice(0, 200).trim());
-    throw new ObsError(
+    throw metricsError(
       'OBS_ERR_METRICS_PUSH',
       `[@obs/metrics] the Pushgateway at ${where} answered ${response.status}: ${text}`,
     );

@@ -1,7 +1,6 @@
 // Prometheus's HTTP API v1 over the embedded store: the same paths, parameters, JSON shapes, status codes and
 // error types as a Prometheus server, so promtool, Grafana and the console query the app itself.
 import type { ActiveAlertStatus, MetricDescriptor, RuleGroupStatus, RuleStatus } from '@obs/core';
-import { ObsError } from '@obs/core';
 import {
   type Annotation,
   type Expr,
@@ -14,6 +13,7 @@ import {
   type QueryResult,
 } from '@obs/promql';
 import express, { type Request, type Response, Router } from 'express';
+import { metricsError } from './errors.ts';
 import {
   BadData,
   formValue,
@@ -243,7 +243,7 @@ export function queryApi(options: QueryApiOptions): Router {
           else {
             const error = err instanceof Error ? err : new Error(String(err));
             options.onError?.(
-              new ObsError('OBS_ERR_METRICS_QUERY', `[@obs/metrics] query API failure: ${error.message}`, {
+              metricsError('OBS_ERR_METRICS_QUERY', `[@obs/metrics] query API failure: ${error.message}`, {
                 cause: err,
               }),
             );

@@ -5,8 +5,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { MetricSample, ObsLogger } from '@obs/core';
-import { ObsError, redactUrl } from '@obs/core';
+import { type ObsError, redactUrl } from '@obs/core';
 import { labelsKey } from '@obs/promql';
+import { metricsError } from './errors.ts';
 import {
   type EncodedSeries,
   encodeLabels,
@@ -60,16 +61,7 @@ const VERSION: string = (createRequire(import.meta.url)('../package.json') as { 
 /** The User-Agent of remote write requests. */
 const USER_AGENT: string = `@obs/metrics/${VERSION}`;
 
-// Prometheus sends these itself; a user header must not replace them.
-export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
-  'content-encoding',
-  'content-type',
-  'content-length',
-  'x-prometheus-remote-write-version',
-  'user-agent',
-  'host',
-  'connection',
-]);
+export { RESERVED_HEADERS } from './internal/reserved-headers.ts';
 
 interface SeriesRef extends EncodedSeries {
   gen: number;
@@ -232,7 +224,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
         failing = true;
         const cause = (err as { code?: string; message: string }).code ?? (err as Error).message;
         onError(
-          new ObsError(
+          metricsError(
             'OBS_ERR_METRICS_REMOTE_WRITE',
             `[@obs/metrics] remote write to ${where} failed: ${redactUrl(cause)}; retrying with backoff (up to ${capacity} samples wait in the queue)`,
             { cause: err },
@@ -252,7 +244,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
       if (!failing) {
         failing = true;
         onError(
-          new ObsError(
+          metricsError(
             'OBS_ERR_METRICS_REMOTE_WRITE',
             `[@obs/metrics] the remote write receiver at ${where} answered ${status}: ${text}; retrying with backoff (up to ${capacity} samples wait in the queue)`,
           ),
@@ -264,7 +256,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
     if (!rejectedStatuses.has(status)) {
       rejectedStatuses.add(status);
       onError(
-        new ObsError(
+        metricsError(
           'OBS_ERR_METRICS_REMOTE_WRITE',
           `[@obs/metrics] the remote write receiver at ${where} answered ${status}: ${text}; ${n} samples dropped, not retried (later ${status} answers are only counted in obs_remote_write_samples_total{outcome="rejected"})`,
         ),
@@ -365,7 +357,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
         const left = count;
         onOutcome('dropped', left);
         onError(
-          new ObsError(
+          metricsError(
             'OBS_ERR_METRICS_REMOTE_WRITE',
             `[@obs/metrics] ${left} samples were not sent to ${where} within shutdown_timeout (${timeoutMs} ms): dropped`,
           ),
