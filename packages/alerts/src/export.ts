@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { yaml } from './internal/yaml.ts';
 import { type AlertRule, isRecordingRule, type RuleGroup } from './rules.ts';
 
 function promDuration(ms: number): string {
@@ -65,5 +65,5 @@ export function exportPrometheusRules(rules: readonly (AlertRule | RuleGroup)[],
       rules: loose.map(alertEntry),
     });
   for (const g of groups) out.push(groupEntry(g, nameOf(g)));
-  return stringify({ groups: out });
+  return yaml().stringify({ groups: out });
 }

@@ -8,9 +8,9 @@ import {
   parse as parsePromQL,
   parseSeriesDesc,
 } from '@obs/promql';
-import { parse } from 'yaml';
 import { createAlertEngine } from './alerts.ts';
 import { alertsError } from './errors.ts';
+import { yaml } from './internal/yaml.ts';
 import { isRecordingRule, loadRuleGroups, type RuleGroup } from './rules.ts';
 import { goFloat } from './template.ts';
 
@@ -72,7 +72,7 @@ const show = (labels: Record<string, string>): string =>
 export function runRuleTests(file: string): RuleTestResult {
   let doc: { rule_files?: string[]; evaluation_interval?: string; group_eval_order?: string[]; tests?: TestGroup[] };
   try {
-    doc = parse(readFileSync(file, 'utf8')) as typeof doc;
+    doc = yaml().parse(readFileSync(file, 'utf8')) as typeof doc;
   } catch (err) {
     throw alertsError('OBS_ERR_ALERTS_RULES_FILE', `[@obs/alerts] cannot read ${file}: ${(err as Error).message}`, {
       cause: err,

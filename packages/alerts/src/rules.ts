@@ -9,8 +9,8 @@ import {
   parse,
   parsePromDuration,
 } from '@obs/promql';
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { alertsError } from './errors.ts';
+import { yaml } from './internal/yaml.ts';
 import { checkTemplate } from './template.ts';
 
 /** Alert severities, as the seed names them. */
@@ -230,8 +230,8 @@ const RULE_KEYS: ReadonlySet<string> = new Set([
  * parse codes for a bad group or rule, naming the file, line and rule
  */
 export function parseRuleGroups(text: string, file = '<rules>'): RuleGroup[] {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = lines.linePos(e.pos[0]);
@@ -247,7 +247,7 @@ export function parseRuleGroups(text: string, file = '<rules>'): RuleGroup[] {
   };
   const root = doc.contents;
   const data = doc.toJS() as Record<string, unknown> | null;
-  if (isMap(root) && Array.isArray(data?.['alerts'])) {
+  if (yaml().isMap(root) && Array.isArray(data?.['alerts'])) {
     const rules = (data['alerts'] as Record<string, unknown>[]).map((r, i) =>
       compileRule(
         {
@@ -265,7 +265,7 @@ export function parseRuleGroups(text: string, file = '<rules>'): RuleGroup[] {
     );
     return [Object.freeze({ name: file, intervalMs: undefined, limit: 0, queryOffsetMs: 0, rules, source: file })];
   }
-  if (isMap(root) && isSeq(doc.get('groups'))) {
+  if (yaml().isMap(root) && yaml().isSeq(doc.get('groups'))) {
     const groups = data?.['groups'] as Record<string, unknown>[];
     const names = new Set<string>();
     return groups.map((g, gi) => {

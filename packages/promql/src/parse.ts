@@ -1,4 +1,5 @@
-import { parser } from '@prometheus-io/lezer-promql';
+import { createRequire } from 'node:module';
+
 import type {
   AggregateOp,
   AtModifier,
@@ -14,6 +15,15 @@ import { parsePromDuration } from './duration.ts';
 import { type ExprPosition, PromqlError } from './errors.ts';
 import { FUNCTIONS } from './functions.ts';
 import { type AnchoredRegex, anchoredRegex } from './regex.ts';
+
+// The grammar (with @lezer/lr) loads at the first parse, not at import: an app that never parses PromQL (no rules,
+// no query API) does not pay for it at start (#22). Its CommonJS build, so that it loads synchronously.
+type Grammar = typeof import('@prometheus-io/lezer-promql');
+let grammar: Grammar | undefined;
+function promqlParser(): Grammar['parser'] {
+  grammar ??= createRequire(import.meta.url)('@prometheus-io/lezer-promql') as Grammar;
+  return grammar.parser;
+}
 
 /** A parsed expression with its result type. */
 export interface ParsedExpr {
@@ -207,7 +217,7 @@ export function validLabelName(name: string): boolean {
  */
 export function parsePromQL(text: string): ParsedExpr {
   const { text: grammarText, renamed } = bridgeGrammarGaps(text);
-  const tree = parser.parse(grammarText);
+  const tree = promqlParser().parse(grammarText);
   let errorAt: number | undefined;
   tree.iterate({
     enter(n) {

@@ -88,7 +88,14 @@ export async function startTool(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output}`);
-    if (await ready().catch(() => false)) break;
+    if (await ready().catch(() => false)) {
+      // Ready may have been answered by another process on a port that ours then failed to bind (freePort's port
+      // taken meanwhile by a parallel test): ours says so and exits at once, so look once more before trusting it.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      if (child.exitCode !== null || /address already in use/i.test(output))
+        throw new Error(`${command} could not start (another process answered on its port):\n${output}`);
+      break;
+    }
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`${command} was not ready after ${timeoutMs}ms:\n${output}`);

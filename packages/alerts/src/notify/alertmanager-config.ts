@@ -1,7 +1,7 @@
 import type { AlertsConfig } from '@obs/core';
-import { stringify } from 'yaml';
 import { quietHoursFromConfig, routeDefaultsFromConfig, routesFromConfig } from '../config.ts';
 import { isSlackWebhook } from '../internal/url.ts';
+import { yaml } from '../internal/yaml.ts';
 import { type InhibitRule, type LabelMatcher, type QuietHours, ROUTE_DEFAULTS, type Route } from './dispatcher.ts';
 
 /** Options of {@link alertmanagerConfig}. */
@@ -183,5 +183,5 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
     receivers: [...receivers.values()],
     ...(quiet === undefined ? {} : { time_intervals: [quietInterval(quiet)] }),
   };
-  return { yaml: HEADER + stringify(doc, { aliasDuplicateObjects: false }), secrets };
+  return { yaml: HEADER + yaml().stringify(doc, { aliasDuplicateObjects: false }), secrets };
 }
