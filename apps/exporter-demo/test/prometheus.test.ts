@@ -117,7 +117,8 @@ describe.skipIf(pushgateway === undefined)('a --once batch run with a Pushgatewa
     const url = `http://127.0.0.1:${port}`;
     await using _gateway = await startTool(
       pushgateway!,
-      [`--web.listen-address=127.0.0.1:${port}`],
+      // Debian's build persists to /var/lib/prometheus/pushgateway.data by default, shared by every gateway started.
+      [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file='],
       async () => (await fetch(`${url}/-/ready`)).ok,
     );
     const config = join(dir, 'push.toml');

@@ -13,7 +13,8 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   gateway = await startTool(
     binary,
-    [`--web.listen-address=127.0.0.1:${port}`],
+    // Debian's build persists to /var/lib/prometheus/pushgateway.data by default, shared by every gateway started.
+    [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file='],
     async () => (await fetch(`${url}/-/ready`)).ok,
   );
 });
