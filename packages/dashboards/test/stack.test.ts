@@ -82,8 +82,25 @@ describe('the compose stack', () => {
       isDefault: false,
       jsonData: { httpMethod: 'POST', timeInterval: '5s' },
     });
-    // Behind [monitoring.auth.metrics], Grafana would need the credentials: no embedded source (yet).
-    expect(sources(configOf(full)).map((d) => d.uid)).toEqual(['prometheus']);
+    // Behind [monitoring.auth.metrics], Grafana reads the token from the stack's secret file, as Prometheus does.
+    const secured = sources(configOf(full));
+    expect(secured.map((d) => d.uid)).toEqual(['prometheus', 'obs-embedded']);
+    expect(secured[1]).toMatchObject({
+      jsonData: { httpHeaderName1: 'Authorization' },
+      secureJsonData: { httpHeaderValue1: 'Bearer $__file{/etc/grafana/secrets/metrics_token}' },
+    });
+    const basic = sources(configOf({ auth: { metrics: { username: 'grafana', password: 'pw-not-in-files' } } }));
+    expect(basic[1]).toMatchObject({
+      basicAuth: true,
+      basicAuthUser: 'grafana',
+      secureJsonData: { basicAuthPassword: '$__file{/etc/grafana/secrets/metrics_password}' },
+    });
+    const compose = parse(
+      composeStack({ config: configOf(full), alertmanager: { yaml: '', secrets: [] }, dashboards }).files[
+        'docker-compose.yml'
+      ]!,
+    ) as { services: { grafana: { volumes: string[] } } };
+    expect(compose.services.grafana.volumes).toContain('./secrets:/etc/grafana/secrets:ro');
   });
 
   test('writes no secret, and lists the secret files it references', () => {
