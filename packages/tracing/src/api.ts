@@ -11,14 +11,14 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { tracingError } from './errors.ts';
+import { type ApiBus, activeBus, apiTracer, scopeTracer } from './internal/active.ts';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_REQUEST_RESEND_COUNT,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
-} from '@opentelemetry/semantic-conventions';
-import { tracingError } from './errors.ts';
-import { type ApiBus, activeBus, apiTracer, scopeTracer } from './internal/active.ts';
+} from './internal/semconv.ts';
 
 /**
  * Where `traceApiCall` runs: a Monitor or a PluginContext (anything with a `bus`), optionally with

@@ -12,6 +12,8 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { scopeTracer, serverRootBound } from './internal/active.ts';
+import { startRootByRatio } from './internal/ids.ts';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -25,8 +27,7 @@ import {
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
-} from '@opentelemetry/semantic-conventions';
-import { scopeTracer } from './internal/active.ts';
+} from './internal/semconv.ts';
 
 /** Options of {@link tracingMiddleware}. */
 export interface TracingMiddlewareOptions {
@@ -43,6 +44,7 @@ export type TracedRequest = IncomingMessage & {
 /** An express-compatible middleware: `(req, res, next)`. */
 export type TracingMiddleware = (req: TracedRequest, res: ServerResponse, next: (error?: unknown) => void) => void;
 
+const SERVER = { kind: SpanKind.SERVER };
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 const methodOf = (method: string | undefined): string =>
   method !== undefined && METHODS.has(method) ? method : '_OTHER';
@@ -100,7 +102,11 @@ export function tracingMiddleware(options: TracingMiddlewareOptions = {}): Traci
         ? ROOT_CONTEXT
         : propagation.extract(ROOT_CONTEXT, headers);
     const method = methodOf(req.method);
-    const span = (fixed ?? scopeTracer()).startSpan(method, { kind: SpanKind.SERVER }, parent);
+    const tracer = fixed ?? scopeTracer();
+    // A new trace on our own provider: its sampling decision is taken before any span is built (#22).
+    const bound = parent === ROOT_CONTEXT ? serverRootBound(tracer) : undefined;
+    const span =
+      bound === undefined ? tracer.startSpan(method, SERVER, parent) : startRootByRatio(tracer, method, SERVER, bound);
     if (span.isRecording()) {
       const { address, port } = hostParts(headers.host);
       const url = req.url ?? '/';

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listenLoopback, readBody } from '@obs/testing';
@@ -236,6 +237,49 @@ describe('propagation on outgoing calls', () => {
 });
 
 describe('sampling: ParentBased(TraceIdRatioBased(sample_rate))', () => {
+  // #22: the middleware decides a new trace by the ratio before building a span; an unsampled request gets a
+  // non-recording span that still carries its own ids downstream, and nothing under it is recorded.
+  test('tracingMiddleware samples about 0.1 of new traces; an unsampled request still propagates its own trace', async () => {
+    const plugin = tracingPlugin();
+    const { monitor } = await startMonitor([plugin], { sample_rate: 0.1, memory_max_spans: 100_000 });
+    try {
+      const middleware = tracingMiddleware();
+      const n = 20_000;
+      const seen = new Set<string>();
+      let sampled = 0;
+      for (let i = 0; i < n; i++) {
+        const req = { method: 'GET', url: '/users/7', headers: {}, httpVersion: '1.1', socket: {} };
+        const res = Object.assign(new EventEmitter(), { statusCode: 200, writableFinished: true });
+        middleware(req as never, res as never, () => {
+          const span = trace.getActiveSpan()!;
+          const { traceId, spanId, traceFlags } = span.spanContext();
+          expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+          expect(spanId).toMatch(/^[0-9a-f]{16}$/);
+          expect(traceId).not.toBe('0'.repeat(32));
+          expect(seen.has(traceId)).toBe(false);
+          seen.add(traceId);
+          const flag = span.isRecording() ? '01' : '00';
+          if (span.isRecording()) sampled++;
+          expect(traceFlags & TraceFlags.SAMPLED).toBe(span.isRecording() ? TraceFlags.SAMPLED : 0);
+          expect(traceHeaders().traceparent).toBe(`00-${traceId}-${spanId}-${flag}`);
+          withSpan('child', undefined, (child) => {
+            expect(child.isRecording()).toBe(span.isRecording());
+            expect(child.spanContext().traceId).toBe(traceId);
+          });
+        });
+        res.emit('close');
+      }
+      const sigma = Math.sqrt(n * 0.1 * 0.9);
+      expect(Math.abs(sampled - n * 0.1)).toBeLessThan(5 * sigma);
+      const spans = plugin.tracing!.spans!.query({ limit: 100_000 });
+      expect(serverSpans(spans)).toHaveLength(sampled);
+      expect(spans.filter((s) => s.name === 'child')).toHaveLength(sampled);
+      expect(spans.every((s) => s.sampled)).toBe(true);
+    } finally {
+      await monitor.stop();
+    }
+  });
+
   test.each([0.1, 0.5])('about %s of root traces are sampled, and their children follow the root', async (rate) => {
     const plugin = tracingPlugin();
     const { monitor } = await startMonitor([plugin], { sample_rate: rate, memory_max_spans: 100_000 });

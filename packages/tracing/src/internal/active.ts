@@ -9,6 +9,8 @@ interface Active {
   readonly scope: Tracer;
   readonly api: Tracer;
   readonly bus: ApiBus | undefined;
+  /** The ratio bound of the provider's sampler, for a SERVER root span (ids.ts startRootByRatio). */
+  readonly serverRootBound: number;
 }
 
 // The running @obs/tracing provider, so that withSpan and traceApiCall reach its tracers directly
@@ -16,8 +18,14 @@ interface Active {
 let active: Active | undefined;
 
 /** @internal */
-export function activate(provider: TracerProvider, bus: ApiBus | undefined): void {
-  active = { provider, scope: provider.getTracer('@obs/tracing'), api: provider.getTracer('trakt-api'), bus };
+export function activate(provider: TracerProvider, bus: ApiBus | undefined, serverRootBound: number): void {
+  active = {
+    provider,
+    scope: provider.getTracer('@obs/tracing'),
+    api: provider.getTracer('trakt-api'),
+    bus,
+    serverRootBound,
+  };
 }
 
 /** @internal */
@@ -28,6 +36,11 @@ export function deactivate(provider: TracerProvider): void {
 /** @internal The tracer withSpan and the middleware use: ours when running, else the global one. */
 export function scopeTracer(): Tracer {
   return active?.scope ?? trace.getTracer('@obs/tracing');
+}
+
+/** @internal The sampler's ratio bound when `tracer` is the running provider's scope tracer, else undefined. */
+export function serverRootBound(tracer: Tracer): number | undefined {
+  return active !== undefined && active.scope === tracer ? active.serverRootBound : undefined;
 }
 
 /** @internal The seed's `otel.Tracer("trakt-api")`. */

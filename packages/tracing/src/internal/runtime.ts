@@ -34,11 +34,12 @@ import {
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { tracingError } from '../errors.ts';
 import { createMemoryStore, type SpanStore } from '../memory.ts';
 import type { ResolvedExporterName, ResolvedTracing } from '../options.ts';
 import { activate, deactivate } from './active.ts';
+import { pooledIdGenerator, ratioUpperBound } from './ids.ts';
+import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from './semconv.ts';
 
 /** @internal Where the runtime reports what it cannot throw. */
 export interface RuntimeHooks {
@@ -72,9 +73,6 @@ export interface TracingRuntime {
   shutdown(): Promise<void>;
 }
 
-// 'service.instance.id' is still incubating in semantic-conventions 1.45: the constant lives in the
-// unstable entry point, whose exports may change in a minor release, so the name is written out.
-const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 const SCOPE = '@obs/tracing';
 
 function describe(error: unknown): string {
@@ -345,6 +343,7 @@ export function createTracingRuntime(settings: ResolvedTracing, hooks: RuntimeHo
       memory === undefined
         ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRate) })
         : memorySampler(settings.sampleRate),
+    idGenerator: pooledIdGenerator,
     spanProcessors: [front],
   });
   const tracer = provider.getTracer(SCOPE);
@@ -361,7 +360,8 @@ export function createTracingRuntime(settings: ResolvedTracing, hooks: RuntimeHo
       sink = batch;
     }
     if (settings.registerGlobals) unregister = registerGlobals(provider);
-    activate(provider, hooks.bus);
+    // Both samplers decide a SERVER root by the ratio alone: the middleware may take that decision first.
+    activate(provider, hooks.bus, ratioUpperBound(settings.sampleRate));
   }
 
   async function shutdown(): Promise<void> {
