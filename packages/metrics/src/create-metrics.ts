@@ -3,9 +3,9 @@ import { silentLogger } from '@obs/core';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { metricsError } from './errors.ts';
-import { expositionHandler, renderRegistry } from './exposition.ts';
+import { encodeRegistry, expositionHandler, renderRegistry } from './exposition.ts';
 import { createHttpMiddleware, type HttpMetricsOptions } from './http-middleware.ts';
-import type { Format } from './internal/families.ts';
+import type { TextFormat } from './internal/families.ts';
 import { collectSamples, createMetricSet, describeRegistry, type MetricSet } from './internal/metric-set.ts';
 import { type MetricsOptions, type ResolvedMetricsOptions, resolveMetricsOptions } from './options.ts';
 import { type PushOptions, pushText } from './pushgateway.ts';
@@ -23,7 +23,9 @@ export interface Metrics {
   /** Sets the busy worker gauge. */
   setActiveWorkers(active: number): void;
   /** The exposition text: Prometheus 0.0.4 (default) or OpenMetrics 1.0.0. */
-  render(format?: Format): Promise<string>;
+  render(format?: TextFormat): Promise<string>;
+  /** The exposition in Prometheus's protobuf format (delimited MetricFamily messages), native histograms included. */
+  encode(): Promise<Uint8Array>;
   /** An express handler serving the exposition, negotiated and gzipped (mount it at `/metrics`). */
   handler(): RequestHandler;
   /** Express middleware recording request count, duration and sizes by method, route template and status (one per registry: later calls return the first). */
@@ -76,8 +78,9 @@ export function createMetricsInternal(options: MetricsOptions): MetricsInternals
       `[@obs/metrics] ${family} reached its cardinality limit (${resolved.cardinalityLimit} label sets): new label sets now fold into one series labelled __overflow__`,
     ),
   );
-  const render = (format: Format = 'prometheus'): Promise<string> =>
+  const render = (format: TextFormat = 'prometheus'): Promise<string> =>
     renderRegistry(registry, format, resolved.exemplars);
+  const encode = (): Promise<Uint8Array> => encodeRegistry(registry, resolved.exemplars);
   const invalid = (what: string, value: unknown): void =>
     fail(metricsError('OBS_ERR_RECORD_INVALID', `[@obs/metrics] ${what} (got ${String(value)}); dropped`));
   let defaultsStarted = false;
@@ -121,17 +124,20 @@ export function createMetricsInternal(options: MetricsOptions): MetricsInternals
       else set.workersChanged(active);
     },
     render,
+    encode,
     handler: () =>
-      expositionHandler(render, (err) =>
-        fail(
-          metricsError('OBS_ERR_METRICS_COLLECT', `[@obs/metrics] collection failed: ${(err as Error).message}`, {
-            cause: err,
-          }),
-        ),
+      expositionHandler(
+        (format) => (format === 'protobuf' ? encode() : render(format)),
+        (err) =>
+          fail(
+            metricsError('OBS_ERR_METRICS_COLLECT', `[@obs/metrics] collection failed: ${(err as Error).message}`, {
+              cause: err,
+            }),
+          ),
       ),
     // One set of HTTP families per registry: the first call's options define them.
     httpMiddleware: (httpOptions) => {
-      http ??= createHttpMiddleware(set, resolved.cardinalityLimit, httpOptions);
+      http ??= createHttpMiddleware(set, resolved.cardinalityLimit, resolved.nativeHistograms, httpOptions);
       return http;
     },
     snapshot: () => collectSamples(registry),

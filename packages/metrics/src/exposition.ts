@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import { markRoute } from './http-middleware.ts';
 import {
+  encodeExemplar,
   escapeHelp,
   escapeLabelValue,
   type Format,
@@ -11,14 +12,18 @@ import {
   isFamily,
   type JsonMetric,
   type JsonValue,
+  PROTO_TYPES,
+  type TextFormat,
 } from './internal/families.ts';
+import { ProtoWriter } from './internal/protobuf.ts';
 
 const gzipAsync = promisify(gzip);
 
-/** Content types of the two formats. */
+/** Content types of the three formats. */
 export const CONTENT_TYPES: Readonly<Record<Format, string>> = {
   prometheus: 'text/plain; version=0.0.4; charset=utf-8',
   openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+  protobuf: 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited',
 };
 
 interface ForeignMetric {
@@ -38,7 +43,7 @@ function formatLabels(labels: Record<string, string | number>, exclude?: Record<
 
 // A metric we did not create (the app's own prom-client metrics, default metrics): rendered from its
 // get() exactly as prom-client's registry does, without prom-client's renaming of counters in place.
-async function renderForeign(metric: ForeignMetric, format: Format): Promise<string> {
+async function renderForeign(metric: ForeignMetric, format: TextFormat): Promise<string> {
   const data = typeof metric.getForPromString === 'function' ? await metric.getForPromString() : await metric.get();
   const open = format === 'openmetrics';
   const isCounter = data.type === 'counter';
@@ -59,7 +64,7 @@ async function renderForeign(metric: ForeignMetric, format: Format): Promise<str
 }
 
 /** Renders every metric of a registry in one format, as prom-client's `registry.metrics()` would. */
-export async function renderRegistry(registry: Registry, format: Format, exemplars: boolean): Promise<string> {
+export async function renderRegistry(registry: Registry, format: TextFormat, exemplars: boolean): Promise<string> {
   const blocks: string[] = [];
   for (const metric of registry.getMetricsAsArray() as unknown[]) {
     if (isFamily(metric)) {
@@ -72,11 +77,13 @@ export async function renderRegistry(registry: Registry, format: Format, exempla
   return format === 'openmetrics' ? `${blocks.join('\n')}\n# EOF\n` : `${blocks.join('\n\n')}\n`;
 }
 
+// The quality of `type` in an Accept header; protobuf counts only as the delimited MetricFamily stream.
 function quality(accept: string, type: string): number {
   let best = -1;
   for (const range of accept.split(',')) {
     const [media = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
     if (media !== type && media !== '*/*') continue;
+    if (media === PROTOBUF && !(params.includes(`proto=${MESSAGE}`) && params.includes('encoding=delimited'))) continue;
     const q = params.find((p) => p.startsWith('q='));
     const value = q === undefined ? 1 : Number(q.slice(2));
     // An exact match outranks */* at the same quality.
@@ -86,11 +93,19 @@ function quality(accept: string, type: string): number {
   return best;
 }
 
-/** The format a scraper asked for: OpenMetrics when it prefers it, Prometheus text otherwise. */
+const PROTOBUF = 'application/vnd.google.protobuf';
+const MESSAGE = 'io.prometheus.client.metricfamily';
+
+/**
+ * The format a scraper asked for: protobuf (delimited MetricFamily messages, as Prometheus asks with native
+ * histograms enabled) or OpenMetrics when it prefers them, Prometheus text otherwise.
+ */
 export function negotiateFormat(accept: string | undefined): Format {
-  if (accept === undefined || !accept.includes('application/openmetrics-text')) return 'prometheus';
-  const open = quality(accept, 'application/openmetrics-text');
+  if (accept === undefined) return 'prometheus';
   const text = Math.max(quality(accept, 'text/plain'), 0);
+  const proto = accept.includes(PROTOBUF) ? quality(accept, PROTOBUF) : -1;
+  const open = accept.includes('application/openmetrics-text') ? quality(accept, 'application/openmetrics-text') : -1;
+  if (proto > 0 && proto >= text && proto >= open) return 'protobuf';
   return open > 0 && open >= text ? 'openmetrics' : 'prometheus';
 }
 
@@ -102,16 +117,111 @@ function acceptsGzip(header: string | undefined): boolean {
   });
 }
 
+interface ForeignJson {
+  name: string;
+  help: string;
+  type: string;
+  values: JsonValue[];
+}
+
+// A metric we did not create, from its get(): histograms and summaries regrouped by label set.
+function encodeForeign(w: ProtoWriter, data: ForeignJson): void {
+  const values = data.values ?? [];
+  if (values.length === 0) return;
+  const family = w.begin();
+  w.string(1, data.name);
+  w.string(2, data.help);
+  const type = PROTO_TYPES[data.type] ?? 3;
+  w.uint(3, type);
+  const labels = (v: JsonValue, skip: string): void => {
+    for (const [name, value] of Object.entries(v.labels ?? {})) {
+      if (name === skip) continue;
+      const pair = w.begin(1);
+      w.string(1, name);
+      w.string(2, `${value}`);
+      w.end(pair);
+    }
+  };
+  if (type === 4 || type === 2) {
+    // One Metric per label set (without le or quantile), in the order they first appear.
+    const skip = type === 4 ? 'le' : 'quantile';
+    const groups = new Map<string, { first: JsonValue; parts: JsonValue[]; sum: number; count: number }>();
+    for (const v of values) {
+      const key = JSON.stringify(Object.entries(v.labels ?? {}).filter(([k]) => k !== skip));
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = { first: v, parts: [], sum: 0, count: 0 };
+        groups.set(key, g);
+      }
+      const suffix = v.metricName?.slice(data.name.length);
+      if (suffix === '_sum') g.sum = v.value;
+      else if (suffix === '_count') g.count = v.value;
+      else g.parts.push(v);
+    }
+    for (const g of groups.values()) {
+      const metric = w.begin(4);
+      labels(g.first, skip);
+      const body = w.begin(type === 4 ? 7 : 4);
+      w.uint(1, g.count);
+      w.double(2, g.sum);
+      for (const part of g.parts) {
+        const raw = part.labels?.[skip];
+        const bound = raw === '+Inf' ? Number.POSITIVE_INFINITY : Number(raw);
+        if (type === 4 && bound === Number.POSITIVE_INFINITY && part.exemplar == null) continue;
+        const item = w.begin(3);
+        if (type === 4) {
+          w.uint(1, part.value);
+          w.double(2, bound);
+          const ex = part.exemplar;
+          if (ex != null) encodeExemplar(w, 3, ex.labelSet, ex.value, ex.timestamp);
+        } else {
+          w.double(1, bound);
+          w.double(2, part.value);
+        }
+        w.end(item);
+      }
+      w.end(body);
+      w.end(metric);
+    }
+  } else {
+    for (const v of values) {
+      const metric = w.begin(4);
+      labels(v, '');
+      const body = w.begin(type === 0 ? 3 : type === 1 ? 2 : 5);
+      w.double(1, v.value);
+      const ex = v.exemplar;
+      if (type === 0 && ex != null) encodeExemplar(w, 2, ex.labelSet, ex.value, ex.timestamp);
+      w.end(body);
+      w.end(metric);
+    }
+  }
+  w.end(family);
+}
+
+/** Encodes every metric of a registry as length-delimited io.prometheus.client.MetricFamily messages. */
+export async function encodeRegistry(registry: Registry, exemplars: boolean): Promise<Uint8Array> {
+  const w = new ProtoWriter();
+  for (const metric of registry.getMetricsAsArray() as unknown[]) {
+    if (isFamily(metric)) {
+      metric.refresh();
+      metric.encode(w, exemplars);
+    } else {
+      encodeForeign(w, (await (metric as ForeignMetric).get()) as ForeignJson);
+    }
+  }
+  return w.finish();
+}
+
 /**
  * An express handler serving `render(format)` with content negotiation and gzip, mounted with `get` or
  * `use`. Scrapes that arrive while a collection of the same format is running share it.
  */
 export function expositionHandler(
-  render: (format: Format) => Promise<string>,
+  render: (format: Format) => Promise<string | Uint8Array>,
   onError: (error: unknown) => void,
 ): RequestHandler {
-  const inflight = new Map<Format, Promise<string>>();
-  const collect = (format: Format): Promise<string> => {
+  const inflight = new Map<Format, Promise<string | Uint8Array>>();
+  const collect = (format: Format): Promise<string | Uint8Array> => {
     let pending = inflight.get(format);
     if (pending === undefined) {
       pending = render(format).finally(() => inflight.delete(format));

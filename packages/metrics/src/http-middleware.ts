@@ -1,6 +1,9 @@
+import { type ConfigIssue, ObsConfigError } from '@obs/core';
 import type { Request, RequestHandler, Response } from 'express';
 import { CounterFamily, type CounterSeries, HistogramFamily, type HistogramSeries } from './internal/families.ts';
 import type { MetricSet } from './internal/metric-set.ts';
+import type { NativeConfig, NativeHistogramOptions } from './internal/native-histogram.ts';
+import { resolveNative } from './options.ts';
 
 /** Options of `metrics.httpMiddleware()`. */
 export interface HttpMetricsOptions {
@@ -12,6 +15,11 @@ export interface HttpMetricsOptions {
   readonly sizeBuckets?: readonly number[];
   /** The route label of requests no route matched. @default "unmatched" */
   readonly unmatchedRoute?: string;
+  /**
+   * Native (exponential) histograms besides the classic buckets for the three histograms: `true` for the
+   * defaults, the options, or `false`. @default the metric set's (`nativeHistograms`, `[monitoring.prometheus] native_histograms`)
+   */
+  readonly nativeHistograms?: boolean | NativeHistogramOptions;
   /** Requests to leave out (health probes, the scrape itself). @default none */
   readonly ignore?: (req: Request) => boolean;
 }
@@ -90,7 +98,19 @@ export function routeTemplate(req: Request): string | undefined {
 }
 
 /** Creates the HTTP server families in `set` and returns the middleware that feeds them. */
-export function createHttpMiddleware(set: MetricSet, limit: number, options: HttpMetricsOptions = {}): RequestHandler {
+/** @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` for bad native histogram options. */
+export function createHttpMiddleware(
+  set: MetricSet,
+  limit: number,
+  defaultNative: NativeConfig | undefined,
+  options: HttpMetricsOptions = {},
+): RequestHandler {
+  const issues: ConfigIssue[] = [];
+  const native =
+    options.nativeHistograms === undefined
+      ? defaultNative
+      : resolveNative(options.nativeHistograms, 'nativeHistograms', issues);
+  if (issues.length > 0) throw new ObsConfigError('@obs/metrics', issues);
   const byClass = options.status === 'class';
   const unmatched = options.unmatchedRoute ?? 'unmatched';
   const ignore = options.ignore;
@@ -105,11 +125,12 @@ export function createHttpMiddleware(set: MetricSet, limit: number, options: Htt
       help: 'HTTP request duration, from the first middleware to the end of the response',
       labelNames,
       buckets: options.buckets ?? DURATION_BUCKETS,
+      native,
       unit: 'seconds',
       ...limited,
     }),
   );
-  const sizes = { labelNames, buckets: options.sizeBuckets ?? SIZE_BUCKETS, unit: 'bytes', ...limited };
+  const sizes = { labelNames, buckets: options.sizeBuckets ?? SIZE_BUCKETS, native, unit: 'bytes', ...limited };
   const requestSize = set.register(
     new HistogramFamily({
       name: 'http_server_request_size_bytes',

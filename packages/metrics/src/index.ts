@@ -5,7 +5,7 @@ export { metricsErrorCodes } from './errors.ts';
 export { CONTENT_TYPES, negotiateFormat } from './exposition.ts';
 export type { HttpMetricsOptions } from './http-middleware.ts';
 export type { Format } from './internal/families.ts';
-export type { MetricsOptions } from './options.ts';
+export type { MetricsOptions, NativeHistogramOptions } from './options.ts';
 export { DEFAULT_BUCKETS } from './options.ts';
 export type { MetricsPlugin, MetricsPluginOptions } from './plugin.ts';
 export { metricsPlugin } from './plugin.ts';

@@ -8,7 +8,16 @@ import {
   z,
 } from '@obs/core';
 import type { Registry } from 'prom-client';
+import {
+  DEFAULT_ZERO_THRESHOLD,
+  type NativeConfig,
+  type NativeHistogramOptions,
+  nativeConfig,
+  nativeOptionIssues,
+} from './internal/native-histogram.ts';
 import { RESERVED_HEADERS } from './internal/reserved-headers.ts';
+
+export type { NativeHistogramOptions } from './internal/native-histogram.ts';
 
 /** prom-client's default histogram buckets, in seconds. */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
@@ -31,6 +40,12 @@ export interface MetricsOptions {
   readonly cardinalityLimit?: number;
   /** Export kinds whose `success` and `error` series start at 0 (the seed's: movies, ratings, watchlist). @default [] */
   readonly exportKinds?: readonly string[];
+  /**
+   * Native (exponential) histograms besides the classic buckets, for every histogram of the set (the API
+   * duration, and the HTTP middleware's unless its own option says otherwise): `true` for client_golang's
+   * defaults, or the options. @default false
+   */
+  readonly nativeHistograms?: boolean | NativeHistogramOptions;
   /** The registry to register in. @default a new Registry (never prom-client's global one) */
   readonly registry?: Registry;
   /** @default silent */
@@ -48,6 +63,24 @@ export interface ResolvedMetricsOptions {
   readonly exemplars: boolean;
   readonly cardinalityLimit: number;
   readonly exportKinds: readonly string[];
+  readonly nativeHistograms: NativeConfig | undefined;
+}
+
+/** Resolves a histogram's native option; `path` names it in the issues. */
+export function resolveNative(
+  value: boolean | NativeHistogramOptions | undefined,
+  path: string,
+  issues: ConfigIssue[],
+): NativeConfig | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return nativeConfig({});
+  if (typeof value !== 'object' || value === null) {
+    issues.push({ path, message: 'must be a boolean or native histogram options' });
+    return undefined;
+  }
+  const found = nativeOptionIssues(value);
+  for (const [option, message] of found) issues.push({ path: `${path}.${option}`, message });
+  return found.length === 0 ? nativeConfig(value) : undefined;
 }
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -82,8 +115,10 @@ export function resolveMetricsOptions(input: MetricsOptions): ResolvedMetricsOpt
   if (!Array.isArray(exportKinds) || exportKinds.some((k) => !LABEL_VALUE.safeParse(k).success)) {
     issues.push({ path: 'exportKinds', message: 'must be a list of non-empty strings' });
   }
+  const nativeHistograms = resolveNative(input.nativeHistograms, 'nativeHistograms', issues);
   if (issues.length > 0) throw new ObsConfigError('@obs/metrics', issues);
   return Object.freeze({
+    nativeHistograms,
     namespace,
     subsystem,
     buckets: Object.freeze([...buckets]),
@@ -138,6 +173,12 @@ export const prometheusSection: ConfigSection = {
       remote_write_password: z.string().default(''),
       remote_write_max_samples_per_send: z.number().int().min(1).default(2000),
       remote_write_queue_capacity: z.number().int().min(1).default(100_000),
+      native_histograms: z.boolean().default(false),
+      bucket_factor: z.number().gt(1, 'must be > 1').finite().default(1.1),
+      max_buckets: z.number().int().min(0).default(160),
+      zero_threshold: z.number().min(0).finite().default(DEFAULT_ZERO_THRESHOLD),
+      max_zero_threshold: z.number().min(0).finite().default(0),
+      min_reset_duration: configDuration('0', { allowZero: true }),
       external_labels: z
         .record(z.string().regex(LABEL_NAME, 'must be a label name ([a-zA-Z_][a-zA-Z0-9_]*, not __*)'), z.string())
         .default({}),
@@ -213,6 +254,18 @@ declare module '@obs/core' {
     readonly remote_write_max_samples_per_send: number;
     /** Samples the queue holds while the receiver is slow or down; past it new samples are dropped and counted. @default 100000 */
     readonly remote_write_queue_capacity: number;
+    /** Every histogram of the set is also a native (exponential) histogram, scraped as protobuf; classic buckets stay. @default false */
+    readonly native_histograms: boolean;
+    /** Largest growth factor between native buckets: picks the schema (1.1 gives schema 3, 8 buckets per power of 2). @default 1.1 */
+    readonly bucket_factor: number;
+    /** Populated native buckets per series before the resolution is halved; 0: no limit. @default 160 */
+    readonly max_buckets: number;
+    /** Observations with an absolute value up to this go in the zero bucket. @default 2^-128 */
+    readonly zero_threshold: number;
+    /** How far the zero bucket may widen to stay within max_buckets (at or below zero_threshold: never). @default 0 */
+    readonly max_zero_threshold: number;
+    /** After this long since the last reset, a histogram over max_buckets is reset instead of coarsened; 0: never. @default "0" */
+    readonly min_reset_duration: number;
     /**
      * Labels added to every remote-written series that lacks them, as Prometheus's `global.external_labels`
      * (besides `job` and `instance`, which default to `push_job` and `push_instance`). @default {}

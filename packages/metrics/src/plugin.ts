@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { answerClusterRequests, gatherCluster } from './cluster.ts';
 import { createMetricsInternal, type Metrics, type MetricsInternals } from './create-metrics.ts';
 import { metricsError } from './errors.ts';
-import { expositionHandler, renderRegistry } from './exposition.ts';
+import { encodeRegistry, expositionHandler, renderRegistry } from './exposition.ts';
 import { CounterFamily, GaugeFamily } from './internal/families.ts';
 import { warmUpMetricSet } from './internal/metric-set.ts';
 import { prometheusSection } from './options.ts';
@@ -146,6 +146,15 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
         exemplars: p.exemplars,
         cardinalityLimit: p.cardinality_limit,
         exportKinds: p.export_kinds,
+        nativeHistograms: p.native_histograms
+          ? {
+              bucketFactor: p.bucket_factor,
+              maxBuckets: p.max_buckets,
+              zeroThreshold: p.zero_threshold,
+              maxZeroThreshold: p.max_zero_threshold,
+              minResetDurationMs: p.min_reset_duration,
+            }
+          : false,
         ...(options.registry === undefined ? {} : { registry: options.registry }),
         logger: context.logger,
         onError: (error) => context.reportError(error),
@@ -172,11 +181,8 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
                 const own = new Registry();
                 for (const metric of m.registry.getMetricsAsArray())
                   if (!set.workload.has(metric.name)) own.registerMetric(metric as never);
-                return renderRegistry(
-                  await gatherCluster(own, options.clusterTimeoutMs ?? 2_000, onError),
-                  format,
-                  false,
-                );
+                const all = await gatherCluster(own, options.clusterTimeoutMs ?? 2_000, onError);
+                return format === 'protobuf' ? encodeRegistry(all, false) : renderRegistry(all, format, false);
               }, onError)
             : m.handler();
         context.endpoints.mount('metrics', p.endpoint, (req, res, next) =>

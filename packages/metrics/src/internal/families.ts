@@ -5,9 +5,31 @@
 // see them as prom-client metrics, while /metrics renders them directly, with prom-client's output.
 import type { MetricDescriptor, MetricSample } from '@obs/core';
 import type { ExemplarSample } from '../store.ts';
+import {
+  clearNativeState,
+  createNativeState,
+  halveResolution,
+  type NativeConfig,
+  type NativeState,
+  observeNative,
+  spansAndDeltas,
+  widenZeroBucket,
+} from './native-histogram.ts';
+import { labelPairs, type ProtoWriter } from './protobuf.ts';
 
-/** The two exposition formats. */
-export type Format = 'prometheus' | 'openmetrics';
+/** The exposition formats: Prometheus text 0.0.4, OpenMetrics 1.0.0, Prometheus protobuf (delimited MetricFamily). */
+export type Format = 'prometheus' | 'openmetrics' | 'protobuf';
+/** The two text formats. */
+export type TextFormat = Exclude<Format, 'protobuf'>;
+
+/** MetricType of client_model's metrics.proto. */
+export const PROTO_TYPES: Readonly<Record<string, number>> = {
+  counter: 0,
+  gauge: 1,
+  summary: 2,
+  untyped: 3,
+  histogram: 4,
+};
 
 // Marks our families among the metrics of a registry.
 const families = new WeakSet<object>();
@@ -72,6 +94,41 @@ function toStored(ex: Exemplar): ExemplarSample['exemplar'] {
   };
 }
 
+/** Writes an Exemplar message as field `field`. */
+export function encodeExemplar(
+  w: ProtoWriter,
+  field: number,
+  labels: Record<string, string>,
+  value: number,
+  timestamp: number,
+): void {
+  const mark = w.begin(field);
+  for (const [name, v] of Object.entries(labels)) {
+    const pair = w.begin(1);
+    w.string(1, name);
+    w.string(2, v);
+    w.end(pair);
+  }
+  w.double(2, value);
+  const seconds = Math.floor(timestamp);
+  const ts = w.begin(3);
+  w.uint(1, seconds);
+  const nanos = Math.round((timestamp - seconds) * 1e9);
+  if (nanos > 0) w.uint(2, Math.min(nanos, 999_999_999));
+  w.end(ts);
+  w.end(mark);
+}
+
+function writeExemplar(w: ProtoWriter, field: number, ex: Exemplar): void {
+  encodeExemplar(w, field, { trace_id: ex.traceId, span_id: ex.spanId }, ex.value, ex.timestamp);
+}
+
+/** The encoded LabelPairs of a series, made once. */
+function seriesLabels(s: { readonly labels: Record<string, string>; pb?: Uint8Array | undefined }): Uint8Array {
+  if (s.pb === undefined) s.pb = labelPairs(Object.keys(s.labels), Object.values(s.labels));
+  return s.pb;
+}
+
 function labelText(names: readonly string[], values: readonly string[]): string {
   let text = '';
   for (let i = 0; i < names.length; i++) text += `${i === 0 ? '' : ','}${names[i]}="${escapeLabelValue(values[i]!)}"`;
@@ -98,7 +155,14 @@ export interface FamilyOptions {
   readonly onOverflow?: (family: string) => void;
 }
 
-export abstract class Family<S extends { readonly labels: Record<string, string>; readonly text: string }> {
+/** What every series has: its labels, their text, and their protobuf encoding (made at the first protobuf scrape). */
+export interface BaseSeries {
+  readonly labels: Record<string, string>;
+  readonly text: string;
+  pb?: Uint8Array | undefined;
+}
+
+export abstract class Family<S extends BaseSeries> {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly string[];
@@ -163,7 +227,28 @@ export abstract class Family<S extends { readonly labels: Record<string, string>
   /** Called before reading values: gauges read at scrape time override it. */
   refresh(): void {}
 
-  abstract render(format: Format, exemplars: boolean): string;
+  abstract render(format: TextFormat, exemplars: boolean): string;
+  /** Writes each series as a Metric (field 4 of MetricFamily). */
+  protected abstract encodeSeries(w: ProtoWriter, exemplars: boolean): void;
+  #head: Uint8Array | undefined;
+
+  /** Writes the family as one length-delimited MetricFamily message; nothing when it has no series. */
+  encode(w: ProtoWriter, exemplars: boolean): void {
+    if (this.series.size === 0) return;
+    if (this.#head === undefined) {
+      const head = w.begin();
+      const from = w.pos;
+      w.string(1, this.name);
+      w.string(2, this.help);
+      w.uint(3, PROTO_TYPES[this.type] ?? 3);
+      this.#head = w.buf.slice(from, w.pos);
+      w.pos = head;
+    }
+    const mark = w.begin();
+    w.raw(this.#head);
+    this.encodeSeries(w, exemplars);
+    w.end(mark);
+  }
   abstract samples(out: MetricSample[]): void;
   /** The exemplars the OpenMetrics exposition shows, as Prometheus stores them (by sample series). */
   exemplarSamples(_out: ExemplarSample[]): void {}
@@ -180,10 +265,19 @@ export abstract class Family<S extends { readonly labels: Record<string, string>
 }
 
 /** A series with one value (counters and gauges). */
-interface ScalarSeries {
-  readonly labels: Record<string, string>;
-  readonly text: string;
+interface ScalarSeries extends BaseSeries {
   value: number;
+}
+
+function encodeGauges(w: ProtoWriter, series: Iterable<GaugeSeries>): void {
+  for (const s of series) {
+    const metric = w.begin(4);
+    w.raw(seriesLabels(s));
+    const gauge = w.begin(2);
+    w.double(1, s.value);
+    w.end(gauge);
+    w.end(metric);
+  }
 }
 
 // Counters and gauges: one line per series, one sample per series.
@@ -207,9 +301,7 @@ abstract class ScalarFamily<S extends ScalarSeries> extends Family<S> {
 }
 
 /** A counter series: add to `value`. */
-export interface CounterSeries {
-  readonly labels: Record<string, string>;
-  readonly text: string;
+export interface CounterSeries extends BaseSeries {
   value: number;
   exemplar: Exemplar | undefined;
 }
@@ -224,7 +316,19 @@ export class CounterFamily extends ScalarFamily<CounterSeries> {
   }
 
   protected create(labels: Record<string, string>, text: string): CounterSeries {
-    return { labels, text, value: 0, exemplar: undefined };
+    return { labels, text, pb: undefined, value: 0, exemplar: undefined };
+  }
+
+  protected encodeSeries(w: ProtoWriter, exemplars: boolean): void {
+    for (const s of this.series.values()) {
+      const metric = w.begin(4);
+      w.raw(seriesLabels(s));
+      const counter = w.begin(3);
+      w.double(1, s.value);
+      if (exemplars && s.exemplar !== undefined) writeExemplar(w, 2, s.exemplar);
+      w.end(counter);
+      w.end(metric);
+    }
   }
 
   render(format: Format, exemplars: boolean): string {
@@ -243,9 +347,7 @@ export class CounterFamily extends ScalarFamily<CounterSeries> {
 }
 
 /** A gauge series: set `value`. */
-export interface GaugeSeries {
-  readonly labels: Record<string, string>;
-  readonly text: string;
+export interface GaugeSeries extends BaseSeries {
   value: number;
 }
 
@@ -266,7 +368,11 @@ export class GaugeFamily extends ScalarFamily<GaugeSeries> {
   }
 
   protected create(labels: Record<string, string>, text: string): GaugeSeries {
-    return { labels, text, value: 0 };
+    return { labels, text, pb: undefined, value: 0 };
+  }
+
+  protected encodeSeries(w: ProtoWriter): void {
+    encodeGauges(w, this.series.values());
   }
 
   override refresh(): void {
@@ -279,50 +385,114 @@ export class GaugeFamily extends ScalarFamily<GaugeSeries> {
 }
 
 /** A histogram series: call `observe`. Counts are per bucket (not cumulative); the last is +Inf. */
-export interface HistogramSeries {
-  readonly labels: Record<string, string>;
-  readonly text: string;
+export interface HistogramSeries extends BaseSeries {
   readonly counts: Float64Array;
   sum: number;
   count: number;
   exemplars: (Exemplar | undefined)[] | undefined;
   /** Each bucket's labels (`le` added), made at the first collection and frozen. */
   bucketLabels?: readonly Readonly<Record<string, string>>[] | undefined;
+  /** The native buckets, when the family is native. */
+  readonly native: NativeState | undefined;
 }
 
 export class HistogramFamily extends Family<HistogramSeries> {
   readonly type = 'histogram' as const;
   readonly buckets: readonly number[];
+  /** Native buckets besides the classic ones, when set. */
+  readonly native: NativeConfig | undefined;
   readonly #le: readonly string[];
 
-  constructor(options: FamilyOptions & { readonly buckets: readonly number[] }) {
+  constructor(
+    options: FamilyOptions & { readonly buckets: readonly number[]; readonly native?: NativeConfig | undefined },
+  ) {
     super(options);
     this.buckets = options.buckets;
+    this.native = options.native;
     this.#le = options.buckets.map((b) => `${b}`);
     if (this.labelNames.length === 0) this.child([]);
   }
 
   protected create(labels: Record<string, string>, text: string): HistogramSeries {
-    return { labels, text, counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0, exemplars: undefined };
+    return {
+      labels,
+      text,
+      pb: undefined,
+      counts: new Float64Array(this.buckets.length + 1),
+      sum: 0,
+      count: 0,
+      exemplars: undefined,
+      native: this.native === undefined ? undefined : createNativeState(this.native),
+    };
   }
 
-  /** Index of the first bucket whose upper bound holds `value` (buckets.length for +Inf). */
+  /** Index of the first bucket whose upper bound holds `value` (buckets.length for +Inf and NaN, as client_golang). */
   bucketOf(value: number): number {
     const buckets = this.buckets;
     let i = 0;
-    while (i < buckets.length && value > buckets[i]!) i++;
+    while (i < buckets.length && !(value <= buckets[i]!)) i++;
     return i;
   }
 
   observe(series: HistogramSeries, value: number): number {
+    const native = series.native;
+    // A reset scheduled by a reduced resolution is due (client_golang runs it on a timer).
+    if (native !== undefined && native.resetAt !== Number.POSITIVE_INFINITY && this.native!.now() >= native.resetAt)
+      this.#reset(series);
     const i = this.bucketOf(value);
     series.counts[i]!++;
     series.sum += value;
     series.count++;
+    // NaN counts in count and sum only, as in client_golang.
+    if (native !== undefined && !Number.isNaN(value)) {
+      if (observeNative(native, value)) native.populated++;
+      const config = this.native!;
+      if (config.maxBuckets !== 0 && native.populated > config.maxBuckets)
+        this.#limit(series, native, config, value, i);
+    }
     return i;
   }
 
-  render(format: Format, exemplars: boolean): string {
+  // client_golang's limitBuckets: a reset when the last one is old enough, else a wider zero bucket, else
+  // half the resolution; either of the last two schedules a reset after min_reset_duration.
+  #limit(series: HistogramSeries, native: NativeState, config: NativeConfig, value: number, bucket: number): void {
+    if (config.minResetDurationMs > 0 && native.resetAt === Number.POSITIVE_INFINITY) {
+      const now = config.now();
+      if (now - native.lastReset >= config.minResetDurationMs) {
+        this.#reset(series);
+        // The latest observation is kept.
+        series.counts[bucket]!++;
+        series.sum += value;
+        series.count++;
+        if (observeNative(native, value)) native.populated++;
+        return;
+      }
+      native.resetAt = native.lastReset + config.minResetDurationMs;
+    }
+    if (widenZeroBucket(native, config)) return;
+    halveResolution(native);
+  }
+
+  #reset(series: HistogramSeries): void {
+    series.counts.fill(0);
+    series.sum = 0;
+    series.count = 0;
+    const native = series.native;
+    if (native === undefined) return;
+    clearNativeState(native, this.native!);
+    native.lastReset = this.native!.now();
+  }
+
+  override refresh(): void {
+    const config = this.native;
+    if (config === undefined || config.minResetDurationMs === 0) return;
+    const now = config.now();
+    for (const s of this.series.values())
+      if (s.native !== undefined && s.native.resetAt !== Number.POSITIVE_INFINITY && now >= s.native.resetAt)
+        this.#reset(s);
+  }
+
+  render(format: TextFormat, exemplars: boolean): string {
     const withExemplars = exemplars && format === 'openmetrics';
     const name = this.name;
     let out = this.header(name);
@@ -341,6 +511,59 @@ export class HistogramFamily extends Family<HistogramSeries> {
       out += `\n${name}_sum${braces} ${formatValue(s.sum)}\n${name}_count${braces} ${s.count}`;
     }
     return out;
+  }
+
+  // client_golang's Histogram.Write: classic buckets (+Inf only with an exemplar), then the native fields.
+  protected encodeSeries(w: ProtoWriter, exemplars: boolean): void {
+    const buckets = this.buckets;
+    for (const s of this.series.values()) {
+      const metric = w.begin(4);
+      w.raw(seriesLabels(s));
+      const histogram = w.begin(7);
+      w.uint(1, s.count);
+      w.double(2, s.sum);
+      const ex = exemplars ? s.exemplars : undefined;
+      let acc = 0;
+      for (let i = 0; i < buckets.length; i++) {
+        acc += s.counts[i]!;
+        const bucket = w.begin(3);
+        w.uint(1, acc);
+        w.double(2, buckets[i]!);
+        const e = ex?.[i];
+        if (e !== undefined) writeExemplar(w, 3, e);
+        w.end(bucket);
+      }
+      const inf = ex?.[buckets.length];
+      if (inf !== undefined) {
+        const bucket = w.begin(3);
+        w.uint(1, s.count);
+        w.double(2, Number.POSITIVE_INFINITY);
+        writeExemplar(w, 3, inf);
+        w.end(bucket);
+      }
+      const native = s.native;
+      if (native !== undefined) {
+        w.sint(5, native.schema);
+        w.double(6, native.zeroThreshold);
+        w.uint(7, native.zeroCount);
+        const negative = spansAndDeltas(native.negative);
+        const positive = spansAndDeltas(native.positive);
+        writeSpans(w, 9, 10, negative.spans, negative.deltas);
+        // A histogram with no observation and a zero threshold of 0 gets a no-op span, so that scrapers
+        // still see a native histogram.
+        if (
+          native.zeroThreshold === 0 &&
+          native.zeroCount === 0 &&
+          positive.spans.length === 0 &&
+          negative.spans.length === 0
+        )
+          positive.spans.push({ offset: 0, length: 0 });
+        writeSpans(w, 12, 13, positive.spans, positive.deltas);
+        if (ex !== undefined) for (const e of ex) if (e !== undefined) writeExemplar(w, 16, e);
+      }
+      w.end(histogram);
+      w.end(metric);
+    }
   }
 
   override exemplarSamples(out: ExemplarSample[]): void {
@@ -392,7 +615,11 @@ export class FreeGaugeFamily extends ScalarFamily<GaugeSeries> {
   readonly type = 'gauge' as const;
 
   protected create(labels: Record<string, string>, text: string): GaugeSeries {
-    return { labels, text, value: 0 };
+    return { labels, text, pb: undefined, value: 0 };
+  }
+
+  protected encodeSeries(w: ProtoWriter): void {
+    encodeGauges(w, this.series.values());
   }
 
   /** Sets the series with exactly these labels (in this order). */
@@ -417,6 +644,26 @@ export class FreeGaugeFamily extends ScalarFamily<GaugeSeries> {
   render(): string {
     return this.header(this.name) + this.lines(this.name);
   }
+}
+
+function writeSpans(
+  w: ProtoWriter,
+  spanField: number,
+  deltaField: number,
+  spans: readonly { offset: number; length: number }[],
+  deltas: readonly number[],
+): void {
+  for (const span of spans) {
+    const mark = w.begin(spanField);
+    w.sint(1, span.offset);
+    w.uint(2, span.length);
+    w.end(mark);
+  }
+  if (deltas.length === 0) return;
+  // Packed, as proto2 parsers accept for any repeated scalar.
+  const mark = w.begin(deltaField);
+  for (const d of deltas) w.varint(d >= 0 ? d * 2 : -d * 2 - 1);
+  w.end(mark);
 }
 
 /** Whether a registry metric is one of ours. */

@@ -88,6 +88,7 @@ export function createMetricSet(
       help: 'API request duration',
       labelNames: ['endpoint'],
       buckets: options.buckets,
+      native: options.nativeHistograms,
       unit: 'seconds',
       ...limited,
     }),
