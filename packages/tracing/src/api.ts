@@ -1,24 +1,18 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ObsError, ObsEvents } from '@obs/core';
 import { redact } from '@obs/core';
-import {
-  type Attributes,
-  type Context,
-  context,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { tracingError } from './errors.ts';
 import { type ApiBus, activeBus, apiTracer, scopeTracer } from './internal/active.ts';
+import { otelApi } from './internal/otel.ts';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_REQUEST_RESEND_COUNT,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
 } from './internal/semconv.ts';
+
+const { context, SpanKind, SpanStatusCode, trace } = otelApi;
 
 /**
  * Where `traceApiCall` runs: a Monitor or a PluginContext (anything with a `bus`), optionally with

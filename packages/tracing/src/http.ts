@@ -1,19 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { redact, redactUrl } from '@obs/core';
-import {
-  type Attributes,
-  type Context,
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { scopeTracer, serverRootBound } from './internal/active.ts';
 import { startRootByRatio } from './internal/ids.ts';
+import { otelApi } from './internal/otel.ts';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -28,6 +18,8 @@ import {
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
 } from './internal/semconv.ts';
+
+const { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } = otelApi;
 
 /** Options of {@link tracingMiddleware}. */
 export interface TracingMiddlewareOptions {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Attributes, Context, HrTime } from '@opentelemetry/api';
-import { SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { otelApi } from './internal/otel.ts';
+
+const { SpanStatusCode, TraceFlags } = otelApi;
 
 /** A finished span as `/traces` serves it. */
 export interface SpanRecord {

@@ -1,5 +1,8 @@
 import type { EventBus } from '@obs/core';
-import { type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
+import type { Tracer, TracerProvider } from '@opentelemetry/api';
+import { otelApi } from './otel.ts';
+
+const { trace } = otelApi;
 
 /** @internal The part of the bus the helpers use: a Monitor's, a PluginContext's or a standalone one. */
 export type ApiBus = Pick<EventBus, 'emit' | 'on'>;

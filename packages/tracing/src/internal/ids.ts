@@ -1,20 +1,21 @@
 // Trace and span ids from a pool of random bytes, and the root sampling decision taken on those bytes before
 // any span is built (#22: id generation was a third of an unsampled span, the ratio sampler's hex parsing a fifth).
 import { randomFillSync } from 'node:crypto';
-import {
-  type Attributes,
-  type Exception,
-  type Link,
-  ROOT_CONTEXT,
-  type Span,
-  type SpanContext,
-  type SpanOptions,
-  type SpanStatus,
-  type TimeInput,
-  TraceFlags,
-  type Tracer,
+import type {
+  Attributes,
+  Exception,
+  Link,
+  Span,
+  SpanContext,
+  SpanOptions,
+  SpanStatus,
+  TimeInput,
+  Tracer,
 } from '@opentelemetry/api';
 import type { IdGenerator } from '@opentelemetry/sdk-trace-base';
+import { otelApi } from './otel.ts';
+
+const { ROOT_CONTEXT, TraceFlags } = otelApi;
 
 // One randomFillSync per 8 KB (341 trace and span id pairs) instead of Math.random per 4 bytes of each id.
 const POOL_BYTES = 8192;

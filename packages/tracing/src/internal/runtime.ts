@@ -1,45 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
 import { type ObsError, redact } from '@obs/core';
-import {
-  type Context,
-  context,
-  propagation,
-  SpanKind,
-  type Tracer,
-  type TracerProvider,
-  trace,
-} from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  CompositePropagator,
-  type ExportResult,
-  ExportResultCode,
-  W3CBaggagePropagator,
-  W3CTraceContextPropagator,
-} from '@opentelemetry/core';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  type ReadableSpan,
-  type Sampler,
-  SamplingDecision,
-  type Span,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import {
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  NodeTracerProvider,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-node';
+import type { Context, Tracer, TracerProvider } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, Sampler, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { tracingError } from '../errors.ts';
 import { createMemoryStore, type SpanStore } from '../memory.ts';
 import type { ResolvedExporterName, ResolvedTracing } from '../options.ts';
 import { activate, deactivate } from './active.ts';
 import { pooledIdGenerator, ratioUpperBound } from './ids.ts';
+import { otelApi, otelContext, otelCore, otelResources, otelSdk } from './otel.ts';
 import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from './semconv.ts';
+
+const { context, propagation, SpanKind, trace } = otelApi;
+const { AsyncLocalStorageContextManager } = otelContext;
+const { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator } = otelCore;
+const { defaultResource, resourceFromAttributes } = otelResources;
+const {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  NodeTracerProvider,
+  ParentBasedSampler,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+} = otelSdk;
 
 /** @internal Where the runtime reports what it cannot throw. */
 export interface RuntimeHooks {
