@@ -1,0 +1,161 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMonitor, silentLogger } from '@obs/core';
+import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
+import { afterAll, describe, expect, test } from 'vitest';
+import { metricsPlugin } from '../src/index.ts';
+
+// A real Prometheus 2.42 with --enable-feature=native-histograms scrapes the plugin (protobuf, as it asks
+// for it) and stores the API duration histogram as a native histogram.
+const prometheus = debianTool('prometheus');
+const promtool = debianTool('promtool');
+const dir = mkdtempSync(join(tmpdir(), 'obs-native-'));
+const servers: RunningTool[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Result {
+  metric: Record<string, string>;
+  value?: [number, string];
+  histogram?: [number, { count: string; sum: string }];
+  histograms?: [number, { count: string; sum: string }][];
+}
+
+async function query(url: string, expr: string, time: number): Promise<Result[]> {
+  const params = new URLSearchParams({ query: expr, time: `${time}` });
+  const body = (await (await fetch(`${url}/api/v1/query?${params}`)).json()) as {
+    status: string;
+    data: { result: Result[] };
+  };
+  expect(body.status).toBe('success');
+  return body.data.result;
+}
+
+const scalar = async (url: string, expr: string, time: number): Promise<number> =>
+  Number((await query(url, expr, time))[0]?.value?.[1]);
+
+// Prometheus 2.42's extrapolatedRate for a native histogram (promql/functions.go): the increase between the
+// first and the last sample, extrapolated towards the window's edges, per second.
+function expectedRate(samples: [number, number][], start: number, end: number): number {
+  const [firstT, first] = samples[0]!;
+  const [lastT, last] = samples[samples.length - 1]!;
+  const sampled = lastT - firstT;
+  const average = sampled / (samples.length - 1);
+  const threshold = average * 1.1;
+  let interval = sampled;
+  interval += firstT - start < threshold ? firstT - start : average / 2;
+  interval += end - lastT < threshold ? end - lastT : average / 2;
+  return ((last - first) * (interval / sampled)) / (end - start);
+}
+
+describe.skipIf(prometheus === undefined)('native histograms in a real Prometheus 2.42', () => {
+  test('count, sum and the 95th percentile from Prometheus match what was observed', async () => {
+    const monitor = await createMonitor({
+      config: {
+        metrics_port: 0,
+        health_port: 0,
+        host: '127.0.0.1',
+        prometheus: { namespace: 'trakt', default_metrics: false, native_histograms: true, bucket_factor: 1.1 },
+      },
+      plugins: [metricsPlugin()],
+      logger: silentLogger,
+    }).start();
+    try {
+      const target = monitor.url('metrics');
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const yml = join(dir, 'prometheus.yml');
+      writeFileSync(
+        yml,
+        [
+          'global:',
+          '  scrape_interval: 1s',
+          'scrape_configs:',
+          '  - job_name: app',
+          '    metrics_path: /metrics',
+          '    static_configs:',
+          `      - targets: ['${target.host}']`,
+          '',
+        ].join('\n'),
+      );
+      servers.push(
+        await startTool(
+          prometheus!,
+          [
+            `--config.file=${yml}`,
+            `--storage.tsdb.path=${join(dir, 'data')}`,
+            `--web.listen-address=127.0.0.1:${port}`,
+            '--enable-feature=native-histograms',
+          ],
+          async () => (await fetch(`${url}/-/ready`)).ok,
+          30_000,
+        ),
+      );
+      const count = async (): Promise<number> => {
+        const r = await query(url, 'histogram_count(trakt_api_duration_seconds)', Date.now() / 1000);
+        return r.length === 0 ? -1 : Number(r[0]!.value![1]);
+      };
+      // One call makes the series; the observations to check come after Prometheus has stored it.
+      monitor.recordApiCall('watched_movies', 200, 100);
+      await waitUntil(async () => (await count()) === 1, {
+        what: 'Prometheus to store the first observation',
+        timeoutMs: 20_000,
+      });
+      // Log-uniform durations from 1 ms to 5 s, in a fixed pseudo-random order.
+      const observed: number[] = [];
+      let seed = 42;
+      for (let i = 0; i < 2_000; i++) {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+        const ms = 10 ** ((seed / 2 ** 31) * Math.log10(5_000));
+        observed.push(ms / 1000);
+        monitor.recordApiCall('watched_movies', 200, ms);
+      }
+      await waitUntil(async () => (await count()) === 2_001, {
+        what: 'Prometheus to store every observation',
+        timeoutMs: 20_000,
+      });
+      const at = Date.now() / 1000;
+
+      const sum = observed.reduce((a, b) => a + b, 0);
+      // The stored histogram itself, exactly.
+      expect(await scalar(url, 'histogram_count(trakt_api_duration_seconds)', at)).toBe(2_001);
+      expect(await scalar(url, 'histogram_sum(trakt_api_duration_seconds)', at)).toBeCloseTo(sum + 0.1, 6);
+
+      // rate() over the window: the increase is exactly the observations, extrapolated as Prometheus does.
+      const raw = await query(url, 'trakt_api_duration_seconds[1m]', at);
+      const samples = raw[0]!.histograms!.map(([t, h]) => [t, Number(h.count)] as [number, number]);
+      const sums = raw[0]!.histograms!.map(([t, h]) => [t, Number(h.sum)] as [number, number]);
+      expect(samples[0]![1]).toBe(1);
+      expect(samples[samples.length - 1]![1]).toBe(2_001);
+      const rateCount = await scalar(url, 'histogram_count(rate(trakt_api_duration_seconds[1m]))', at);
+      const rateSum = await scalar(url, 'histogram_sum(rate(trakt_api_duration_seconds[1m]))', at);
+      // Timestamps go through float seconds both ways: a few parts in 10^9.
+      expect(rateCount).toBeCloseTo(expectedRate(samples, at - 60, at), 5);
+      expect(rateSum).toBeCloseTo(expectedRate(sums, at - 60, at), 5);
+      expect(rateSum / rateCount).toBeCloseTo(sum / 2_000, 9);
+
+      // The 95th percentile lies within one bucket (a factor of bucket_factor) of the true one.
+      const sorted = [...observed].sort((a, b) => a - b);
+      const truth = sorted[Math.ceil(0.95 * sorted.length) - 1]!;
+      const p95 = await scalar(url, 'histogram_quantile(0.95, rate(trakt_api_duration_seconds[1m]))', at);
+      expect(p95).toBeGreaterThan(truth / 1.1);
+      expect(p95).toBeLessThan(truth * 1.1);
+      console.log(
+        `rate count ${rateCount} sum ${rateSum}; p95 Prometheus ${p95} true ${truth} (ratio ${(p95 / truth).toFixed(4)})`,
+      );
+
+      // The classic text of the same plugin, at the same time, is what promtool accepts.
+      const text = await (await fetch(new URL('/metrics', target))).text();
+      expect(text).toContain('trakt_api_duration_seconds_bucket{le="+Inf",endpoint="watched_movies"} 2001');
+      if (promtool !== undefined)
+        expect(execFileSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('');
+      expect(await scalar(url, 'up', at)).toBe(1);
+    } finally {
+      await monitor.stop();
+    }
+  }, 90_000);
+});
