@@ -266,11 +266,14 @@ function context(source: SampleSource, t: number, start: number, step: number, o
   };
 }
 
-// The end of delayed name removal: names marked for dropping go, and two series may no longer be told apart.
-// Inputs are distinct label sets, so two results can only collide when they differed in the name alone: the
-// keyed check runs only when dropped names differ, or a dropped series may meet an unnamed one.
-function finishVector(samples: readonly Sample[]): VectorSample[] {
-  const out: VectorSample[] = new Array(samples.length);
+// Names marked for dropping go, and two series may no longer be told apart. Inputs are distinct label sets, so
+// two results can only collide when they differed in the name alone: the keyed check runs only when dropped names
+// differ, or a dropped series may meet an unnamed one (a range query's every step would pay for it otherwise).
+function withNamesDropped<T extends { readonly labels: Labels }>(
+  samples: readonly Sample[],
+  make: (s: Sample, labels: Labels) => T,
+): T[] {
+  const out: T[] = new Array(samples.length);
   let droppedName: string | undefined;
   let anyDropped = false;
   let mayCollide = false;
@@ -282,16 +285,19 @@ function finishVector(samples: readonly Sample[]): VectorSample[] {
       if (anyDropped && name !== droppedName) mayCollide = true;
       anyDropped = true;
       droppedName = name;
-      out[i] = { labels: name === undefined ? s.labels : dropName(s.labels), value: s.value };
+      out[i] = make(s, dropName(s.labels));
     } else {
       if (name === undefined) unnamedKept = true;
-      out[i] = { labels: s.labels, value: s.value };
+      out[i] = make(s, s.labels);
     }
   }
-  if (mayCollide || (anyDropped && unnamedKept)) {
-    assertUniqueLabelsets(out);
-  }
+  if (mayCollide || (anyDropped && unnamedKept)) assertUniqueLabelsets(out);
   return out;
+}
+
+// The end of delayed name removal.
+function finishVector(samples: readonly Sample[]): VectorSample[] {
+  return withNamesDropped(samples, (s, labels) => ({ labels, value: s.value }));
 }
 
 function finishMatrix(series: readonly Series[]): ResultSeries[] {
@@ -434,32 +440,14 @@ function ev(ctx: Ctx, e: Expr): Value {
   return ctx.delayedNameRemoval || v.type !== 'vector' ? v : dropNamesNow(v.samples);
 }
 
-// Without delayed name removal a name marked for removal goes at once, and every step checks that no two
-// samples were left with the same labels (Prometheus' ContainsSameLabelset after each operation).
-// Inputs are distinct label sets: as in finishVector, the keyed check runs only when the dropped names differ or
-// a dropped series may meet an unnamed one, which a range query's every step would otherwise pay for.
+// Without delayed name removal a name marked for removal goes at once, and each step checks that no two samples
+// were left with the same labels (Prometheus' ContainsSameLabelset after each operation).
 function dropNamesNow(samples: Sample[]): Value {
   if (!samples.some((s) => s.drop === true)) return { type: 'vector', samples };
-  let droppedName: string | undefined;
-  let anyDropped = false;
-  let mayCollide = false;
-  let unnamedKept = false;
-  const out: Sample[] = new Array(samples.length);
-  for (let i = 0; i < samples.length; i++) {
-    const s = samples[i]!;
-    const name = s.labels['__name__'];
-    if (s.drop === true) {
-      if (anyDropped && name !== droppedName) mayCollide = true;
-      anyDropped = true;
-      droppedName = name;
-      out[i] = { labels: dropName(s.labels), value: s.value, t: s.t };
-    } else {
-      if (name === undefined) unnamedKept = true;
-      out[i] = s;
-    }
-  }
-  if (mayCollide || unnamedKept) assertUniqueLabelsets(out);
-  return { type: 'vector', samples: out };
+  return {
+    type: 'vector',
+    samples: withNamesDropped(samples, (s, labels) => (s.drop === true ? { labels, value: s.value, t: s.t } : s)),
+  };
 }
 
 function evNode(ctx: Ctx, e: Expr): Value {

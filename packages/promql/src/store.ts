@@ -114,6 +114,13 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     }
     return e;
   };
+  // The series whose labels satisfy every matcher: those of the name when one is given (`__name__="x"`).
+  function* matching(matchers: readonly Matcher[]): Iterable<Entry> {
+    const nameEq = matchers.find((m) => m.name === '__name__' && m.op === '=');
+    const rest = nameEq === undefined ? matchers : matchers.filter((m) => m !== nameEq);
+    const candidates = nameEq === undefined ? series.values() : (byName.get(nameEq.value) ?? []);
+    for (const e of candidates) if (matchesAll(rest, e.labels)) yield e;
+  }
   const put = (e: Entry, t: number, v: number, stale: boolean): void => {
     const c = e.chunks;
     if (t <= c.lastT) return;
@@ -153,11 +160,7 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
       retention = ms;
     },
     *select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries> {
-      const nameEq = matchers.find((m) => m.name === '__name__' && m.op === '=');
-      const rest = nameEq === undefined ? matchers : matchers.filter((m) => m !== nameEq);
-      const candidates = nameEq === undefined ? series.values() : (byName.get(nameEq.value) ?? []);
-      for (const e of candidates) {
-        if (!matchesAll(rest, e.labels)) continue;
+      for (const e of matching(matchers)) {
         const c = e.chunks;
         const has = c.hasSampleIn(minT, maxT);
         if (has === false) continue;
@@ -171,11 +174,7 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
       }
     },
     *selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample> {
-      const nameEq = matchers.find((m) => m.name === '__name__' && m.op === '=');
-      const rest = nameEq === undefined ? matchers : matchers.filter((m) => m !== nameEq);
-      const candidates = nameEq === undefined ? series.values() : (byName.get(nameEq.value) ?? []);
-      for (const e of candidates) {
-        if (!matchesAll(rest, e.labels)) continue;
+      for (const e of matching(matchers)) {
         const c = e.chunks;
         if (c.lastT <= maxT) {
           if (c.lastT > minT && c.lastT > c.floorT)
