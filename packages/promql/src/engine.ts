@@ -153,7 +153,9 @@ export function evaluateQuery(expr: Expr, given: SampleSource, options: QueryOpt
   const step = options.stepMs ?? 0;
   // Evaluated at many times, a selector reads its samples once and each step slices its window from them.
   const source =
-    step > 0 || hasSubquery(expr) ? preselect(given, expr, start, end, options.lookbackMs ?? 300_000) : given;
+    !(given instanceof Preselected) && (step > 0 || hasSubquery(expr))
+      ? preselect(given, expr, start, end, options.lookbackMs ?? 300_000)
+      : given;
   if (step <= 0) {
     const ctx = context(source, start, start, 0, options);
     const v = ev(ctx, expr);
@@ -181,6 +183,33 @@ export interface RangeEvaluation {
   next(steps: number): boolean;
   /** The steps evaluated so far, as a range query's result. */
   result(): QueryResult;
+}
+
+/** An instant query whose data is selected in turns before it is evaluated at once. */
+export interface InstantEvaluation {
+  /** Selects part of the data the query needs, for about `budgetMs`; returns whether all of it is selected. */
+  prepare(budgetMs: number): boolean;
+  /** Evaluates the query (selecting what `prepare` has not). @throws PromqlError as {@link instantQuery} */
+  result(): QueryResult;
+}
+
+/**
+ * Starts an instant query whose range selectors (and subqueries) are selected in turns (`prepare`), so that a
+ * caller can yield to the event loop while a large selection decodes; plain instant selectors read each series'
+ * newest sample when evaluated.
+ */
+export function createInstantEvaluation(
+  source: SampleSource,
+  query: Query,
+  timeMs: number,
+  options: EvaluateOptions = {},
+): InstantEvaluation {
+  const expr = exprOf(query);
+  const selected = preselect(source, expr, timeMs, timeMs, options.lookbackMs ?? 300_000, hasSubquery(expr));
+  return {
+    prepare: (budgetMs) => selected.loadSome(budgetMs),
+    result: () => evaluateQuery(expr, selected, { ...options, startMs: timeMs }),
+  };
 }
 
 /**

@@ -21,6 +21,7 @@ export { formatPromDuration, parsePromDuration } from './duration.ts';
 export type {
   Annotation,
   EvaluateOptions,
+  InstantEvaluation,
   LatestSample,
   PromValue,
   Query,
@@ -31,7 +32,14 @@ export type {
   SelectedSeries,
   VectorSample,
 } from './engine.ts';
-export { createRangeEvaluation, evaluate, historyNeeded, instantQuery, rangeQuery } from './engine.ts';
+export {
+  createInstantEvaluation,
+  createRangeEvaluation,
+  evaluate,
+  historyNeeded,
+  instantQuery,
+  rangeQuery,
+} from './engine.ts';
 export type { ExprPosition, PromqlErrorCode } from './errors.ts';
 export { PromqlError, promqlErrorCodes } from './errors.ts';
 export type { FormatOptions } from './format.ts';

@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { createRangeEvaluation, createSampleStore, instantQuery, parse, rangeQuery } from '../src/index.ts';
+import {
+  createInstantEvaluation,
+  createRangeEvaluation,
+  createSampleStore,
+  instantQuery,
+  parse,
+  rangeQuery,
+} from '../src/index.ts';
 import { CHUNK_SAMPLES } from '../src/internal/chunk.ts';
 import { createMetricSet } from './metric-set.ts';
 
@@ -170,6 +177,30 @@ describe('range queries select once and slice per step (issue 16)', () => {
       while (sliced.next(7)) slices++;
       expect(slices).toBe(22);
       expect(sliced.result()).toEqual(whole);
+    }
+  });
+});
+
+describe('instant queries select in turns (issue 16)', () => {
+  test('prepare() selects a part at a time, and the answer is the one instantQuery gives', () => {
+    const store = createSampleStore({ retentionMs: m(120) });
+    const data = createMetricSet(300, 15_000);
+    for (let t = 0; t <= m(60); t += 15_000) store.ingest(t, data.next());
+    for (const query of [
+      'sum by (endpoint) (rate(http_requests_total[5m]))',
+      'histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[10m])))',
+      'max_over_time(sum(rate(http_requests_total[1m]))[20m:1m])',
+      'http_requests_total offset 5m',
+      'count(http_requests_total @ 600)',
+      'http_requests_total[1m]',
+    ]) {
+      const evaluation = createInstantEvaluation(store, query, m(55));
+      let turns = 1;
+      // A zero budget still loads a batch of series each call, so this ends.
+      while (!evaluation.prepare(0)) turns++;
+      const expected = instantQuery(store, query, m(55));
+      expect(evaluation.result(), query).toEqual(expected);
+      if (query.includes('[')) expect(turns, query).toBeGreaterThan(1);
     }
   });
 });

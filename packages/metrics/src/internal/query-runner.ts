@@ -2,9 +2,9 @@
 // bounded number of queries at once, and range queries evaluated in slices of steps that yield to the event loop.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
+  createInstantEvaluation,
   createRangeEvaluation,
   type Expr,
-  instantQuery,
   type ParsedExpr,
   type QueryResult,
   type SampleSource,
@@ -190,7 +190,14 @@ export function createQueryRunner(source: SampleSource, limits: QueryLimits): Qu
         const g = guard(source, deadline, options.signal);
         g.budget(limits.maxSamples);
         g.check();
-        return instantQuery(g.source, query, timeMs);
+        // Range selectors' data (a rate over an hour of thousands of series) is decoded in turns, as a range
+        // query's is; the evaluation itself then runs at once.
+        const evaluation = createInstantEvaluation(g.source, query, timeMs);
+        while (!evaluation.prepare(sliceMs)) {
+          g.check();
+          await nextTurn();
+        }
+        return evaluation.result();
       } finally {
         release();
       }

@@ -1,7 +1,7 @@
 // A range query (or a subquery) evaluates its selectors at every step: each selector's samples are selected
 // once for the whole range, and every step reads its window from them by binary search.
 import type { Expr, Matcher, VectorSelector } from '../ast.ts';
-import type { SampleSource, SelectedSeries } from '../engine.ts';
+import type { LatestSample, SampleSource, SelectedSeries } from '../engine.ts';
 
 interface Span {
   minT: number;
@@ -23,6 +23,8 @@ interface Bounds {
   readonly start: number;
   readonly end: number;
   readonly lookback: number;
+  /** Whether instant vector selectors are preselected too (not at the top of an instant query: selectLatest). */
+  readonly vectors: boolean;
 }
 
 function endsOf(at: VectorSelector['at'], offsetMs: number, lo: number, hi: number, b: Bounds): [number, number] {
@@ -43,6 +45,7 @@ function collect(e: Expr, lo: number, hi: number, b: Bounds, spans: Map<readonly
   };
   switch (e.kind) {
     case 'vector': {
+      if (!b.vectors) return;
       const [from, to] = endsOf(e.at, e.offsetMs, lo, hi, b);
       widen(e.matchers, from - b.lookback, to);
       return;
@@ -54,7 +57,8 @@ function collect(e: Expr, lo: number, hi: number, b: Bounds, spans: Map<readonly
     }
     case 'subquery': {
       const [from, to] = endsOf(e.at, e.offsetMs, lo, hi, b);
-      collect(e.expr, from - e.rangeMs, to, b, spans);
+      // A subquery evaluates its vector selectors at many times: those are worth preselecting.
+      collect(e.expr, from - e.rangeMs, to, { ...b, vectors: true }, spans);
       return;
     }
     case 'number':
@@ -193,6 +197,19 @@ export class Preselected implements SampleSource {
     return span.series;
   }
 
+  /** Instant selectors that were not preselected: the source's own fast path. */
+  *selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample> {
+    const source = this.#source;
+    if (source.selectLatest !== undefined) {
+      yield* source.selectLatest(matchers, minT, maxT);
+      return;
+    }
+    for (const s of source.select(matchers, minT, maxT)) {
+      const n = s.t.length;
+      if (n > 0) yield { labels: s.labels, t: s.t[n - 1]!, v: s.v[n - 1]!, stale: (s.stale?.[n - 1] ?? 0) !== 0 };
+    }
+  }
+
   *select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries> {
     const all = this.cached(matchers, minT, maxT);
     if (all === undefined) {
@@ -217,8 +234,15 @@ export class Preselected implements SampleSource {
  * A source that answers `expr`'s selectors at evaluation times in `[start, end]` from one selection each, made
  * on first use; any other selection goes to `source`. Series come in the source's order, as they would.
  */
-export function preselect(source: SampleSource, expr: Expr, start: number, end: number, lookback: number): Preselected {
+export function preselect(
+  source: SampleSource,
+  expr: Expr,
+  start: number,
+  end: number,
+  lookback: number,
+  vectors = true,
+): Preselected {
   const spans = new Map<readonly Matcher[], Span>();
-  collect(expr, start, end, { start, end, lookback }, spans);
+  collect(expr, start, end, { start, end, lookback, vectors }, spans);
   return new Preselected(source, spans);
 }
