@@ -132,18 +132,20 @@ class UnsampledRootSpan implements Span {
  * by `tracer`, whose sampler sees the same id and takes the same decision.
  */
 export function startRootByRatio(tracer: Tracer, name: string, options: SpanOptions, upperBound: number): Span {
-  const at = take(24);
+  const at = take(16);
   const t0 = pool.readUInt32BE(at);
   const t1 = pool.readUInt32BE(at + 4);
   const t2 = pool.readUInt32BE(at + 8);
-  let t3 = pool.readUInt32BE(at + 12);
-  if ((t0 | t1 | t2 | t3) === 0) t3 = 1;
-  if ((t0 ^ t1 ^ t2 ^ t3) >>> 0 >= upperBound) {
-    const s0 = pool.readUInt32BE(at + 16);
-    const s1 = pool.readUInt32BE(at + 20);
-    return new UnsampledRootSpan(t0, t1, t2, t3, s0, (s0 | s1) === 0 ? 1 : s1);
+  const t3 = pool.readUInt32BE(at + 12);
+  const zero = (t0 | t1 | t2 | t3) === 0;
+  if ((t0 ^ t1 ^ t2 ^ t3 ^ (zero ? 1 : 0)) >>> 0 >= upperBound) {
+    const span = take(8);
+    const s0 = pool.readUInt32BE(span);
+    const s1 = pool.readUInt32BE(span + 4);
+    return new UnsampledRootSpan(t0, t1, t2, zero ? 1 : t3, s0, (s0 | s1) === 0 ? 1 : s1);
   }
-  drawn = hex8(t0) + hex8(t1) + hex8(t2) + hex8(t3);
+  // Written from the pool before the SDK draws the span id (which may refill it): a flat string, as the sampler reads it.
+  drawn = zero ? `${ZERO_TRACE.slice(1)}1` : pool.toString('hex', at, at + 16);
   try {
     return tracer.startSpan(name, options, ROOT_CONTEXT);
   } finally {
