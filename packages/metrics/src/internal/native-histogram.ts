@@ -125,36 +125,58 @@ const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HI = LITTLE ? 1 : 0;
 const LO = LITTLE ? 0 : 1;
 
-/** The bucket key of `abs` (> 0) in `schema`, as client_golang computes it (±Inf one past MaxFloat64's). */
-export function bucketKey(abs: number, schema: number): number {
-  if (abs === Number.POSITIVE_INFINITY) return bucketKey(Number.MAX_VALUE, schema) + 1;
-  F64[0] = abs;
+// Per schema > 0: the bounds' mantissas (a fraction in [0.5, 1) compares as its 52 mantissa bits, so the
+// search needs no float rebuilt from bits), and for each of 1,024 cells of the fraction (its top 10 mantissa
+// bits) the first bound at or above the cell's start. The narrowest bucket (schema 8) spans 2.7 cells, so no
+// cell holds two bounds and one comparison finishes sort.SearchFloat64s.
+interface SchemaTable {
+  readonly mantissas: Float64Array;
+  readonly cells: Uint16Array;
+}
+
+function mantissa(frac: number): number {
+  F64[0] = frac;
+  return (U32[HI]! & 0x000fffff) * 2 ** 32 + U32[LO]!;
+}
+
+const TABLES: readonly SchemaTable[] = NATIVE_BOUNDS.map((bounds) => {
+  const mantissas = Float64Array.from(bounds, mantissa);
+  const cells = new Uint16Array(1024);
+  let i = 0;
+  for (let c = 0; c < 1024; c++) {
+    while (i < bounds.length && mantissas[i]! < c * 2 ** 42) i++;
+    cells[c] = i;
+  }
+  return { mantissas, cells };
+});
+
+/** The bucket key of `value` (> 0) in `schema`, as client_golang computes it (+Inf one past MaxFloat64's). */
+export function bucketKey(value: number, schema: number): number {
+  // Not recursive, so that it inlines into observe.
+  const inf = value === Number.POSITIVE_INFINITY ? 1 : 0;
+  F64[0] = inf === 1 ? Number.MAX_VALUE : value;
   let hi = U32[HI]!;
+  let lo = U32[LO]!;
   let exp = (hi >>> 20) - 1022;
   if (exp === -1022) {
     // Subnormal: scale into the normal range first.
-    F64[0] = abs * 2 ** 64;
+    F64[0] = value * 18446744073709551616; // 2^64
     hi = U32[HI]!;
+    lo = U32[LO]!;
     exp = (hi >>> 20) - 1022 - 64;
   }
+  const high = hi & 0x000fffff;
   if (schema > 0) {
-    U32[HI] = (hi & 0x000fffff) | 0x3fe00000;
-    const frac = F64[0]!;
-    const bounds = NATIVE_BOUNDS[schema]!;
-    // sort.SearchFloat64s: the first bound >= frac.
-    let lo = 0;
-    let up = bounds.length;
-    while (lo < up) {
-      const mid = (lo + up) >>> 1;
-      if (bounds[mid]! < frac) lo = mid + 1;
-      else up = mid;
-    }
-    return lo + (exp - 1) * bounds.length;
+    const table = TABLES[schema]!;
+    const mantissas = table.mantissas;
+    let i = table.cells[high >>> 10]!;
+    if (i < mantissas.length && high * 4294967296 + lo > mantissas[i]!) i++;
+    return i + (exp - 1) * mantissas.length + inf;
   }
   // frac == 0.5 exactly when the mantissa is zero (a power of two).
-  const key = (hi & 0x000fffff) === 0 && U32[LO] === 0 ? exp - 1 : exp;
+  const key = high === 0 && lo === 0 ? exp - 1 : exp;
   const shift = -schema;
-  return (key + (1 << shift) - 1) >> shift;
+  return ((key + (1 << shift) - 1) >> shift) + inf;
 }
 
 function ldexp(frac: number, exp: number): number {
