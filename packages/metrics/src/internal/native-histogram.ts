@@ -124,6 +124,7 @@ const U32 = new Uint32Array(F64.buffer);
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HI = LITTLE ? 1 : 0;
 const LO = LITTLE ? 0 : 1;
+const TWO_64 = 2 ** 64;
 
 // Per schema > 0: the bounds' mantissas (a fraction in [0.5, 1) compares as its 52 mantissa bits, so the
 // search needs no float rebuilt from bits), and for each of 1,024 cells of the fraction (its top 10 mantissa
@@ -160,7 +161,7 @@ export function bucketKey(value: number, schema: number): number {
   let exp = (hi >>> 20) - 1022;
   if (exp === -1022) {
     // Subnormal: scale into the normal range first.
-    F64[0] = value * 18446744073709551616; // 2^64
+    F64[0] = value * TWO_64;
     hi = U32[HI]!;
     lo = U32[LO]!;
     exp = (hi >>> 20) - 1022 - 64;
