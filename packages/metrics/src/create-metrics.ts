@@ -3,9 +3,9 @@ import { silentLogger } from '@obs/core';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { metricsError } from './errors.ts';
-import { encodeRegistry, expositionHandler, renderRegistry } from './exposition.ts';
+import { CONTENT_TYPES, encodeRegistry, expositionHandler, renderRegistry } from './exposition.ts';
 import { createHttpMiddleware, type HttpMetricsOptions } from './http-middleware.ts';
-import type { TextFormat } from './internal/families.ts';
+import { HistogramFamily, type TextFormat } from './internal/families.ts';
 import { collectSamples, createMetricSet, describeRegistry, type MetricSet } from './internal/metric-set.ts';
 import { type MetricsOptions, type ResolvedMetricsOptions, resolveMetricsOptions } from './options.ts';
 import { type PushOptions, pushText } from './pushgateway.ts';
@@ -142,6 +142,10 @@ export function createMetricsInternal(options: MetricsOptions): MetricsInternals
     },
     snapshot: () => collectSamples(registry),
     descriptors: () => describeRegistry(registry),
-    push: async (pushOptions) => pushText(pushOptions, await render('prometheus')),
+    // Native histograms reach the Pushgateway (1.5+) only as protobuf; without them the text is pushed, as before.
+    push: async (pushOptions) =>
+      set.families.some((f) => f instanceof HistogramFamily && f.native !== undefined && f.size > 0)
+        ? pushText(pushOptions, await encode(), CONTENT_TYPES.protobuf)
+        : pushText(pushOptions, await render('prometheus')),
   };
 }

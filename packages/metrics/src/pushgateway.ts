@@ -31,13 +31,20 @@ export function groupingUrl(options: PushOptions): URL {
   return new URL(`metrics/${path}`, options.url.endsWith('/') ? options.url : `${options.url}/`);
 }
 
+const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
 /**
- * Pushes Prometheus text to a Pushgateway.
+ * Pushes Prometheus text, or delimited protobuf MetricFamily messages (native histograms need them), to a
+ * Pushgateway.
  * @throws ObsError `OBS_ERR_METRICS_PUSH` when it is unreachable or answers an error.
  */
-export async function pushText(options: PushOptions, body: string): Promise<void> {
+export async function pushText(
+  options: PushOptions,
+  body: string | Uint8Array,
+  contentType: string = TEXT,
+): Promise<void> {
   const url = groupingUrl(options);
-  const headers: Record<string, string> = { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' };
+  const headers: Record<string, string> = { 'content-type': contentType };
   // fetch refuses credentials in a URL: they become a Basic Authorization header.
   if (url.username !== '' || url.password !== '') {
     const user = decodeURIComponent(url.username);

@@ -1,7 +1,8 @@
 import { createMonitor, type ObsError, silentLogger } from '@obs/core';
 import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createMetrics, metricsPlugin } from '../src/index.ts';
+import { CONTENT_TYPES, createMetrics, metricsPlugin } from '../src/index.ts';
+import { decodeMetricFamilies } from './fixtures/metric-family-decoder.ts';
 
 const binary = debianTool('prometheus-pushgateway');
 let gateway: RunningTool | undefined;
@@ -69,6 +70,30 @@ describe.skipIf(binary === undefined)('pushing to the real Pushgateway', () => {
       'trakt_export_items_total{instance="batch-1",job="trakt-export",status="success",type="movies"} 42',
     );
     expect(text).toMatch(/push_time_seconds\{instance="batch-1",job="trakt-export"\} \d/);
+  });
+
+  test('issue #18: native histograms are pushed as protobuf and the Pushgateway serves them back', async () => {
+    const metrics = createMetrics({ namespace: 'trakt', defaultMetrics: false, nativeHistograms: true });
+    for (const ms of [3, 45, 45, 800, 2_500]) metrics.recordApiCall('history', 200, ms);
+    await metrics.push({ url, job: 'native-job', instance: 'n1' });
+    const res = await fetch(`${url}/metrics`, { headers: { accept: CONTENT_TYPES.protobuf } });
+    expect(res.headers.get('content-type')).toContain('application/vnd.google.protobuf');
+    const family = decodeMetricFamilies(new Uint8Array(await res.arrayBuffer())).find(
+      (f) => f.name === 'trakt_api_duration_seconds',
+    )!;
+    const metric = family.metrics.find((m) => m.labels['job'] === 'native-job')!;
+    expect(metric.labels).toMatchObject({ endpoint: 'history', instance: 'n1' });
+    const ours = decodeMetricFamilies(await metrics.encode()).find((f) => f.name === 'trakt_api_duration_seconds')!;
+    const sent = ours.metrics[0]!.histogram!;
+    expect(metric.histogram).toMatchObject({
+      sampleCount: 5,
+      schema: 3,
+      zeroCount: 0,
+      positiveSpans: sent.positiveSpans,
+      positiveDeltas: sent.positiveDeltas,
+    });
+    // The classic buckets travel alongside.
+    expect(metric.histogram!.buckets.find((b) => b.upperBound === 0.05)!.cumulativeCount).toBe(3);
   });
 
   test('grouping values with a slash are encoded as the Pushgateway expects', async () => {
