@@ -153,6 +153,31 @@ interface Active {
    * reused at every evaluation, so the store finds the series without building their keys again. */
   alertsLabels?: Labels | undefined;
   forStateLabels?: Labels | undefined;
+  /** Its state when the current evaluation began (undefined for an alert the evaluation created). */
+  before?: AlertState | undefined;
+}
+
+const hasTemplate = (text: string): boolean => text.includes('{{');
+
+// Per rule: whether its labels and annotations are templates, and the alert labels made per sample label set when
+// its labels are not.
+const shapes = new WeakMap<
+  AlertRule,
+  { labels: WeakMap<Labels, { labels: Labels; key: string }> | undefined; staticAnnotations: boolean }
+>();
+function shapeOf(rule: AlertRule): {
+  labels: WeakMap<Labels, { labels: Labels; key: string }> | undefined;
+  staticAnnotations: boolean;
+} {
+  let shape = shapes.get(rule);
+  if (shape === undefined) {
+    shape = {
+      labels: Object.values(rule.labels).some(hasTemplate) ? undefined : new WeakMap(),
+      staticAnnotations: !Object.values(rule.annotations).some(hasTemplate),
+    };
+    shapes.set(rule, shape);
+  }
+  return shape;
 }
 
 function alertsSeries(a: Active): { alerts: Labels; forState: Labels } {
@@ -280,35 +305,44 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
 
   const alertRule = (rule: AlertRule, at: number, result: PromValue, limit: number, queryAt: number): OutSample[] => {
     const alerts = active.get(rule)!;
-    const before = new Map([...alerts].map(([k, a]) => [k, a.state]));
+    for (const a of alerts.values()) a.before = a.state;
     const seen = new Set<string>();
     const restoreNow = restoring.has(rule);
     restoring.delete(rule);
+    const shape = shapeOf(rule);
     for (const s of samplesOf(result)) {
-      const { __name__: _, ...base } = s.labels;
-      const data: TemplateData = {
-        labels: s.labels,
-        value: s.value,
-        externalLabels,
-        externalURL,
-        query: templateQuery(queryAt),
-      };
-      const labels: Record<string, string> = { ...base };
-      for (const [k, v] of Object.entries(rule.labels)) {
-        const expanded = expandOrSay(v, data);
-        if (expanded === '') delete labels[k];
-        else labels[k] = expanded;
+      let data: TemplateData | undefined;
+      const dataOf = (): TemplateData =>
+        (data ??= { labels: s.labels, value: s.value, externalLabels, externalURL, query: templateQuery(queryAt) });
+      // With no template in the rule's labels, an alert's labels follow from the sample's alone: made once per
+      // (immutable) sample label set, not at every evaluation.
+      let made = shape.labels?.get(s.labels);
+      if (made === undefined) {
+        const { __name__: _, ...base } = s.labels;
+        const own: Record<string, string> = { ...base };
+        for (const [k, v] of Object.entries(rule.labels)) {
+          const expanded = shape.labels === undefined ? expandOrSay(v, dataOf()) : v;
+          if (expanded === '') delete own[k];
+          else own[k] = expanded;
+        }
+        own['alertname'] = rule.name;
+        const frozen = Object.freeze(own);
+        made = { labels: frozen, key: labelsKey(frozen) };
+        if (shape.labels !== undefined && Object.isFrozen(s.labels)) shape.labels.set(s.labels, made);
       }
-      labels['alertname'] = rule.name;
-      const key = labelsKey(labels);
+      const { labels, key } = made;
       if (seen.has(key))
         throw alertsError(
           'OBS_ERR_ALERTS_EVAL',
           `[@obs/alerts] rule ${JSON.stringify(rule.name)}: vector contains metrics with the same labelset after applying alert labels`,
         );
       seen.add(key);
-      const annotations: Record<string, string> = {};
-      for (const [k, v] of Object.entries(rule.annotations)) annotations[k] = expandOrSay(v, data);
+      let annotations = rule.annotations;
+      if (!shape.staticAnnotations) {
+        const expanded: Record<string, string> = {};
+        for (const [k, v] of Object.entries(rule.annotations)) expanded[k] = expandOrSay(v, dataOf());
+        annotations = expanded;
+      }
       const a = alerts.get(key);
       if (a !== undefined && a.state !== 'inactive') {
         a.value = s.value;
@@ -372,8 +406,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
         `[@obs/alerts] rule ${JSON.stringify(rule.name)}: exceeded limit of ${limit} with ${count} alerts`,
       );
     }
-    for (const [key, a] of alerts)
-      if (seen.has(key) && before.get(key) !== a.state) options.onChange?.(snapshot(rule, a));
+    for (const [key, a] of alerts) if (seen.has(key) && a.before !== a.state) options.onChange?.(snapshot(rule, a));
     return out;
   };
 

@@ -114,12 +114,15 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     }
     return e;
   };
-  // The series whose labels satisfy every matcher: those of the name when one is given (`__name__="x"`).
-  function* matching(matchers: readonly Matcher[]): Iterable<Entry> {
+  // The series whose labels satisfy every matcher: those of the name when one is given (`__name__="x"`). An array,
+  // not a generator inside the selections' generators: a rule evaluation walks thousands of series this way.
+  function matching(matchers: readonly Matcher[]): Entry[] {
     const nameEq = matchers.find((m) => m.name === '__name__' && m.op === '=');
     const rest = nameEq === undefined ? matchers : matchers.filter((m) => m !== nameEq);
     const candidates = nameEq === undefined ? series.values() : (byName.get(nameEq.value) ?? []);
-    for (const e of candidates) if (matchesAll(rest, e.labels)) yield e;
+    const out: Entry[] = [];
+    for (const e of candidates) if (rest.length === 0 || matchesAll(rest, e.labels)) out.push(e);
+    return out;
   }
   const put = (e: Entry, t: number, v: number, stale: boolean): void => {
     const c = e.chunks;
