@@ -1,6 +1,41 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import { metricsError } from './errors.ts';
+import type { JsonMetric } from './internal/families.ts';
+import type { NativeSnapshot } from './internal/native-histogram.ts';
+
+/** Native histograms of every process, by family name and label set (`nativeKey`), to be summed. */
+export type NativeParts = Map<string, Map<string, NativeSnapshot[]>>;
+
+/** The key of a label set, whatever the order of its labels (`le` left out). */
+export function nativeKey(labels: Readonly<Record<string, string | number>>): string {
+  return JSON.stringify(
+    Object.keys(labels)
+      .filter((k) => k !== 'le')
+      .sort()
+      .map((k) => [k, `${labels[k]}`]),
+  );
+}
+
+function collectNatives(answers: readonly unknown[][]): NativeParts {
+  const parts: NativeParts = new Map();
+  for (const metrics of answers)
+    for (const metric of metrics as JsonMetric[]) {
+      if (metric.natives === undefined) continue;
+      let byLabels = parts.get(metric.name);
+      if (byLabels === undefined) {
+        byLabels = new Map();
+        parts.set(metric.name, byLabels);
+      }
+      for (const native of metric.natives) {
+        const key = nativeKey(native.labels);
+        const list = byLabels.get(key) ?? [];
+        list.push(native);
+        byLabels.set(key, list);
+      }
+    }
+  return parts;
+}
 
 const REQUEST = 'obs:metrics:request';
 const RESPONSE = 'obs:metrics:response';
@@ -34,14 +69,14 @@ let nextId = 0;
 
 /**
  * In the primary: asks every connected worker for its metrics and aggregates them with the primary's
- * own (counters and histograms summed; gauges by each metric's aggregator). A worker that does not
- * answer within `timeoutMs` is left out and reported.
+ * own (counters and histograms summed, native histograms too; gauges by each metric's aggregator). A
+ * worker that does not answer within `timeoutMs` is left out and reported.
  */
 export async function gatherCluster(
   own: Registry,
   timeoutMs: number,
   onError: (error: Error) => void,
-): Promise<Registry> {
+): Promise<{ registry: Registry; natives: NativeParts }> {
   const workers = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected());
   const id = nextId++;
   const answers = await new Promise<unknown[][]>((resolve) => {
@@ -86,5 +121,8 @@ export async function gatherCluster(
     if (waiting.size === 0) finish();
   });
   answers.push(await own.getMetricsAsJSON());
-  return AggregatorRegistry.aggregate(answers as never) as unknown as Registry;
+  return {
+    registry: AggregatorRegistry.aggregate(answers as never) as unknown as Registry,
+    natives: collectNatives(answers),
+  };
 }

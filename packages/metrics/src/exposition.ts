@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
+import { type NativeParts, nativeKey } from './cluster.ts';
 import { markRoute } from './http-middleware.ts';
 import {
   encodeExemplar,
@@ -14,7 +15,9 @@ import {
   type JsonValue,
   PROTO_TYPES,
   type TextFormat,
+  writeNative,
 } from './internal/families.ts';
+import { sumNative } from './internal/native-histogram.ts';
 import { ProtoWriter } from './internal/protobuf.ts';
 
 const gzipAsync = promisify(gzip);
@@ -124,8 +127,10 @@ interface ForeignJson {
   values: JsonValue[];
 }
 
-// A metric we did not create, from its get(): histograms and summaries regrouped by label set.
-function encodeForeign(w: ProtoWriter, data: ForeignJson): void {
+// A metric we did not create, from its get(): histograms and summaries regrouped by label set; a cluster's
+// aggregate adds the sum of its processes' native histograms.
+function encodeForeign(w: ProtoWriter, data: ForeignJson, natives?: NativeParts): void {
+  const nativeSums = natives?.get(data.name);
   const values = data.values ?? [];
   if (values.length === 0) return;
   const family = w.begin();
@@ -180,6 +185,8 @@ function encodeForeign(w: ProtoWriter, data: ForeignJson): void {
         }
         w.end(item);
       }
+      const parts = type === 4 ? nativeSums?.get(nativeKey(g.first.labels ?? {})) : undefined;
+      if (parts !== undefined) writeNative(w, sumNative(parts));
       w.end(body);
       w.end(metric);
     }
@@ -199,14 +206,18 @@ function encodeForeign(w: ProtoWriter, data: ForeignJson): void {
 }
 
 /** Encodes every metric of a registry as length-delimited io.prometheus.client.MetricFamily messages. */
-export async function encodeRegistry(registry: Registry, exemplars: boolean): Promise<Uint8Array> {
+export async function encodeRegistry(
+  registry: Registry,
+  exemplars: boolean,
+  natives?: NativeParts,
+): Promise<Uint8Array> {
   const w = new ProtoWriter();
   for (const metric of registry.getMetricsAsArray() as unknown[]) {
     if (isFamily(metric)) {
       metric.refresh();
       metric.encode(w, exemplars);
     } else {
-      encodeForeign(w, (await (metric as ForeignMetric).get()) as ForeignJson);
+      encodeForeign(w, (await (metric as ForeignMetric).get()) as ForeignJson, natives);
     }
   }
   return w.finish();

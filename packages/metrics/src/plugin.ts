@@ -182,7 +182,9 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
                 for (const metric of m.registry.getMetricsAsArray())
                   if (!set.workload.has(metric.name)) own.registerMetric(metric as never);
                 const all = await gatherCluster(own, options.clusterTimeoutMs ?? 2_000, onError);
-                return format === 'protobuf' ? encodeRegistry(all, false) : renderRegistry(all, format, false);
+                return format === 'protobuf'
+                  ? encodeRegistry(all.registry, false, all.natives)
+                  : renderRegistry(all.registry, format, false);
               }, onError)
             : m.handler();
         context.endpoints.mount('metrics', p.endpoint, (req, res, next) =>

@@ -9,9 +9,12 @@ import {
   clearNativeState,
   createNativeState,
   halveResolution,
+  type NativeBuckets,
   type NativeConfig,
+  type NativeSnapshot,
   type NativeState,
   observeNative,
+  snapshotNative,
   spansAndDeltas,
   widenZeroBucket,
 } from './native-histogram.ts';
@@ -54,13 +57,19 @@ export interface JsonValue {
   readonly exemplar?: { labelSet: Record<string, string>; value: number; timestamp: number } | null;
 }
 
-/** A metric in prom-client's JSON shape (`metric.get()`). */
+/** A native series in JSON: its labels and buckets. */
+export interface NativeJson extends NativeSnapshot {
+  readonly labels: Record<string, string>;
+}
+
+/** A metric in prom-client's JSON shape (`metric.get()`); native histograms add their buckets. */
 export interface JsonMetric {
   readonly name: string;
   readonly help: string;
   readonly type: string;
   readonly values: JsonValue[];
   readonly aggregator: Aggregator;
+  readonly natives?: readonly NativeJson[];
 }
 
 export const OVERFLOW = '__overflow__';
@@ -483,6 +492,16 @@ export class HistogramFamily extends Family<HistogramSeries> {
     native.lastReset = this.native!.now();
   }
 
+  /** prom-client's JSON, plus each native series' buckets (`natives`, by label set) for cluster aggregation. */
+  override async get(): Promise<JsonMetric> {
+    const json = await super.get();
+    if (this.native === undefined) return json;
+    const natives: NativeJson[] = [];
+    for (const s of this.series.values())
+      if (s.native !== undefined) natives.push({ labels: s.labels, ...snapshotNative(s.native) });
+    return { ...json, natives };
+  }
+
   override refresh(): void {
     const config = this.native;
     if (config === undefined || config.minResetDurationMs === 0) return;
@@ -541,26 +560,7 @@ export class HistogramFamily extends Family<HistogramSeries> {
         writeExemplar(w, 3, inf);
         w.end(bucket);
       }
-      const native = s.native;
-      if (native !== undefined) {
-        w.sint(5, native.schema);
-        w.double(6, native.zeroThreshold);
-        w.uint(7, native.zeroCount);
-        const negative = spansAndDeltas(native.negative);
-        const positive = spansAndDeltas(native.positive);
-        writeSpans(w, 9, 10, negative.spans, negative.deltas);
-        // A histogram with no observation and a zero threshold of 0 gets a no-op span, so that scrapers
-        // still see a native histogram.
-        if (
-          native.zeroThreshold === 0 &&
-          native.zeroCount === 0 &&
-          positive.spans.length === 0 &&
-          negative.spans.length === 0
-        )
-          positive.spans.push({ offset: 0, length: 0 });
-        writeSpans(w, 12, 13, positive.spans, positive.deltas);
-        if (ex !== undefined) for (const e of ex) if (e !== undefined) writeExemplar(w, 16, e);
-      }
+      if (s.native !== undefined) writeNative(w, s.native, ex);
       w.end(histogram);
       w.end(metric);
     }
@@ -644,6 +644,31 @@ export class FreeGaugeFamily extends ScalarFamily<GaugeSeries> {
   render(): string {
     return this.header(this.name) + this.lines(this.name);
   }
+}
+
+/** Writes the native fields of a Histogram message (client_golang's Write). */
+export function writeNative(
+  w: ProtoWriter,
+  native: NativeBuckets,
+  exemplars?: readonly (Exemplar | undefined)[] | undefined,
+): void {
+  w.sint(5, native.schema);
+  w.double(6, native.zeroThreshold);
+  w.uint(7, native.zeroCount);
+  const negative = spansAndDeltas(native.negative);
+  const positive = spansAndDeltas(native.positive);
+  writeSpans(w, 9, 10, negative.spans, negative.deltas);
+  // A histogram with no observation and a zero threshold of 0 gets a no-op span, so that scrapers still
+  // see a native histogram.
+  if (
+    native.zeroThreshold === 0 &&
+    native.zeroCount === 0 &&
+    positive.spans.length === 0 &&
+    negative.spans.length === 0
+  )
+    positive.spans.push({ offset: 0, length: 0 });
+  writeSpans(w, 12, 13, positive.spans, positive.deltas);
+  if (exemplars !== undefined) for (const e of exemplars) if (e !== undefined) writeExemplar(w, 16, e);
 }
 
 function writeSpans(

@@ -317,3 +317,80 @@ export function spansAndDeltas(row: BucketRow): { spans: Span[]; deltas: number[
   }
   return { spans, deltas };
 }
+
+/** A native histogram's buckets as plain data (what a cluster worker sends the primary). */
+export interface NativeSnapshot {
+  readonly schema: number;
+  readonly zeroThreshold: number;
+  readonly zeroCount: number;
+  readonly positive: { readonly offset: number; readonly counts: readonly number[] };
+  readonly negative: { readonly offset: number; readonly counts: readonly number[] };
+}
+
+function rowSnapshot(row: BucketRow): { offset: number; counts: number[] } {
+  const counts = row.counts;
+  let from = 0;
+  let to = counts.length;
+  while (from < to && counts[from] === 0) from++;
+  while (to > from && counts[to - 1] === 0) to--;
+  return { offset: row.offset + from, counts: Array.from(counts.subarray(from, to)) };
+}
+
+export function snapshotNative(state: NativeState): NativeSnapshot {
+  return {
+    schema: state.schema,
+    zeroThreshold: state.zeroThreshold,
+    zeroCount: state.zeroCount,
+    positive: rowSnapshot(state.positive),
+    negative: rowSnapshot(state.negative),
+  };
+}
+
+/** The native fields the exposition writes. */
+export interface NativeBuckets {
+  readonly schema: number;
+  readonly zeroThreshold: number;
+  readonly zeroCount: number;
+  readonly positive: BucketRow;
+  readonly negative: BucketRow;
+}
+
+/**
+ * The sum of native histograms, as Prometheus adds them: at the lowest schema of them (buckets merged) and
+ * the widest zero bucket (buckets at or below it merged into it, widened to a bucket it cuts through).
+ */
+export function sumNative(list: readonly NativeSnapshot[]): NativeBuckets {
+  const schema = Math.min(...list.map((h) => h.schema));
+  let zeroThreshold = Math.max(...list.map((h) => h.zeroThreshold));
+  let zeroCount = 0;
+  const positive: BucketRow = { offset: 0, counts: EMPTY };
+  const negative: BucketRow = { offset: 0, counts: EMPTY };
+  for (const h of list) {
+    zeroCount += h.zeroCount;
+    const factor = 2 ** (h.schema - schema);
+    for (const [from, to] of [
+      [h.positive, positive],
+      [h.negative, negative],
+    ] as const)
+      for (let i = 0; i < from.counts.length; i++) {
+        const n = from.counts[i]!;
+        // Bucket k lies within the wider bucket ceil(k / factor).
+        if (n !== 0) addToRow(to, Math.ceil((from.offset + i) / factor), n);
+      }
+  }
+  // Buckets whose lower bound lies below the zero threshold go into the zero bucket; one that it cuts
+  // through widens the threshold to its upper bound.
+  for (;;) {
+    const key = Math.min(firstKey(positive), firstKey(negative));
+    if (key === Number.POSITIVE_INFINITY || bucketUpperBound(key - 1, schema) >= zeroThreshold) break;
+    zeroThreshold = Math.max(zeroThreshold, bucketUpperBound(key, schema));
+    for (const row of [positive, negative]) {
+      const i = key - row.offset;
+      if (i >= 0 && i < row.counts.length) {
+        zeroCount += row.counts[i]!;
+        row.counts[i] = 0;
+      }
+    }
+  }
+  return { schema, zeroThreshold, zeroCount, positive, negative };
+}
