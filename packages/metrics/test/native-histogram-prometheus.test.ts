@@ -154,6 +154,9 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
       if (promtool !== undefined)
         expect(execFileSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('');
       expect(await scalar(url, 'up', at)).toBe(1);
+      // The other types arrive through protobuf too.
+      expect(await scalar(url, 'trakt_api_requests_total{endpoint="watched_movies",status="200"}', at)).toBe(2_001);
+      expect(await scalar(url, 'trakt_system_memory_bytes{type="rss"}', at)).toBeGreaterThan(0);
     } finally {
       await monitor.stop();
     }

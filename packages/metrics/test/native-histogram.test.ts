@@ -7,6 +7,8 @@ import {
   type NativeHistogramOptions,
   nativeConfig,
   pickSchema,
+  spansAndDeltas,
+  sumNative,
 } from '../src/internal/native-histogram.ts';
 import { ProtoWriter } from '../src/internal/protobuf.ts';
 import { type DecodedHistogram, decodeMetricFamilies } from './fixtures/metric-family-decoder.ts';
@@ -303,5 +305,30 @@ describe('native histograms as client_golang keeps them', () => {
     expect(encodeOne(family).schema).toBeLessThan(2);
     ts = 10 * MINUTE;
     expect(encodeOne(family)).toMatchObject({ schema: 2, sampleCount: 0, positiveSpans: [] });
+  });
+
+  test('a sum of histograms is at the lowest schema, with the widest zero bucket, as Prometheus adds them', () => {
+    const sum = sumNative([
+      // schema 1: keys 1 and 2 are (1, 1.41] and (1.41, 2]; key -3 is (0.35, 0.5].
+      {
+        schema: 1,
+        zeroThreshold: 0,
+        zeroCount: 1,
+        positive: { offset: -3, counts: [2, 0, 0, 0, 1, 1] },
+        negative: { offset: 0, counts: [] },
+      },
+      // schema 0, a zero bucket up to 0.4: the bucket (0.25, 0.5] of the first one is cut through, so the
+      // threshold widens to 0.5 and its two observations count as zero.
+      {
+        schema: 0,
+        zeroThreshold: 0.4,
+        zeroCount: 3,
+        positive: { offset: 1, counts: [5] },
+        negative: { offset: 2, counts: [7] },
+      },
+    ]);
+    expect(sum).toMatchObject({ schema: 0, zeroThreshold: 0.5, zeroCount: 6 });
+    expect(spansAndDeltas(sum.positive)).toEqual({ spans: [{ offset: 1, length: 1 }], deltas: [7] });
+    expect(spansAndDeltas(sum.negative)).toEqual({ spans: [{ offset: 2, length: 1 }], deltas: [7] });
   });
 });
