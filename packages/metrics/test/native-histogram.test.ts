@@ -331,4 +331,30 @@ describe('native histograms as client_golang keeps them', () => {
     expect(spansAndDeltas(sum.positive)).toEqual({ spans: [{ offset: 1, length: 1 }], deltas: [7] });
     expect(spansAndDeltas(sum.negative)).toEqual({ spans: [{ offset: 2, length: 1 }], deltas: [7] });
   });
+
+  test('the classic buckets of a native histogram count exactly as a classic one, bounds and resolution changes included', () => {
+    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    const classic = new HistogramFamily({ name: 'c', help: 'h', buckets });
+    const native = nativeFamily({ maxBuckets: 20 }, Date.now, buckets);
+    const values = [
+      ...buckets,
+      ...buckets.map((b) => b * (1 + 2 ** -52)),
+      0,
+      -1,
+      1e-300,
+      1e300,
+      Number.POSITIVE_INFINITY,
+    ];
+    let seed = 7;
+    for (let i = 0; i < 5_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      values.push(10 ** ((seed / 2 ** 31) * 6 - 4));
+    }
+    const c = classic.child([]);
+    const n = native.child([]);
+    for (const v of values) expect(native.observe(n, v)).toBe(classic.observe(c, v));
+    expect([...n.counts]).toEqual([...c.counts]);
+    // 20 buckets at most: the resolution went down on the way, and the cache followed.
+    expect(n.native!.schema).toBeLessThan(3);
+  });
 });

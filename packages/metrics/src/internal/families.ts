@@ -6,6 +6,9 @@
 import type { MetricDescriptor, MetricSample } from '@obs/core';
 import type { ExemplarSample } from '../store.ts';
 import {
+  addToRow,
+  bucketKey,
+  bucketUpperBound,
   clearNativeState,
   createNativeState,
   halveResolution,
@@ -445,21 +448,57 @@ export class HistogramFamily extends Family<HistogramSeries> {
 
   observe(series: HistogramSeries, value: number): number {
     const native = series.native;
-    // A reset scheduled by a reduced resolution is due (client_golang runs it on a timer).
-    if (native !== undefined && native.resetAt !== Number.POSITIVE_INFINITY && this.native!.now() >= native.resetAt)
-      this.#reset(series);
+    if (native !== undefined) return this.#observeNative(series, native, value);
     const i = this.bucketOf(value);
     series.counts[i]!++;
     series.sum += value;
     series.count++;
-    // NaN counts in count and sum only, as in client_golang.
-    if (native !== undefined && !Number.isNaN(value)) {
-      if (observeNative(native, value)) native.populated++;
-      const config = this.native!;
-      if (config.maxBuckets !== 0 && native.populated > config.maxBuckets)
-        this.#limit(series, native, config, value, i);
-    }
     return i;
+  }
+
+  #observeNative(series: HistogramSeries, native: NativeState, value: number): number {
+    const config = this.native!;
+    // A reset scheduled by a reduced resolution is due (client_golang runs it on a timer).
+    if (native.resetAt !== Number.POSITIVE_INFINITY && config.now() >= native.resetAt) this.#reset(series);
+    let i: number;
+    if (value > native.zeroThreshold) {
+      const key = bucketKey(value, native.schema);
+      if (addToRow(native.positive, key, 1)) native.populated++;
+      // The classic bucket follows from the native one, unless a classic bound cuts through it.
+      i = this.#classicOf(native.schema, key, value);
+    } else {
+      i = this.bucketOf(value);
+      // NaN counts in count and sum only, as in client_golang.
+      if (!Number.isNaN(value) && observeNative(native, value)) native.populated++;
+    }
+    series.counts[i]!++;
+    series.sum += value;
+    series.count++;
+    if (config.maxBuckets !== 0 && native.populated > config.maxBuckets) this.#limit(series, native, config, value, i);
+    return i;
+  }
+
+  // Per schema, the classic bucket of each positive native bucket (-1: a classic bound lies inside it, -2:
+  // not computed yet), for a window of keys.
+  readonly #classic: ({ offset: number; index: Int16Array } | undefined)[] = [];
+
+  #classicOf(schema: number, key: number, value: number): number {
+    let cache = this.#classic[schema + 4];
+    if (cache === undefined || key < cache.offset || key >= cache.offset + cache.index.length) {
+      const lo = cache === undefined ? key - 64 : Math.min(cache.offset, key - 64);
+      const hi = cache === undefined ? key + 64 : Math.max(cache.offset + cache.index.length, key + 64);
+      if (hi - lo > 1 << 14) return this.bucketOf(value);
+      const index = new Int16Array(hi - lo).fill(-2);
+      if (cache !== undefined) index.set(cache.index, cache.offset - lo);
+      cache = { offset: lo, index };
+      this.#classic[schema + 4] = cache;
+    }
+    let c = cache.index[key - cache.offset]!;
+    if (c === -2) {
+      c = classicIndex(this.buckets, bucketUpperBound(key - 1, schema), bucketUpperBound(key, schema));
+      cache.index[key - cache.offset] = c;
+    }
+    return c >= 0 ? c : this.bucketOf(value);
   }
 
   // client_golang's limitBuckets: a reset when the last one is old enough, else a wider zero bucket, else
@@ -644,6 +683,16 @@ export class FreeGaugeFamily extends ScalarFamily<GaugeSeries> {
   render(): string {
     return this.header(this.name) + this.lines(this.name);
   }
+}
+
+// The classic bucket of every value in (lo, hi], or -1 when a classic bound lies strictly inside.
+function classicIndex(buckets: readonly number[], lo: number, hi: number): number {
+  for (let i = 0; i < buckets.length; i++) {
+    const b = buckets[i]!;
+    if (b > lo && b < hi) return -1;
+    if (b >= hi) return i;
+  }
+  return buckets.length;
 }
 
 /** Writes the native fields of a Histogram message (client_golang's Write). */
