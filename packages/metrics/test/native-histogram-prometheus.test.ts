@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMonitor, silentLogger } from '@obs/core';
 import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
-import { afterAll, describe, expect, test } from 'vitest';
+import { context } from '@opentelemetry/api';
+import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { metricsPlugin } from '../src/index.ts';
 
 // A real Prometheus 2.42 with --enable-feature=native-histograms scrapes the plugin (protobuf, as it asks
@@ -13,7 +16,12 @@ const prometheus = debianTool('prometheus');
 const promtool = debianTool('promtool');
 const dir = mkdtempSync(join(tmpdir(), 'obs-native-'));
 const servers: RunningTool[] = [];
+const manager = new AsyncHooksContextManager();
+beforeAll(() => {
+  context.setGlobalContextManager(manager.enable());
+});
 afterAll(async () => {
+  context.disable();
   for (const s of servers) await s.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -89,7 +97,7 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
             `--config.file=${yml}`,
             `--storage.tsdb.path=${join(dir, 'data')}`,
             `--web.listen-address=127.0.0.1:${port}`,
-            '--enable-feature=native-histograms',
+            '--enable-feature=native-histograms,exemplar-storage',
           ],
           async () => (await fetch(`${url}/-/ready`)).ok,
           30_000,
@@ -99,8 +107,14 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
         const r = await query(url, 'histogram_count(trakt_api_duration_seconds)', Date.now() / 1000);
         return r.length === 0 ? -1 : Number(r[0]!.value![1]);
       };
-      // One call makes the series; the observations to check come after Prometheus has stored it.
-      monitor.recordApiCall('watched_movies', 200, 100);
+      // One call makes the series (within a span: its exemplar travels in the protobuf); the observations to
+      // check come after Prometheus has stored it.
+      let traceId = '';
+      new BasicTracerProvider().getTracer('test').startActiveSpan('api', (span) => {
+        traceId = span.spanContext().traceId;
+        monitor.recordApiCall('watched_movies', 200, 100);
+        span.end();
+      });
       await waitUntil(async () => (await count()) === 1, {
         what: 'Prometheus to store the first observation',
         timeoutMs: 20_000,
@@ -154,6 +168,13 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
       if (promtool !== undefined)
         expect(execFileSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('');
       expect(await scalar(url, 'up', at)).toBe(1);
+      // The counter's exemplar, written in the protobuf, is in Prometheus's exemplar storage.
+      const exemplars = (await (
+        await fetch(
+          `${url}/api/v1/query_exemplars?${new URLSearchParams({ query: 'trakt_api_requests_total', start: `${at - 120}`, end: `${at}` })}`,
+        )
+      ).json()) as { data: { exemplars: { labels: Record<string, string> }[] }[] };
+      expect(exemplars.data.flatMap((s) => s.exemplars.map((e) => e.labels['trace_id']))).toContain(traceId);
       // The other types arrive through protobuf too.
       expect(await scalar(url, 'trakt_api_requests_total{endpoint="watched_movies",status="200"}', at)).toBe(2_001);
       expect(await scalar(url, 'trakt_system_memory_bytes{type="rss"}', at)).toBeGreaterThan(0);
