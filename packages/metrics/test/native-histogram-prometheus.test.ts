@@ -175,6 +175,8 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
         )
       ).json()) as { data: { exemplars: { labels: Record<string, string> }[] }[] };
       expect(exemplars.data.flatMap((s) => s.exemplars.map((e) => e.labels['trace_id']))).toContain(traceId);
+      // Prometheus 2.x keeps only the native histogram of a family it scraped as protobuf: no _bucket series.
+      expect(await query(url, 'trakt_api_duration_seconds_bucket', at)).toEqual([]);
       // The other types arrive through protobuf too.
       expect(await scalar(url, 'trakt_api_requests_total{endpoint="watched_movies",status="200"}', at)).toBe(2_001);
       expect(await scalar(url, 'trakt_system_memory_bytes{type="rss"}', at)).toBeGreaterThan(0);
