@@ -2,20 +2,10 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import { metricsError } from './errors.ts';
 import type { JsonMetric } from './internal/families.ts';
-import type { NativeSnapshot } from './internal/native-histogram.ts';
+import { type NativeSnapshot, nativeKey } from './internal/native-histogram.ts';
 
 /** Native histograms of every process, by family name and label set (`nativeKey`), to be summed. */
 export type NativeParts = Map<string, Map<string, NativeSnapshot[]>>;
-
-/** The key of a label set, whatever the order of its labels (`le` left out). */
-export function nativeKey(labels: Readonly<Record<string, string | number>>): string {
-  return JSON.stringify(
-    Object.keys(labels)
-      .filter((k) => k !== 'le')
-      .sort()
-      .map((k) => [k, `${labels[k]}`]),
-  );
-}
 
 function collectNatives(answers: readonly unknown[][]): NativeParts {
   const parts: NativeParts = new Map();

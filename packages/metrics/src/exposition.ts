@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
-import { type NativeParts, nativeKey } from './cluster.ts';
+import type { NativeParts } from './cluster.ts';
 import { markRoute } from './http-middleware.ts';
 import {
   encodeExemplar,
@@ -17,7 +17,7 @@ import {
   type TextFormat,
   writeNative,
 } from './internal/families.ts';
-import { sumNative } from './internal/native-histogram.ts';
+import { nativeKey, sumNative } from './internal/native-histogram.ts';
 import { ProtoWriter } from './internal/protobuf.ts';
 
 const gzipAsync = promisify(gzip);

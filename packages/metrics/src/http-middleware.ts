@@ -124,13 +124,19 @@ export function createHttpMiddleware(
       name: 'http_server_request_duration_seconds',
       help: 'HTTP request duration, from the first middleware to the end of the response',
       labelNames,
-      buckets: options.buckets ?? DURATION_BUCKETS,
+      buckets: native?.classicBuckets === false ? [] : (options.buckets ?? DURATION_BUCKETS),
       native,
       unit: 'seconds',
       ...limited,
     }),
   );
-  const sizes = { labelNames, buckets: options.sizeBuckets ?? SIZE_BUCKETS, native, unit: 'bytes', ...limited };
+  const sizes = {
+    labelNames,
+    buckets: native?.classicBuckets === false ? [] : (options.sizeBuckets ?? SIZE_BUCKETS),
+    native,
+    unit: 'bytes',
+    ...limited,
+  };
   const requestSize = set.register(
     new HistogramFamily({
       name: 'http_server_request_size_bytes',

@@ -200,6 +200,23 @@ describe('native histograms in config', () => {
     expect(() => createMetrics().httpMiddleware({ nativeHistograms: { zeroThreshold: -1 } })).toThrow(ObsConfigError);
   });
 
+  test('classicBuckets: false leaves only +Inf, _sum and _count in text, as client_golang native-only histograms', async () => {
+    const metrics = createMetrics({
+      namespace: 'trakt',
+      defaultMetrics: false,
+      nativeHistograms: { classicBuckets: false },
+    });
+    metrics.recordApiCall('history', 200, 5);
+    const text = await metrics.render();
+    expect(text).toContain('trakt_api_duration_seconds_bucket{le="+Inf",endpoint="history"} 1');
+    expect(text).not.toContain('le="0.005"');
+    const [h] = decodeMetricFamilies(await metrics.encode())
+      .filter((f) => f.name === 'trakt_api_duration_seconds')
+      .map((f) => f.metrics[0]!.histogram!);
+    expect(h).toMatchObject({ sampleCount: 1, buckets: [], schema: 3 });
+    expect(() => createMetrics({ nativeHistograms: { classicBuckets: 'no' as never } })).toThrow(ObsConfigError);
+  });
+
   test('bad keys in the TOML file are config errors naming key and line, every one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'obs-native-'));
     try {

@@ -414,6 +414,9 @@ export class HistogramFamily extends Family<HistogramSeries> {
   /** Native buckets besides the classic ones, when set. */
   readonly native: NativeConfig | undefined;
   readonly #le: readonly string[];
+  // Per schema, the classic bucket of each positive native bucket (-1: a classic bound lies inside it, -2:
+  // not computed yet), for a window of keys.
+  readonly #classic: ({ offset: number; index: Int16Array } | undefined)[] = [];
 
   constructor(
     options: FamilyOptions & { readonly buckets: readonly number[]; readonly native?: NativeConfig | undefined },
@@ -477,10 +480,6 @@ export class HistogramFamily extends Family<HistogramSeries> {
     if (config.maxBuckets !== 0 && native.populated > config.maxBuckets) this.#limit(series, native, config, value, i);
     return i;
   }
-
-  // Per schema, the classic bucket of each positive native bucket (-1: a classic bound lies inside it, -2:
-  // not computed yet), for a window of keys.
-  readonly #classic: ({ offset: number; index: Int16Array } | undefined)[] = [];
 
   #classicOf(schema: number, key: number, value: number): number {
     let cache = this.#classic[schema + 4];

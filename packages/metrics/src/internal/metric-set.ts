@@ -87,7 +87,7 @@ export function createMetricSet(
       name: name('api_duration_seconds'),
       help: 'API request duration',
       labelNames: ['endpoint'],
-      buckets: options.buckets,
+      buckets: options.nativeHistograms?.classicBuckets === false ? [] : options.buckets,
       native: options.nativeHistograms,
       unit: 'seconds',
       ...limited,

@@ -18,6 +18,8 @@ export interface NativeHistogramOptions {
   readonly maxZeroThreshold?: number;
   /** Reset the whole histogram (classic buckets too) when over `maxBuckets` this long after the last reset; 0: never. @default 0 */
   readonly minResetDurationMs?: number;
+  /** Keep the classic buckets alongside (false: only `+Inf`, `_sum` and `_count` in text, as client_golang's native-only histograms). @default true */
+  readonly classicBuckets?: boolean;
 }
 
 /** {@link NativeHistogramOptions} after validation, with the schema picked. */
@@ -27,6 +29,7 @@ export interface NativeConfig {
   readonly maxBuckets: number;
   readonly maxZeroThreshold: number;
   readonly minResetDurationMs: number;
+  readonly classicBuckets: boolean;
   /** The clock (tests replace it). */
   readonly now: () => number;
 }
@@ -53,6 +56,8 @@ export function nativeOptionIssues(options: NativeHistogramOptions): [string, st
     issues.push(['maxZeroThreshold', 'must be a finite number >= 0']);
   if (!Number.isInteger(minResetDurationMs) || minResetDurationMs < 0)
     issues.push(['minResetDurationMs', 'must be an integer number of milliseconds >= 0']);
+  if (options.classicBuckets !== undefined && typeof options.classicBuckets !== 'boolean')
+    issues.push(['classicBuckets', 'must be a boolean']);
   return issues;
 }
 
@@ -64,6 +69,7 @@ export function nativeConfig(options: NativeHistogramOptions, now: () => number 
     maxBuckets: options.maxBuckets ?? 160,
     maxZeroThreshold: options.maxZeroThreshold ?? 0,
     minResetDurationMs: options.minResetDurationMs ?? 0,
+    classicBuckets: options.classicBuckets ?? true,
     now,
   });
 }
@@ -316,6 +322,16 @@ export function spansAndDeltas(row: BucketRow): { spans: Span[]; deltas: number[
     next = key + 1;
   }
   return { spans, deltas };
+}
+
+/** The key of a series' label set, whatever the order of its labels (`le` left out): natives are summed by it. */
+export function nativeKey(labels: Readonly<Record<string, string | number>>): string {
+  return JSON.stringify(
+    Object.keys(labels)
+      .filter((k) => k !== 'le')
+      .sort()
+      .map((k) => [k, `${labels[k]}`]),
+  );
 }
 
 /** A native histogram's buckets as plain data (what a cluster worker sends the primary). */
