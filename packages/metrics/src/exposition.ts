@@ -205,13 +205,16 @@ function encodeForeign(w: ProtoWriter, data: ForeignJson, natives?: NativeParts)
   w.end(family);
 }
 
+let lastSize = 1 << 16;
+
 /** Encodes every metric of a registry as length-delimited io.prometheus.client.MetricFamily messages. */
 export async function encodeRegistry(
   registry: Registry,
   exemplars: boolean,
   natives?: NativeParts,
 ): Promise<Uint8Array> {
-  const w = new ProtoWriter();
+  // Sized from the last scrape, so a large one does not grow its buffer step by step each time.
+  const w = new ProtoWriter(lastSize);
   for (const metric of registry.getMetricsAsArray() as unknown[]) {
     if (isFamily(metric)) {
       metric.refresh();
@@ -220,6 +223,7 @@ export async function encodeRegistry(
       encodeForeign(w, (await (metric as ForeignMetric).get()) as ForeignJson, natives);
     }
   }
+  lastSize = Math.max(1 << 16, w.pos + (w.pos >> 3));
   return w.finish();
 }
 
