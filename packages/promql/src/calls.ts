@@ -2,6 +2,7 @@
 import { quantile } from './aggregate.ts';
 import type { Call, Expr } from './ast.ts';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.ts';
+import { seriesMajorStep } from './internal/series-major.ts';
 import { compareLabels, type Labels } from './labels.ts';
 import { goQuote, validLabelName } from './parse.ts';
 import { doubleExponentialSmoothing, extrapolatedRate, OVER_TIME, predictLinear } from './range-functions.ts';
@@ -213,6 +214,8 @@ function nonCounterInfo(ctx: Ctx, s: Series, at: number): void {
 }
 
 function overRange(ctx: Ctx, e: Call): Value {
+  const blocked = seriesMajorStep(ctx, e, (c, s) => nonCounterInfo(c, s, e.args[0]!.from));
+  if (blocked !== undefined) return { type: 'vector', samples: blocked };
   const f = e.func;
   const matrixAt = f === 'quantile_over_time' ? 1 : 0;
   const m = matrixOf(ctx.ev(ctx, e.args[matrixAt]!));

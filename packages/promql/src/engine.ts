@@ -2,7 +2,8 @@ import { aggregate } from './aggregate.ts';
 import type { Expr, Matcher, Subquery, VectorSelector } from './ast.ts';
 import { binary } from './binary.ts';
 import { call } from './calls.ts';
-import { firstAfter, hasSubquery, Preselected, preselect } from './internal/preselect.ts';
+import { firstAfter, hasSubquery, Preselected, preselect, withoutStale } from './internal/preselect.ts';
+import { createSeriesMajor } from './internal/series-major.ts';
 import { compareLabels, dropName, type Labels, labelsKey } from './labels.ts';
 import { type ParsedExpr, parsePromQL } from './parse.ts';
 import {
@@ -248,13 +249,15 @@ function rangeEvaluation(
   const annotations: Annotation[] = [];
   const bySeries = new Map<string, { labels: Labels; t: number[]; v: number[]; drop: boolean }>();
   let t = start;
+  // Range functions over plain matrix selectors are computed series by series for blocks of steps.
+  const seriesMajor = source instanceof Preselected ? createSeriesMajor(start, end, step) : undefined;
   return {
     prepare(budgetMs) {
       return source instanceof Preselected ? source.loadSome(budgetMs) : true;
     },
     next(steps) {
       for (let k = 0; k < steps && t <= end; k++, t += step) {
-        const ctx: Ctx = { ...context(source, t, start, step, options), end, annotations };
+        const ctx: Ctx = { ...context(source, t, start, step, options), end, annotations, seriesMajor };
         const v = ev(ctx, expr);
         if (v.type === 'matrix' || v.type === 'string')
           throw evalError(
@@ -388,24 +391,6 @@ function selectInstant(ctx: Ctx, sel: VectorSelector): Sample[] {
   return out;
 }
 
-function withoutStale(
-  labels: Labels,
-  t: ArrayLike<number>,
-  v: ArrayLike<number>,
-  stale: ArrayLike<number> | undefined,
-  from: number,
-  to: number,
-): Series | undefined {
-  const ts: number[] = [];
-  const vs: number[] = [];
-  for (let i = from; i < to; i++) {
-    if (stale?.[i]) continue;
-    ts.push(t[i]!);
-    vs.push(v[i]!);
-  }
-  return ts.length > 0 ? { labels, t: ts, v: vs } : undefined;
-}
-
 function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { type: 'matrix' } {
   const end = atTime(ctx, sel.at) - sel.offsetMs;
   const series: Series[] = [];
@@ -446,7 +431,7 @@ function subquery(ctx: Ctx, e: Subquery): Value & { type: 'matrix' } {
   if (first <= end - e.rangeMs) first += step;
   const bySeries = new Map<string, { labels: Labels; t: number[]; v: number[]; drop: boolean }>();
   for (let t = first; t <= end; t += step) {
-    const v = ev({ ...ctx, t }, e.expr);
+    const v = ev({ ...ctx, t, seriesMajor: undefined }, e.expr);
     const samples: Sample[] =
       v.type === 'scalar' ? [{ labels: {}, value: v.value }] : v.type === 'vector' ? v.samples : [];
     for (const s of samples) {

@@ -59,6 +59,16 @@ export interface Ctx {
   readonly delayedNameRemoval: boolean;
   readonly annotations: Annotation[];
   readonly ev: (ctx: Ctx, e: Expr) => Value;
+  /** A range query's cache of range functions computed series by series (absent in subqueries). */
+  readonly seriesMajor?: SeriesMajor | undefined;
+}
+
+/** @internal See internal/series-major.ts. */
+export interface SeriesMajor {
+  readonly start: number;
+  readonly end: number;
+  readonly step: number;
+  readonly blocks: Map<object, unknown>;
 }
 
 /** An error that fails the query; the message after the prefix is Prometheus' own wording. */

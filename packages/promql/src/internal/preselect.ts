@@ -2,6 +2,8 @@
 // once for the whole range, and every step reads its window from them by binary search.
 import type { Expr, Matcher, VectorSelector } from '../ast.ts';
 import type { LatestSample, SampleSource, SelectedSeries } from '../engine.ts';
+import type { Labels } from '../labels.ts';
+import type { Series } from '../values.ts';
 
 interface Span {
   minT: number;
@@ -245,4 +247,23 @@ export function preselect(
   const spans = new Map<readonly Matcher[], Span>();
   collect(expr, start, end, { start, end, lookback, vectors }, spans);
   return new Preselected(source, spans);
+}
+
+/** A window of a series without its staleness markers; undefined when nothing is left. */
+export function withoutStale(
+  labels: Labels,
+  t: ArrayLike<number>,
+  v: ArrayLike<number>,
+  stale: ArrayLike<number> | undefined,
+  from: number,
+  to: number,
+): Series | undefined {
+  const ts: number[] = [];
+  const vs: number[] = [];
+  for (let i = from; i < to; i++) {
+    if (stale?.[i]) continue;
+    ts.push(t[i]!);
+    vs.push(v[i]!);
+  }
+  return ts.length > 0 ? { labels, t: ts, v: vs } : undefined;
 }
