@@ -204,3 +204,41 @@ describe('instant queries select in turns (issue 16)', () => {
     }
   });
 });
+
+describe('range functions computed series by series (issue 16)', () => {
+  test('give what each step gives as an instant query, and fail on names that collide once dropped', () => {
+    const store = createSampleStore({ retentionMs: m(120) });
+    for (let t = 0; t <= m(30); t += 15_000) {
+      store.append({ __name__: 'a_total', job: 'x' }, t, t / 1000);
+      store.append({ __name__: 'b_total', job: 'y' }, t, t / 500);
+      if (t > m(10)) store.append({ __name__: 'b_total', job: 'x' }, t, t / 250);
+    }
+    const range = { startMs: m(2), endMs: m(30), stepMs: 60_000 };
+    for (const query of [
+      'rate({__name__=~"a_total|b_total", job="y"}[2m])',
+      'sum(increase(a_total[5m])) + sum(rate(b_total[1m] offset 1m))',
+      'last_over_time(b_total[1m])',
+      'count_over_time({__name__=~".+_total", job="y"}[30s])',
+    ]) {
+      const matrix = rangeQuery(store, query, range);
+      for (let t = range.startMs; t <= range.endMs; t += range.stepMs) {
+        const instant = instantQuery(store, query, t).value;
+        const atStep = (matrix.value as { series: { labels: object; t: number[]; v: number[] }[] }).series
+          .filter((s) => s.t.includes(t))
+          .map((s) => ({ labels: s.labels, value: s.v[s.t.indexOf(t)] }));
+        expect(atStep, `${query} at ${t}`).toEqual(
+          (instant as { samples: { labels: object; value: number }[] }).samples
+            .map((x) => ({ labels: x.labels, value: x.value }))
+            .sort((p, q) => JSON.stringify(p.labels).localeCompare(JSON.stringify(q.labels))),
+        );
+      }
+    }
+    // a_total{job="x"} and b_total{job="x"} are the same series once their names go, from the 11th minute.
+    expect(() => rangeQuery(store, 'rate({__name__=~"a_total|b_total"}[1m])', range)).toThrow(
+      /vector cannot contain metrics with the same labelset/,
+    );
+    expect(() => instantQuery(store, 'rate({__name__=~"a_total|b_total"}[1m])', m(20))).toThrow(
+      /vector cannot contain metrics with the same labelset/,
+    );
+  });
+});

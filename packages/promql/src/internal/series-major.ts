@@ -4,6 +4,7 @@
 // a block of steps at once, and each step then reads its values from the block: the same windows and the same
 // functions as the step-by-step path, in the same series order.
 import type { Call } from '../ast.ts';
+import { dropName, type Labels, labelsKey } from '../labels.ts';
 import { extrapolatedRate, OVER_TIME } from '../range-functions.ts';
 import type { Ctx, Sample, Series, SeriesMajor } from '../values.ts';
 import { type Cached, Preselected, withoutStale } from './preselect.ts';
@@ -21,9 +22,27 @@ interface Block {
   readonly values: Float64Array;
   readonly present: Uint8Array;
   readonly counterChecked: Uint8Array;
+  /**
+   * The series' labels without their name, when the name goes at once (no delayed removal) and no two series
+   * differ by their name alone: the step's samples then need no name-dropping pass (see dropNamesNow).
+   */
+  readonly unnamed: readonly Labels[] | undefined;
 }
 
 const FUNCTIONS: ReadonlySet<string> = new Set(['rate', 'increase', 'delta', ...Object.keys(OVER_TIME)]);
+
+const keepsName = (f: string): boolean => f === 'last_over_time' || f === 'first_over_time';
+
+function distinctUnnamed(series: readonly Cached[]): Labels[] | undefined {
+  const out = series.map((s) => dropName(s.labels));
+  const keys = new Set<string>();
+  for (const labels of out) {
+    const key = labelsKey(labels);
+    if (keys.has(key)) return undefined;
+    keys.add(key);
+  }
+  return out;
+}
 
 export function createSeriesMajor(start: number, end: number, step: number): SeriesMajor {
   return { start, end, step, blocks: new Map() };
@@ -61,19 +80,21 @@ export function seriesMajorStep(
             values: new Float64Array(series.length * BLOCK),
             present: new Uint8Array(series.length * BLOCK),
             counterChecked: new Uint8Array(series.length),
+            unnamed: ctx.delayedNameRemoval || keepsName(e.func) ? undefined : distinctUnnamed(series),
           };
     sm.blocks.set(e, block);
   }
   if (block === null) return undefined;
   if (block.first < 0 || k < block.first || k >= block.first + BLOCK) fill(ctx, e, block, k, sm, nonCounterInfo);
-  const f = e.func;
-  const keepName = f === 'last_over_time' || f === 'first_over_time';
+  const keepName = keepsName(e.func);
   const at = k - block.first;
   const out: Sample[] = [];
-  const { series, values, present } = block;
+  const { series, values, present, unnamed } = block;
   for (let i = 0; i < series.length; i++) {
     const j = i * BLOCK + at;
-    if (present[j] === 1) out.push({ labels: series[i]!.labels, value: values[j]!, drop: keepName ? undefined : true });
+    if (present[j] !== 1) continue;
+    if (unnamed !== undefined) out.push({ labels: unnamed[i]!, value: values[j]! });
+    else out.push({ labels: series[i]!.labels, value: values[j]!, drop: keepName ? undefined : true });
   }
   return out;
 }
