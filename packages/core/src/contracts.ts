@@ -130,6 +130,12 @@ export interface MetricStore {
   readonly intervalMs: number;
   /** Series and samples held. */
   stats(): { readonly series: number; readonly samples: number; readonly bytes: number };
+  /** The label sets of the series `select` would give, without reading their samples. */
+  selectLabels?(
+    matchers: readonly SeriesMatcher[],
+    minT: number,
+    maxT: number,
+  ): readonly Readonly<Record<string, string>>[];
   /**
    * Instant selectors' fast path: each matching series' newest sample in `(minT, maxT]`, `stale` when it is a
    * staleness marker.

@@ -319,7 +319,7 @@ export function queryApi(options: QueryApiOptions): Router {
   const seriesIn = (sets: readonly Matcher[][], start: number, end: number): Map<string, Record<string, string>> => {
     const found = new Map<string, Record<string, string>>();
     for (const set of sets.length === 0 ? [[]] : sets)
-      for (const s of store.select(set, start - 1, end)) found.set(labelsKey(s.labels), sorted(s.labels));
+      for (const labels of store.selectLabels(set, start - 1, end)) found.set(labelsKey(labels), sorted(labels));
     return found;
   };
   const rangeParams = (req: Request): { sets: Matcher[][]; start: number; end: number; limit: number } => {
@@ -346,7 +346,7 @@ export function queryApi(options: QueryApiOptions): Router {
     const names = new Set<string>();
     // Every series of every set: a name seen twice is one name, so no series needs deduplicating first.
     for (const set of sets.length === 0 ? [[]] : sets)
-      for (const s of store.select(set, start - 1, end)) for (const n in s.labels) names.add(n);
+      for (const labels of store.selectLabels(set, start - 1, end)) for (const n in labels) names.add(n);
     const { list, warnings } = truncate([...names].sort(compareStrings), limit);
     success(res, list, { warnings });
   });
@@ -359,8 +359,8 @@ export function queryApi(options: QueryApiOptions): Router {
       const { sets, start, end, limit } = rangeParams(req);
       const values = new Set<string>();
       for (const set of sets.length === 0 ? [[]] : sets)
-        for (const s of store.select(set, start - 1, end)) {
-          const v = s.labels[name];
+        for (const labels of store.selectLabels(set, start - 1, end)) {
+          const v = labels[name];
           if (v !== undefined && v !== '') values.add(v);
         }
       const { list, warnings } = truncate([...values].sort(compareStrings), limit);

@@ -19,6 +19,11 @@ export interface ExemplarSample {
 
 /** @internal The store with what the plugin and the query API need beyond the service. */
 export interface EmbeddedStore extends MetricStore {
+  selectLabels(
+    matchers: readonly SeriesMatcher[],
+    minT: number,
+    maxT: number,
+  ): readonly Readonly<Record<string, string>>[];
   /** Adds a collection; returns how many new series were dropped by `max_series`. The samples kept go to `kept`. */
   ingest(
     at: number,
@@ -77,6 +82,9 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStor
     intervalMs,
     select(matchers: readonly SeriesMatcher[], minT: number, maxT: number): Iterable<StoredSeries> {
       return samples.select(matchers.map(toMatcher), minT, maxT);
+    },
+    selectLabels(matchers: readonly SeriesMatcher[], minT: number, maxT: number) {
+      return samples.selectLabels(matchers.map(toMatcher), minT, maxT);
     },
     selectLatest(matchers: readonly SeriesMatcher[], minT: number, maxT: number) {
       return samples.selectLatest(matchers.map(toMatcher), minT, maxT);

@@ -447,8 +447,9 @@ describe('query limits (#16)', () => {
     const { store, api } = await started();
     fill(store, 500, 60);
     const began = performance.now();
+    // Minutes of work on any machine (a 1s subquery over 1h at each of 720 steps): only the timeout ends it.
     const res = await api(
-      `query_range?query=${encodeURIComponent('sum by (group) (rate(work_total[5m]))')}&start=${at(T0)}&end=${at(T0 + 3_600_000)}&step=5&timeout=300ms`,
+      `query_range?query=${encodeURIComponent('count_over_time(sum by (group) (rate(work_total[5m]))[1h:1s])')}&start=${at(T0)}&end=${at(T0 + 3_600_000)}&step=5&timeout=300ms`,
     );
     const took = performance.now() - began;
     expect(res.status).toBe(503);

@@ -31,6 +31,8 @@ export interface SampleStoreStats {
 
 /** Per-series compressed chunks (Prometheus's head encoding), bounded by a retention, that the PromQL engine reads. */
 export interface SampleStore extends SampleSource {
+  /** The label sets of the series `select` would give, without their samples (label names and values, series). */
+  selectLabels(matchers: readonly Matcher[], minT: number, maxT: number): Labels[];
   /** Each matching series' newest sample in `(minT, maxT]`, read without decoding when it is the head's last. */
   selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample>;
   /** Appends one sample; a sample older than the series' newest is ignored. */
@@ -175,6 +177,20 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
         }
         yield new LazySeries(e.labels, c, minT, Math.min(maxT, c.lastT));
       }
+    },
+    selectLabels(matchers: readonly Matcher[], minT: number, maxT: number): Labels[] {
+      const out: Labels[] = [];
+      for (const e of matching(matchers)) {
+        const has = e.chunks.hasSampleIn(minT, maxT);
+        if (has === false) continue;
+        if (has === 'maybe') {
+          const probe: Decoded = { t: [], v: [], stale: undefined };
+          e.chunks.decode(minT, maxT, probe);
+          if (probe.t.length === 0) continue;
+        }
+        out.push(e.labels);
+      }
+      return out;
     },
     *selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample> {
       for (const e of matching(matchers)) {

@@ -110,6 +110,21 @@ describe('the compressed store (issue 16)', () => {
     });
   });
 
+  test('gives the label sets select gives, without their samples', () => {
+    const store = createSampleStore({ retentionMs: m(600) });
+    for (let i = 0; i <= 300; i++) {
+      store.append({ __name__: 'x', k: 'a' }, i * 15_000, i);
+      if (i < 100) store.append({ __name__: 'x', k: 'b' }, i * 15_000, i);
+    }
+    for (const [minT, maxT] of [
+      [0, m(100)],
+      [m(30), m(40)],
+      [15_001, 15_002],
+      [m(74), m(75)],
+    ] as const)
+      expect(store.selectLabels(NAME, minT, maxT)).toEqual([...store.select(NAME, minT, maxT)].map((s) => s.labels));
+  });
+
   test('keeps the demo-like metric set (counters, gauges, a classic histogram) under 2 bytes a sample', () => {
     const store = createSampleStore({ retentionMs: m(60) });
     const data = createMetricSet(100, 5000);

@@ -3,7 +3,14 @@
 // results (recorded series, ALERTS, ALERTS_FOR_STATE) into it, as Prometheus's rule manager writes to its TSDB:
 // nothing is kept twice, and the query API sees what the rules recorded.
 import type { MetricStore } from '@obs/core';
-import { createSampleStore, type LatestSample, type Matcher, type SampleStore, type SelectedSeries } from '@obs/promql';
+import {
+  createSampleStore,
+  type Labels,
+  type LatestSample,
+  type Matcher,
+  type SampleStore,
+  type SelectedSeries,
+} from '@obs/promql';
 
 /** A sample store that can switch to the metrics plugin's store. */
 export interface RuleStore extends SampleStore {
@@ -33,6 +40,11 @@ export function createRuleStore(retentionMs: number): RuleStore {
     },
     select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries> {
       return shared !== undefined ? shared.select(matchers, minT, maxT) : own!.select(matchers, minT, maxT);
+    },
+    selectLabels(matchers: readonly Matcher[], minT: number, maxT: number): Labels[] {
+      if (shared === undefined) return own!.selectLabels(matchers, minT, maxT);
+      if (shared.selectLabels !== undefined) return [...shared.selectLabels(matchers, minT, maxT)];
+      return Array.from(shared.select(matchers, minT, maxT), (s) => s.labels);
     },
     selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample> {
       if (shared === undefined) return own!.selectLatest(matchers, minT, maxT);
