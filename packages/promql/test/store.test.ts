@@ -238,11 +238,12 @@ describe('range functions computed series by series (issue 16)', () => {
       const matrix = rangeQuery(store, query, range);
       for (let t = range.startMs; t <= range.endMs; t += range.stepMs) {
         const instant = instantQuery(store, query, t).value;
-        const atStep = (matrix.value as { series: { labels: object; t: number[]; v: number[] }[] }).series
+        if (matrix.value.type !== 'matrix' || instant.type !== 'vector') throw new Error(`${query}: unexpected types`);
+        const atStep = matrix.value.series
           .filter((s) => s.t.includes(t))
           .map((s) => ({ labels: s.labels, value: s.v[s.t.indexOf(t)] }));
         expect(atStep, `${query} at ${t}`).toEqual(
-          (instant as { samples: { labels: object; value: number }[] }).samples
+          instant.samples
             .map((x) => ({ labels: x.labels, value: x.value }))
             .sort((p, q) => JSON.stringify(p.labels).localeCompare(JSON.stringify(q.labels))),
         );
