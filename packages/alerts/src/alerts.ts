@@ -496,10 +496,20 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     groupRuns.set(group, { ms: performance.now() - started, at });
   };
 
+  // Prometheus reports a rule's expression as its printer writes it: formatted once per rule.
+  const queries = new Map<Rule, string>();
+  const queryOf = (rule: Rule): string => {
+    let text = queries.get(rule);
+    if (text === undefined) {
+      text = formatExpr(rule.ast);
+      queries.set(rule, text);
+    }
+    return text;
+  };
   const ruleStatus = (rule: Rule): RuleStatus => {
     const h = health.get(rule);
     const common = {
-      query: formatExpr(rule.ast),
+      query: queryOf(rule),
       labels: rule.labels,
       health: h === undefined ? ('unknown' as const) : h.ok ? ('ok' as const) : ('err' as const),
       lastError: h?.error,

@@ -496,17 +496,10 @@ function goExponent(v: number): string {
   return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
 }
 
-// Label sets as Prometheus writes them: names sorted.
-function sortedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(labels).sort()) out[k] = labels[k]!;
-  return out;
-}
-
 function alertJson(a: ActiveAlertStatus): Record<string, unknown> {
   return {
-    labels: sortedLabels(a.labels),
-    annotations: sortedLabels(a.annotations),
+    labels: sorted(a.labels),
+    annotations: sorted(a.annotations),
     state: a.state,
     activeAt: goTime(a.activeAt),
     ...(a.keepFiringSince === undefined ? {} : { keepFiringSince: goTime(a.keepFiringSince) }),
@@ -527,7 +520,7 @@ function ruleJson(r: RuleStatus): Record<string, unknown> {
     return {
       name: r.name,
       query: r.query,
-      ...(Object.keys(r.labels).length === 0 ? {} : { labels: sortedLabels(r.labels) }),
+      ...(Object.keys(r.labels).length === 0 ? {} : { labels: sorted(r.labels) }),
       ...tail,
     };
   return {
@@ -536,8 +529,8 @@ function ruleJson(r: RuleStatus): Record<string, unknown> {
     query: r.query,
     duration: (r.forMs ?? 0) / 1000,
     keepFiringFor: (r.keepFiringForMs ?? 0) / 1000,
-    labels: sortedLabels(r.labels),
-    annotations: sortedLabels(r.annotations ?? {}),
+    labels: sorted(r.labels),
+    annotations: sorted(r.annotations ?? {}),
     alerts: (r.alerts ?? []).map(alertJson),
     ...tail,
   };

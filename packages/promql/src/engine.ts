@@ -116,6 +116,12 @@ export function instantQuery(
   return evaluateQuery(exprOf(query), source, { ...options, startMs: timeMs });
 }
 
+// Prometheus's checks of a range query's parameters.
+function checkRange(range: { readonly startMs: number; readonly endMs: number; readonly stepMs: number }): void {
+  if (!(range.stepMs > 0)) throw evalError('zero or negative query resolution step widths are not accepted');
+  if (range.endMs < range.startMs) throw evalError('end timestamp must not be before start time');
+}
+
 /**
  * Runs a range query: the expression at every step from `startMs` to `endMs` (inclusive), as a matrix.
  * @throws PromqlError as {@link instantQuery}, and `OBS_ERR_PROMQL_EVAL` for a query whose type is not
@@ -127,8 +133,7 @@ export function rangeQuery(
   range: { readonly startMs: number; readonly endMs: number; readonly stepMs: number },
   options: EvaluateOptions = {},
 ): QueryResult {
-  if (!(range.stepMs > 0)) throw evalError('zero or negative query resolution step widths are not accepted');
-  if (range.endMs < range.startMs) throw evalError('end timestamp must not be before start time');
+  checkRange(range);
   return evaluateQuery(exprOf(query), source, { ...options, ...range });
 }
 
@@ -224,8 +229,7 @@ export function createRangeEvaluation(
   range: { readonly startMs: number; readonly endMs: number; readonly stepMs: number },
   options: EvaluateOptions = {},
 ): RangeEvaluation {
-  if (!(range.stepMs > 0)) throw evalError('zero or negative query resolution step widths are not accepted');
-  if (range.endMs < range.startMs) throw evalError('end timestamp must not be before start time');
+  checkRange(range);
   const expr = exprOf(query);
   const { startMs, endMs, stepMs } = range;
   return rangeEvaluation(
@@ -377,18 +381,32 @@ function selectInstant(ctx: Ctx, sel: VectorSelector): Sample[] {
     }
     return out;
   }
-  if (ctx.source.selectLatest !== undefined) {
-    for (const s of ctx.source.selectLatest(sel.matchers, minT, at))
-      if (!s.stale) out.push({ labels: s.labels, value: s.v, t: s.t });
-    return out;
-  }
-  for (const s of ctx.source.select(sel.matchers, minT, at)) {
-    const n = s.t.length;
-    if (n === 0) continue;
-    if (s.stale?.[n - 1]) continue;
-    out.push({ labels: s.labels, value: s.v[n - 1]!, t: s.t[n - 1]! });
-  }
+  for (const s of latestSamples(ctx.source, sel.matchers, minT, at))
+    if (!s.stale) out.push({ labels: s.labels, value: s.v, t: s.t });
   return out;
+}
+
+/**
+ * Each matching series' newest sample in `(minT, maxT]`: the source's `selectLatest` when it has one, else the
+ * last sample of each series `select` gives.
+ */
+export function latestSamples(
+  source: SampleSource,
+  matchers: readonly Matcher[],
+  minT: number,
+  maxT: number,
+): Iterable<LatestSample> {
+  // Not a generator around the fast path: instant selectors of every rule evaluation go through here.
+  return source.selectLatest !== undefined
+    ? source.selectLatest(matchers, minT, maxT)
+    : lastOfEach(source.select(matchers, minT, maxT));
+}
+
+function* lastOfEach(selected: Iterable<SelectedSeries>): Iterable<LatestSample> {
+  for (const s of selected) {
+    const n = s.t.length;
+    if (n > 0) yield { labels: s.labels, t: s.t[n - 1]!, v: s.v[n - 1]!, stale: (s.stale?.[n - 1] ?? 0) !== 0 };
+  }
 }
 
 function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { type: 'matrix' } {

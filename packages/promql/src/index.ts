@@ -38,6 +38,7 @@ export {
   evaluate,
   historyNeeded,
   instantQuery,
+  latestSamples,
   rangeQuery,
 } from './engine.ts';
 export type { ExprPosition, PromqlErrorCode } from './errors.ts';

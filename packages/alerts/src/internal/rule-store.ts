@@ -7,7 +7,9 @@ import {
   createSampleStore,
   type Labels,
   type LatestSample,
+  latestSamples,
   type Matcher,
+  type SampleSource,
   type SampleStore,
   type SelectedSeries,
 } from '@obs/promql';
@@ -47,9 +49,9 @@ export function createRuleStore(retentionMs: number): RuleStore {
       return Array.from(shared.select(matchers, minT, maxT), (s) => s.labels);
     },
     selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample> {
-      if (shared === undefined) return own!.selectLatest(matchers, minT, maxT);
-      if (shared.selectLatest !== undefined) return shared.selectLatest(matchers, minT, maxT);
-      return latestOf(shared.select(matchers, minT, maxT));
+      return shared === undefined
+        ? own!.selectLatest(matchers, minT, maxT)
+        : latestSamples(shared as SampleSource, matchers, minT, maxT);
     },
     append(labels, t, v) {
       if (shared !== undefined) shared.append(labels, t, v);
@@ -78,11 +80,4 @@ export function createRuleStore(retentionMs: number): RuleStore {
       };
     },
   };
-}
-
-function* latestOf(selected: Iterable<SelectedSeries>): Iterable<LatestSample> {
-  for (const s of selected) {
-    const n = s.t.length;
-    if (n > 0) yield { labels: s.labels, t: s.t[n - 1]!, v: s.v[n - 1]!, stale: (s.stale?.[n - 1] ?? 0) !== 0 };
-  }
 }

@@ -5,6 +5,7 @@ import {
   createInstantEvaluation,
   createRangeEvaluation,
   type Expr,
+  latestSamples,
   type ParsedExpr,
   type QueryResult,
   type SampleSource,
@@ -114,16 +115,7 @@ function guard(store: SampleSource, deadline: number, signal: AbortSignal | unde
       },
       *selectLatest(matchers, minT, maxT) {
         check();
-        if (store.selectLatest === undefined) {
-          for (const s of store.select(matchers, minT, maxT)) {
-            const n = s.t.length;
-            left -= n;
-            if (left < 0) throw new QueryStopped('execution', TOO_MANY);
-            if (n > 0) yield { labels: s.labels, t: s.t[n - 1]!, v: s.v[n - 1]!, stale: (s.stale?.[n - 1] ?? 0) !== 0 };
-          }
-          return;
-        }
-        for (const s of store.selectLatest(matchers, minT, maxT)) {
+        for (const s of latestSamples(store, matchers, minT, maxT)) {
           if (--left < 0) throw new QueryStopped('execution', TOO_MANY);
           yield s;
         }

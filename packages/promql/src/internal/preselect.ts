@@ -1,7 +1,7 @@
 // A range query (or a subquery) evaluates its selectors at every step: each selector's samples are selected
 // once for the whole range, and every step reads its window from them by binary search.
 import type { Expr, Matcher, VectorSelector } from '../ast.ts';
-import type { LatestSample, SampleSource, SelectedSeries } from '../engine.ts';
+import { type LatestSample, latestSamples, type SampleSource, type SelectedSeries } from '../engine.ts';
 import type { Labels } from '../labels.ts';
 import type { Series } from '../values.ts';
 
@@ -200,16 +200,8 @@ export class Preselected implements SampleSource {
   }
 
   /** Instant selectors that were not preselected: the source's own fast path. */
-  *selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample> {
-    const source = this.#source;
-    if (source.selectLatest !== undefined) {
-      yield* source.selectLatest(matchers, minT, maxT);
-      return;
-    }
-    for (const s of source.select(matchers, minT, maxT)) {
-      const n = s.t.length;
-      if (n > 0) yield { labels: s.labels, t: s.t[n - 1]!, v: s.v[n - 1]!, stale: (s.stale?.[n - 1] ?? 0) !== 0 };
-    }
+  selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample> {
+    return latestSamples(this.#source, matchers, minT, maxT);
   }
 
   *select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries> {
