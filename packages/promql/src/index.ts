@@ -44,7 +44,7 @@ export {
 export type { ExprPosition, PromqlErrorCode } from './errors.ts';
 export { PromqlError, promqlErrorCodes } from './errors.ts';
 export type { FormatOptions } from './format.ts';
-export { formatExpr } from './format.ts';
+export { formatExpr, goQuote } from './format.ts';
 export type { Labels } from './labels.ts';
 export { labelsKey, seriesKey } from './labels.ts';
 export type { ParsedExpr } from './parse.ts';

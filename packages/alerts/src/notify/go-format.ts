@@ -1,5 +1,5 @@
 // Values as Alertmanager (Go) writes them: times, quoted strings, label sets, matchers, the order of alerts.
-import type { Labels } from '@obs/promql';
+import { goQuote, type Labels } from '@obs/promql';
 import type { LabelMatcher } from './dispatcher.ts';
 
 /** Go's `string <` compares UTF-8 bytes; JS `<` compares UTF-16 units (they differ above U+FFFF). */
@@ -18,38 +18,6 @@ export function sortedLabels(labels: Labels): Labels {
   const out: Record<string, string> = {};
   for (const k of Object.keys(labels).sort(goCompare)) out[k] = labels[k] ?? '';
   return out;
-}
-
-const GO_ESCAPES: Readonly<Record<string, string>> = {
-  '\x07': '\\a',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-  '\v': '\\v',
-  '\\': '\\\\',
-  '"': '\\"',
-};
-
-/** Go's `strconv.Quote` (`%q`): printable characters stay, the rest become escapes. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const escaped = GO_ESCAPES[ch];
-    if (escaped !== undefined) out += escaped;
-    else if (/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) out += ch;
-    else {
-      const cp = ch.codePointAt(0) ?? 0;
-      out +=
-        cp < 0x80
-          ? `\\x${cp.toString(16).padStart(2, '0')}`
-          : cp > 0xffff
-            ? `\\U${cp.toString(16).padStart(8, '0')}`
-            : `\\u${cp.toString(16).padStart(4, '0')}`;
-    }
-  }
-  return `${out}"`;
 }
 
 /** `model.LabelSet.String()` of Alertmanager 0.25: `{alertname="X", endpoint="history"}`. */

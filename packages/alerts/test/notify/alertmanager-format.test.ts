@@ -1,6 +1,7 @@
 // Issue #24: notifications as Alertmanager 0.25 sends them (group keys, order, times, subjects, headers).
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { goQuote } from '@obs/promql';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { createWebhookChannel, type Notification } from '../../src/index.ts';
 import { createAlertmanagerClient } from '../../src/notify/alertmanager-client.ts';
@@ -9,7 +10,6 @@ import { createDispatcher } from '../../src/notify/dispatcher.ts';
 import {
   compareAlertLabels,
   goQueryEscape,
-  goQuote,
   goTime,
   labelSetString,
   matchersString,
