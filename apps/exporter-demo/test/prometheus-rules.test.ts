@@ -52,6 +52,18 @@ function rulesFile(): string {
           },
         ],
       },
+      // A constant alert: its value, labels and annotations are the same on both sides, so they compare whole.
+      {
+        name: 'constant',
+        rules: [
+          {
+            alert: 'Constant',
+            expr: 'vector(0.5) * 3',
+            labels: { severity: 'info' },
+            annotations: { summary: 'value {{ $value }}, {{ $value | humanize }}' },
+          },
+        ],
+      },
     ],
   });
   // What `obs-alerts export` writes from it: the file both engines load.
@@ -238,6 +250,14 @@ describe.skipIf(prometheus === undefined)('the real Prometheus and the embedded 
           })),
         }));
       expect(stable(ourRules)).toEqual(stable(theirRules));
+      // Value (Go's 'e' format), labels and annotations of the constant alert, whole; activeAt differs by timing.
+      type Listed = { data: { alerts: (PromAlert & Record<string, unknown>)[] } };
+      const constant = (a: unknown) =>
+        (a as Listed).data.alerts
+          .filter((x) => x.labels['alertname'] === 'Constant')
+          .map(({ activeAt: _, ...rest }) => rest);
+      expect(constant(ourAlerts)).toHaveLength(1);
+      expect(constant(ourAlerts)).toEqual(constant(theirAlerts));
 
       const ours = logTimes(log, 'pending');
       const endpoints = [...promActive.keys()].filter((e) => ours.has(e));
