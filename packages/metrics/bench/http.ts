@@ -5,7 +5,11 @@
 // process while autocannon loads it from this one; rounds interleave the variants. Besides
 // requests/s, the server's own CPU time per request is reported: it does not depend on whether the
 // load generator or the server is the bottleneck, so it is the steadier figure on a 2-core machine.
-import { type ChildProcess, spawn } from 'node:child_process';
+// With two or more CPUs and `taskset`, the load generator (this process) runs on CPU 0 and each server on
+// CPU 1, so that the two do not take turns on one core while a third process takes the other
+// (OBS_BENCH_PIN=0 turns that off).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describeStability, keptIndexes, relativeSpread, reportRow } from '@obs/testing/bench';
 import autocannon from 'autocannon';
@@ -24,10 +28,24 @@ const labels: Record<Variant, string> = {
 // Targets, as ratios of bare express's requests/s.
 const targets: Partial<Record<Variant, number>> = { obs: 0.93, both: 0.9 };
 
+function canPin(): boolean {
+  if (process.env['OBS_BENCH_PIN'] === '0' || process.platform !== 'linux' || availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+let pinned: boolean | undefined;
+
 async function start(variant: Variant): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, 'http-server.ts'), variant], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  pinned ??= canPin();
+  const args = [...process.execArgv, join(import.meta.dirname, 'http-server.ts'), variant];
+  // taskset execs node in place: the pid that answers /__cpu stays the server's.
+  const child = pinned
+    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));
@@ -81,7 +99,7 @@ export async function httpBench(rounds = 9, seconds = 2): Promise<boolean> {
   const kept = (v: Variant): number[] => keptIndexes(perRound(v)).map((i) => perRound(v)[i]!);
   const ratio = (v: Variant): number => median(kept(v));
   console.log(
-    '\n@obs/metrics HTTP middleware under autocannon (median of kept rounds; ratio = variant / bare, higher is better)',
+    `\n@obs/metrics HTTP middleware under autocannon (median of kept rounds; ratio = variant / bare, higher is better; ${pinned ? 'load generator on CPU 0, servers on CPU 1' : 'not pinned to CPUs'})`,
   );
   console.log(
     `${'variant'.padEnd(46)} ${'req/s'.padStart(8)} ${'ratio'.padStart(6)}  ${'target'.padEnd(14)} stability                      server CPU per request`,

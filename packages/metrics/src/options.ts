@@ -174,6 +174,7 @@ export const prometheusSection: ConfigSection = {
       remote_write_max_samples_per_send: z.number().int().min(1).default(2000),
       remote_write_queue_capacity: z.number().int().min(1).default(100_000),
       native_histograms: z.boolean().default(false),
+      classic_buckets: z.boolean().default(true),
       bucket_factor: z.number().gt(1, 'must be > 1').finite().default(1.1),
       max_buckets: z.number().int().min(0).default(160),
       zero_threshold: z.number().min(0).finite().default(DEFAULT_ZERO_THRESHOLD),
@@ -256,6 +257,11 @@ declare module '@obs/core' {
     readonly remote_write_queue_capacity: number;
     /** Every histogram of the set is also a native (exponential) histogram, scraped as protobuf; classic buckets stay. @default false */
     readonly native_histograms: boolean;
+    /**
+     * With native_histograms, keep the classic buckets alongside (for `_bucket` dashboards and text scrapers);
+     * false exposes native buckets only (text then shows `le="+Inf"`, `_sum` and `_count`). @default true
+     */
+    readonly classic_buckets: boolean;
     /** Largest growth factor between native buckets: picks the schema (1.1 gives schema 3, 8 buckets per power of 2). @default 1.1 */
     readonly bucket_factor: number;
     /** Populated native buckets per series before the resolution is halved; 0: no limit. @default 160 */

@@ -153,6 +153,7 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
               zeroThreshold: p.zero_threshold,
               maxZeroThreshold: p.max_zero_threshold,
               minResetDurationMs: p.min_reset_duration,
+              classicBuckets: p.classic_buckets,
             }
           : false,
         ...(options.registry === undefined ? {} : { registry: options.registry }),

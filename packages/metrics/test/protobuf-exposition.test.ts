@@ -217,6 +217,40 @@ describe('native histograms in config', () => {
     expect(() => createMetrics({ nativeHistograms: { classicBuckets: 'no' as never } })).toThrow(ObsConfigError);
   });
 
+  test('[monitoring.prometheus] classic_buckets = false: native buckets only, for the API and the HTTP histograms', async () => {
+    const monitor = await createMonitor({
+      config: {
+        metrics_port: 0,
+        health_port: 0,
+        host: '127.0.0.1',
+        prometheus: { namespace: 'trakt', default_metrics: false, native_histograms: true, classic_buckets: false },
+      },
+      plugins: [metricsPlugin()],
+      logger: silentLogger,
+    }).start();
+    try {
+      const metrics = monitor.service('metrics');
+      const app = express();
+      app.use(metrics.httpMiddleware());
+      app.get('/x', (_req, res) => void res.end('ok'));
+      await using server = await listenLoopback(app);
+      await fetch(new URL('/x', server.url)).then((r) => r.text());
+      monitor.recordApiCall('history', 200, 5);
+      const text = await metrics.render();
+      expect(text).toContain('trakt_api_duration_seconds_bucket{le="+Inf",endpoint="history"} 1');
+      expect(text).not.toMatch(/trakt_api_duration_seconds_bucket\{le="0\.005"/);
+      expect(text).not.toMatch(/http_server_request_duration_seconds_bucket\{le="0\.005"/);
+      const families = Object.fromEntries(decodeMetricFamilies(await metrics.encode()).map((f) => [f.name, f]));
+      expect(families['trakt_api_duration_seconds']!.metrics[0]!.histogram).toMatchObject({ buckets: [], schema: 3 });
+      expect(families['http_server_request_duration_seconds']!.metrics[0]!.histogram).toMatchObject({
+        buckets: [],
+        schema: 3,
+      });
+    } finally {
+      await monitor.stop();
+    }
+  });
+
   test('bad keys in the TOML file are config errors naming key and line, every one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'obs-native-'));
     try {
@@ -230,6 +264,7 @@ describe('native histograms in config', () => {
           'max_buckets = -3',
           'zero_threshold = -1.0',
           'min_reset_duration = "soon"',
+          'classic_buckets = 0',
           '',
         ].join('\n'),
       );
@@ -251,6 +286,7 @@ describe('native histograms in config', () => {
           ['max_buckets', 4],
           ['zero_threshold', 5],
           ['min_reset_duration', 6],
+          ['classic_buckets', 7],
         ]),
       );
       const config = loadConfig({ env: {}, plugins: [metricsPlugin()] });
@@ -261,6 +297,7 @@ describe('native histograms in config', () => {
         zero_threshold: 2 ** -128,
         max_zero_threshold: 0,
         min_reset_duration: 0,
+        classic_buckets: true,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
