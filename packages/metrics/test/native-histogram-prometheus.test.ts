@@ -47,17 +47,20 @@ const scalar = async (url: string, expr: string, time: number): Promise<number> 
   Number((await query(url, expr, time))[0]?.value?.[1]);
 
 // Prometheus 2.42's extrapolatedRate for a native histogram (promql/functions.go): the increase between the
-// first and the last sample, extrapolated towards the window's edges, per second.
-function expectedRate(samples: [number, number][], start: number, end: number): number {
-  const [firstT, first] = samples[0]!;
-  const [lastT, last] = samples[samples.length - 1]!;
+// first and the last sample, extrapolated towards the window's edges, per second. Times are taken back to whole
+// milliseconds, as Prometheus holds them: differences of float seconds near 1.7e9 lose about 2e-7 s each.
+function expectedRate(samples: [number, number][], startS: number, endS: number): number {
+  const ms = (s: number): number => Math.round(s * 1000);
+  const [start, end] = [ms(startS), ms(endS)];
+  const [firstT, first] = [ms(samples[0]![0]), samples[0]![1]];
+  const [lastT, last] = [ms(samples[samples.length - 1]![0]), samples[samples.length - 1]![1]];
   const sampled = lastT - firstT;
   const average = sampled / (samples.length - 1);
   const threshold = average * 1.1;
   let interval = sampled;
   interval += firstT - start < threshold ? firstT - start : average / 2;
   interval += end - lastT < threshold ? end - lastT : average / 2;
-  return ((last - first) * (interval / sampled)) / (end - start);
+  return ((last - first) * (interval / sampled)) / ((end - start) / 1000);
 }
 
 describe.skipIf(prometheus === undefined)('native histograms in a real Prometheus 2.42', () => {
@@ -147,9 +150,9 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
       expect(samples[samples.length - 1]![1]).toBe(2_001);
       const rateCount = await scalar(url, 'histogram_count(rate(trakt_api_duration_seconds[1m]))', at);
       const rateSum = await scalar(url, 'histogram_sum(rate(trakt_api_duration_seconds[1m]))', at);
-      // Timestamps go through float seconds both ways: a few parts in 10^9.
-      expect(rateCount).toBeCloseTo(expectedRate(samples, at - 60, at), 5);
-      expect(rateSum).toBeCloseTo(expectedRate(sums, at - 60, at), 5);
+      // Computed on whole milliseconds as Prometheus does: equal but for the last bits.
+      expect(Math.abs(rateCount / expectedRate(samples, at - 60, at) - 1)).toBeLessThan(1e-12);
+      expect(Math.abs(rateSum / expectedRate(sums, at - 60, at) - 1)).toBeLessThan(1e-12);
       expect(rateSum / rateCount).toBeCloseTo(sum / 2_000, 9);
 
       // The 95th percentile lies within one bucket (a factor of bucket_factor) of the true one.

@@ -19,9 +19,17 @@ interface ApiGlobal {
 const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 const SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
 
+// The API creates its global object once and then only sets and deletes its fields (registerGlobal,
+// unregisterGlobal): once seen, it is kept, which spares a lookup on the global object per observation.
+let api: ApiGlobal | undefined;
+
 /** The exemplar for an observation of `value`, if a span is recording in the current context. */
 export function activeExemplar(value: number): Exemplar | undefined {
-  const manager = (globalThis as { [API_GLOBAL]?: ApiGlobal })[API_GLOBAL]?.context;
+  if (api === undefined) {
+    api = (globalThis as { [API_GLOBAL]?: ApiGlobal })[API_GLOBAL];
+    if (api === undefined) return undefined;
+  }
+  const manager = api.context;
   if (manager === undefined) return undefined;
   const span = manager.active().getValue(SPAN_KEY) as SpanLike | undefined;
   if (span === undefined || !span.isRecording()) return undefined;
