@@ -2,6 +2,15 @@
 import type { Aggregate } from './ast.ts';
 import { goFloat } from './format.ts';
 import { type Labels, labelsKey } from './labels.ts';
+import {
+  addHistograms,
+  compactHistogram,
+  divHistogram,
+  type FloatHistogram,
+  histogramOverflows,
+  histogramString,
+  mulHistogram,
+} from './native-histogram.ts';
 import { goQuote, validLabelName } from './parse.ts';
 import {
   annotate,
@@ -21,6 +30,8 @@ interface Group {
   readonly labels: Labels;
   readonly samples: Sample[];
   drop: boolean;
+  /** Whether any sample is a native histogram. */
+  histograms: boolean;
 }
 
 function groupLabels(labels: Labels, e: Aggregate): Labels {
@@ -151,10 +162,11 @@ function groups(input: Sample[], e: Aggregate): Map<string, Group> {
     const { labels, key } = groupOf(s.labels, e);
     let g = out.get(key);
     if (g === undefined) {
-      g = { labels, samples: [], drop: false };
+      g = { labels, samples: [], drop: false, histograms: false };
       out.set(key, g);
     }
     if (s.drop === true) g.drop = true;
+    if (s.h !== undefined) g.histograms = true;
     g.samples.push(s);
   }
   return out;
@@ -200,7 +212,14 @@ function selecting(ctx: Ctx, e: Aggregate, param: Value | undefined, input: Samp
   if (k < 1) return out;
   for (const g of all.values()) {
     if (e.op === 'limitk') out.push(...g.samples.slice(0, k));
-    else out.push(...[...g.samples].sort(byValue(e.op === 'topk')).slice(0, k));
+    else {
+      let samples = g.samples;
+      if (g.histograms) {
+        annotate(ctx, 'info', `ignored histogram in ${e.op} aggregation`, e.from);
+        samples = samples.filter((s) => s.h === undefined);
+      }
+      out.push(...[...samples].sort(byValue(e.op === 'topk')).slice(0, k));
+    }
   }
   return out;
 }
@@ -210,7 +229,7 @@ function countValues(e: Aggregate, label: string, input: Sample[]): Value {
   const out = new Map<string, Sample & { value: number }>();
   for (const s of input) {
     // The value label is set before grouping, as Prometheus does: `without (label)` removes it again.
-    const value = goFloat(s.value);
+    const value = s.h === undefined ? goFloat(s.value) : histogramString(s.h);
     const labels: Record<string, string> = { ...groupLabels({ ...s.labels, [label]: value }, e) };
     if (!e.without) labels[label] = value;
     const key = labelsKey(labels);
@@ -235,6 +254,13 @@ export function aggregate(ctx: Ctx, e: Aggregate): Value {
   }
   const out: Sample[] = [];
   for (const g of groups(input, e).values()) {
+    if (g.histograms && e.op !== 'count' && e.op !== 'group') {
+      const h = histogramGroup(ctx, e, g);
+      if (h === undefined) continue;
+      if (typeof h === 'number') out.push({ labels: g.labels, value: h, drop: g.drop && '__name__' in g.labels });
+      else out.push({ labels: g.labels, value: 0, h, drop: g.drop && '__name__' in g.labels });
+      continue;
+    }
     const values = g.samples.map((s) => s.value);
     let value: number;
     switch (e.op) {
@@ -269,4 +295,77 @@ export function aggregate(ctx: Ctx, e: Aggregate): Value {
     out.push({ labels: g.labels, value, drop: g.drop && '__name__' in g.labels });
   }
   return { type: 'vector', samples: out };
+}
+
+// sum and avg of native histograms (a group mixing them with floats gives nothing); other aggregations ignore
+// histograms, with a note, and aggregate the floats.
+function histogramGroup(ctx: Ctx, e: Aggregate, g: Group): FloatHistogram | number | undefined {
+  const at = e.expr.from;
+  if (e.op !== 'sum' && e.op !== 'avg') {
+    annotate(ctx, 'info', `ignored histogram in ${e.op} aggregation`, at);
+    const floats = g.samples.filter((s) => s.h === undefined).map((s) => s.value);
+    if (floats.length === 0) return undefined;
+    switch (e.op) {
+      case 'min':
+        return floats.reduce((m, x) => (x < m || Number.isNaN(m) ? x : m));
+      case 'max':
+        return floats.reduce((m, x) => (x > m || Number.isNaN(m) ? x : m));
+      case 'stddev':
+        return Math.sqrt(variance(floats));
+      case 'stdvar':
+        return variance(floats);
+      default:
+        return quantile(scalarOf(ctx.ev(ctx, e.param!)), floats);
+    }
+  }
+  if (g.samples.some((s) => s.h === undefined)) {
+    annotate(ctx, 'warning', 'encountered a mix of histograms and floats for aggregation', at);
+    return undefined;
+  }
+  let resetSeen = false;
+  let notResetSeen = false;
+  let sum: FloatHistogram | undefined;
+  let mean: FloatHistogram | undefined;
+  let count = 0;
+  for (const s of g.samples) {
+    const h = s.h!;
+    count++;
+    if (h.counterResetHint === 'reset') resetSeen = true;
+    else if (h.counterResetHint === 'not_reset') notResetSeen = true;
+    if (sum === undefined) {
+      sum = h;
+      continue;
+    }
+    const name = s.labels['__name__'] ?? '';
+    let next: ReturnType<typeof addHistograms>;
+    if (mean === undefined) {
+      next = addHistograms(sum, h);
+      if (next.h !== undefined && e.op === 'avg' && histogramOverflows(next.h)) {
+        // The sum overflows: the mean goes on incrementally, as Prometheus does.
+        mean = divHistogram(sum, count - 1);
+      } else if (next.h !== undefined) {
+        if (next.reconciled) annotate(ctx, 'info', 'mismatched custom buckets were reconciled during aggregation', at);
+        sum = next.h;
+        continue;
+      }
+    }
+    if (mean !== undefined) {
+      next = addHistograms(mulHistogram(mean, (count - 1) / count), divHistogram(h, count));
+      if (next.h !== undefined) mean = next.h;
+    }
+    if (next!.h === undefined) {
+      annotate(
+        ctx,
+        'warning',
+        `vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${JSON.stringify(name)}`,
+        at,
+      );
+      return undefined;
+    }
+    if (next!.reconciled) annotate(ctx, 'info', 'mismatched custom buckets were reconciled during aggregation', at);
+  }
+  if (resetSeen && notResetSeen)
+    annotate(ctx, 'warning', 'conflicting counter resets during histogram aggregation', at);
+  const result = e.op === 'avg' ? (mean ?? divHistogram(sum!, count)) : sum!;
+  return compactHistogram(result);
 }

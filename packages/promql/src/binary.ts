@@ -1,7 +1,24 @@
 // Binary operators: arithmetic, comparisons and set operators, with Prometheus' vector matching.
 import type { Binary, VectorMatching } from './ast.ts';
 import { type Labels, labelsKey } from './labels.ts';
-import { type Ctx, evalError, type Sample, scalarOf, type Value, vectorOf } from './values.ts';
+import {
+  addHistograms,
+  compactHistogram,
+  divHistogram,
+  type FloatHistogram,
+  histogramsEqual,
+  mulHistogram,
+} from './native-histogram.ts';
+import {
+  type Annotation,
+  annotate,
+  type Ctx,
+  evalError,
+  type Sample,
+  scalarOf,
+  type Value,
+  vectorOf,
+} from './values.ts';
 
 const COMPARISON: ReadonlySet<string> = new Set(['==', '!=', '>', '<', '>=', '<=']);
 
@@ -53,6 +70,71 @@ function elem(op: string, l: number, r: number): [number, boolean] {
   return [arith(op, l, r), true];
 }
 
+/** The outcome of an operation with a native histogram on either side. */
+interface HistogramElem {
+  readonly h: FloatHistogram | undefined;
+  readonly keep: boolean;
+  /** A note for the query; with `drop`, the pair gives no sample. */
+  readonly note?: readonly [Annotation['level'], string] | undefined;
+  readonly drop?: boolean;
+}
+
+function incompatible(op: string, l: string, r: string): HistogramElem {
+  return {
+    h: undefined,
+    keep: false,
+    drop: true,
+    note: ['info', `incompatible sample types encountered for binary operator ${JSON.stringify(op)}: ${l} ${op} ${r}`],
+  };
+}
+
+// Prometheus's vectorElemBinop when a histogram is involved: scaling, adding, subtracting and comparing for
+// equality are defined; anything else drops the pair with an info note.
+function histogramElem(
+  op: string,
+  lf: number,
+  rf: number,
+  lh: FloatHistogram | undefined,
+  rh: FloatHistogram | undefined,
+): HistogramElem {
+  if (lh === undefined) {
+    if (op === '*') return { h: compactHistogram(mulHistogram(rh!, lf)), keep: true };
+    return incompatible(op, 'float', 'histogram');
+  }
+  if (rh === undefined) {
+    if (op === '*') return { h: compactHistogram(mulHistogram(lh, rf)), keep: true };
+    if (op === '/') return { h: compactHistogram(divHistogram(lh, rf)), keep: true };
+    return incompatible(op, 'histogram', 'float');
+  }
+  if (op === '+' || op === '-') {
+    const name = op === '+' ? 'addition' : 'subtraction';
+    const r = addHistograms(lh, rh, op === '-');
+    if (r.h === undefined)
+      return {
+        h: undefined,
+        keep: false,
+        drop: true,
+        note: ['warning', `incompatible bucket layout encountered for binary operator ${op}`],
+      };
+    if (op === '-') r.h.counterResetHint = 'gauge';
+    if (r.collision)
+      return {
+        h: undefined,
+        keep: false,
+        drop: true,
+        note: ['warning', `conflicting counter resets during histogram ${name}`],
+      };
+    return {
+      h: compactHistogram(r.h),
+      keep: true,
+      note: r.reconciled ? ['info', `mismatched custom buckets were reconciled during ${name}`] : undefined,
+    };
+  }
+  if (op === '==') return { h: lh, keep: histogramsEqual(lh, rh) };
+  if (op === '!=') return { h: lh, keep: !histogramsEqual(lh, rh) };
+  return incompatible(op, 'histogram', 'histogram');
+}
+
 function signature(labels: Labels, m: VectorMatching): string {
   return m.on ? labelsKey(labels, m.labels) : labelsKey(labels, undefined, ['__name__', ...m.labels]);
 }
@@ -92,10 +174,21 @@ function resultLabels(l: Labels, r: Labels, e: Binary): Labels {
   return out;
 }
 
-function vectorScalar(e: Binary, vec: Sample[], scalar: number, swap: boolean): Value {
+function vectorScalar(ctx: Ctx, e: Binary, vec: Sample[], scalar: number, swap: boolean): Value {
   const cmp = COMPARISON.has(e.op);
   const out: Sample[] = [];
+  let note: HistogramElem['note'];
   for (const s of vec) {
+    if (s.h !== undefined) {
+      const r = swap ? histogramElem(e.op, scalar, 0, undefined, s.h) : histogramElem(e.op, 0, scalar, s.h, undefined);
+      if (r.drop === true) {
+        note = r.note;
+        continue;
+      }
+      if (e.bool) out.push({ labels: s.labels, value: r.keep ? 1 : 0, drop: true });
+      else if (r.keep) out.push({ labels: s.labels, value: 0, h: r.h, drop: !cmp ? true : s.drop });
+      continue;
+    }
     const [l, r] = swap ? [scalar, s.value] : [s.value, scalar];
     let [value, keep] = elem(e.op, l, r);
     if (cmp && swap) value = r;
@@ -106,6 +199,7 @@ function vectorScalar(e: Binary, vec: Sample[], scalar: number, swap: boolean): 
     if (!keep) continue;
     out.push({ labels: s.labels, value, drop: !cmp || e.bool ? true : s.drop });
   }
+  if (note !== undefined) annotate(ctx, note[0], note[1], e.from);
   return { type: 'vector', samples: out };
 }
 
@@ -127,7 +221,7 @@ function setOp(e: Binary, lhs: Sample[], rhs: Sample[]): Value {
   return { type: 'vector', samples: [...lhs, ...rhs.filter((s) => !leftSigs.has(signature(s.labels, m)))] };
 }
 
-function vectorVector(e: Binary, lhs: Sample[], rhs: Sample[]): Value {
+function vectorVector(ctx: Ctx, e: Binary, lhs: Sample[], rhs: Sample[]): Value {
   const m = e.matching;
   if (lhs.length === 0 || rhs.length === 0) return { type: 'vector', samples: [] };
   const [many, one] = m.card === 'one-to-many' ? [rhs, lhs] : [lhs, rhs];
@@ -143,15 +237,28 @@ function vectorVector(e: Binary, lhs: Sample[], rhs: Sample[]): Value {
   }
   const matched = new Map<string, Set<string> | undefined>();
   const out: Sample[] = [];
+  let note: HistogramElem['note'];
   for (const s of many) {
     const sig = signature(s.labels, m);
     const other = oneSide.get(sig);
     if (other === undefined) continue;
-    const [l, r] = m.card === 'one-to-many' ? [other.value, s.value] : [s.value, other.value];
-    let [value, keep] = elem(e.op, l, r);
+    const [l, r] = m.card === 'one-to-many' ? [other, s] : [s, other];
+    let value: number;
+    let keep: boolean;
+    let h: FloatHistogram | undefined;
+    if (l.h === undefined && r.h === undefined) [value, keep] = elem(e.op, l.value, r.value);
+    else {
+      const res = histogramElem(e.op, l.value, r.value, l.h, r.h);
+      if (res.note !== undefined) note = res.note;
+      if (res.drop === true) continue;
+      value = 0;
+      keep = res.keep;
+      h = res.h;
+    }
     if (e.bool) {
       value = keep ? 1 : 0;
       keep = true;
+      h = undefined;
     }
     // Matching errors are found even among the pairs a comparison filters out.
     const labels = resultLabels(s.labels, other.labels, e);
@@ -170,8 +277,10 @@ function vectorVector(e: Binary, lhs: Sample[], rhs: Sample[]): Value {
       inserted.add(key);
     }
     if (!keep) continue;
-    out.push({ labels, value, drop: e.bool || (COMPARISON.has(e.op) && s.drop === true) });
+    const drop = e.bool || (COMPARISON.has(e.op) && s.drop === true);
+    out.push(h === undefined ? { labels, value, drop } : { labels, value, drop, h });
   }
+  if (note !== undefined) annotate(ctx, note[0], note[1], e.from);
   return { type: 'vector', samples: out };
 }
 
@@ -182,10 +291,10 @@ export function binary(ctx: Ctx, e: Binary): Value {
     const [value, keep] = elem(e.op, lv.value, rv.value);
     return { type: 'scalar', value: COMPARISON.has(e.op) ? (keep ? 1 : 0) : value };
   }
-  if (lv.type === 'scalar') return vectorScalar(e, vectorOf(rv), lv.value, true);
-  if (rv.type === 'scalar') return vectorScalar(e, vectorOf(lv), scalarOf(rv), false);
+  if (lv.type === 'scalar') return vectorScalar(ctx, e, vectorOf(rv), lv.value, true);
+  if (rv.type === 'scalar') return vectorScalar(ctx, e, vectorOf(lv), scalarOf(rv), false);
   const lhs = vectorOf(lv);
   const rhs = vectorOf(rv);
   if (e.op === 'and' || e.op === 'or' || e.op === 'unless') return setOp(e, lhs, rhs);
-  return vectorVector(e, lhs, rhs);
+  return vectorVector(ctx, e, lhs, rhs);
 }

@@ -1,11 +1,22 @@
 // Function calls: dispatch to range-vector functions, instant-vector math, label and date functions.
 import { quantile } from './aggregate.ts';
 import type { Call, Expr } from './ast.ts';
-import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram.ts';
+import { histogramFraction, histogramQuantile, histogramQuantiles, nativeHistogramFunction } from './histogram.ts';
 import { seriesMajorStep } from './internal/series-major.ts';
 import { compareLabels, type Labels } from './labels.ts';
+import type { FloatHistogram } from './native-histogram.ts';
 import { goQuote, validLabelName } from './parse.ts';
 import { doubleExponentialSmoothing, extrapolatedRate, OVER_TIME, predictLinear } from './range-functions.ts';
+import {
+  histogramChanges,
+  histogramRate,
+  histogramResets,
+  histogramSumOverTime,
+  ignoredInRange,
+  instantHistogramValue,
+  type RangeNotes,
+  seriesName,
+} from './range-histograms.ts';
 import { type AnchoredRegex, anchoredRegex } from './regex.ts';
 import {
   annotate,
@@ -76,8 +87,11 @@ function unparen(e: Expr | undefined): Expr | undefined {
   return node;
 }
 
+// Float functions leave native histograms out, as Prometheus's simpleFloatFunc does.
 function mapVector(v: Sample[], f: (x: number) => number): Value {
-  return { type: 'vector', samples: v.map((s) => ({ labels: s.labels, value: f(s.value), drop: true })) };
+  const out: Sample[] = [];
+  for (const s of v) if (s.h === undefined) out.push({ labels: s.labels, value: f(s.value), drop: true });
+  return { type: 'vector', samples: out };
 }
 
 // The labels absent() reports: those of the selector's equality matchers, each given once.
@@ -116,7 +130,10 @@ function relabel(s: Sample, dst: string, value: string): Sample {
   if (value === '') delete next[dst];
   else next[dst] = value;
   // Setting __name__ explicitly keeps it, whatever dropped it before (delayed name removal).
-  return { labels: next, value: s.value, t: s.t, drop: dst === '__name__' ? false : s.drop };
+  const drop = dst === '__name__' ? false : s.drop;
+  return s.h === undefined
+    ? { labels: next, value: s.value, t: s.t, drop }
+    : { labels: next, value: 0, t: s.t, drop, h: s.h };
 }
 
 function labelReplace(v: Sample[], dst: string, replacement: string, src: string, regexText: string): Value {
@@ -172,8 +189,8 @@ function sortBy(ctx: Ctx, e: Call, v: Sample[], args: Value[]): Value {
       'sort is ineffective for range queries since results are always ordered by labels',
       e.from,
     );
-  const out = [...v];
   if (e.func === 'sort' || e.func === 'sort_desc') {
+    const out = v.filter((s) => s.h === undefined);
     const desc = e.func === 'sort_desc';
     out.sort((a, b) => {
       if (Number.isNaN(a.value)) return Number.isNaN(b.value) ? 0 : 1;
@@ -182,6 +199,7 @@ function sortBy(ctx: Ctx, e: Call, v: Sample[], args: Value[]): Value {
     });
     return { type: 'vector', samples: out };
   }
+  const out = [...v];
   const names = args.slice(1).map(stringOf);
   const sign = e.func === 'sort_by_label_desc' ? -1 : 1;
   out.sort((a, b) => {
@@ -213,6 +231,74 @@ function nonCounterInfo(ctx: Ctx, s: Series, at: number): void {
   );
 }
 
+// Functions that read floats only: over a series that also has histograms they ignore them, with a note.
+const FLOATS_ONLY: ReadonlySet<string> = new Set([
+  'min_over_time',
+  'max_over_time',
+  'ts_of_min_over_time',
+  'ts_of_max_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'mad_over_time',
+]);
+// Functions that need two floats; a single float next to histograms gets the note too.
+const TWO_FLOATS: ReadonlySet<string> = new Set(['deriv', 'predict_linear', 'double_exponential_smoothing']);
+
+// A range function over a series that holds native histograms (mixed with floats or not).
+function overHistograms(
+  ctx: Ctx,
+  e: Call,
+  m: Value & { type: 'matrix' },
+  s: Series,
+  notesAt: number,
+): number | FloatHistogram | undefined {
+  const f = e.func;
+  const hs = s.histograms!;
+  const n: RangeNotes = { ctx, at: notesAt, name: seriesName(s) };
+  const floats = s.t.length;
+  const all = floats + hs.t.length;
+  switch (f) {
+    case 'rate':
+    case 'increase':
+    case 'delta':
+      return histogramRate(n, s, m.endMs - m.rangeMs, m.endMs, m.rangeMs, f !== 'delta', f === 'rate');
+    case 'irate':
+    case 'idelta':
+      return instantHistogramValue(n, s, f === 'irate');
+    case 'resets':
+      return histogramResets(s);
+    case 'changes':
+      return histogramChanges(s);
+    case 'count_over_time':
+      return all;
+    case 'present_over_time':
+      return 1;
+    case 'sum_over_time':
+    case 'avg_over_time':
+      return histogramSumOverTime(n, s, f === 'avg_over_time');
+    case 'last_over_time':
+      return floats > 0 && s.t[floats - 1]! > hs.t[hs.t.length - 1]! ? s.v[floats - 1]! : hs.h[hs.h.length - 1]!;
+    case 'first_over_time':
+      return floats > 0 && s.t[0]! < hs.t[0]! ? s.v[0]! : hs.h[0]!;
+    case 'ts_of_last_over_time':
+      return Math.max(floats > 0 ? s.t[floats - 1]! : 0, hs.t[hs.t.length - 1]!) / 1000;
+    case 'ts_of_first_over_time':
+      return Math.min(floats > 0 ? s.t[0]! : Number.POSITIVE_INFINITY, hs.t[0]!) / 1000;
+  }
+  if (TWO_FLOATS.has(f) && floats < 2) {
+    if (floats === 1) annotate(ctx, 'info', ignoredInRange(n), notesAt);
+    return undefined;
+  }
+  if (floats === 0) return undefined;
+  annotate(ctx, 'info', ignoredInRange(n), notesAt);
+  const onlyFloats: Series = { labels: s.labels, t: s.t, v: s.v, drop: s.drop };
+  if (f === 'quantile_over_time') return quantile(scalarOf(ctx.ev(ctx, e.args[0]!)), s.v);
+  if (f === 'predict_linear') return predictLinear(onlyFloats, ctx.t, scalarOf(ctx.ev(ctx, e.args[1]!)));
+  if (f === 'double_exponential_smoothing')
+    return doubleExponentialSmoothing(onlyFloats, scalarOf(ctx.ev(ctx, e.args[1]!)), scalarOf(ctx.ev(ctx, e.args[2]!)));
+  return FLOATS_ONLY.has(f) || f === 'deriv' ? OVER_TIME[f]!(onlyFloats) : undefined;
+}
+
 function overRange(ctx: Ctx, e: Call): Value {
   const blocked = seriesMajorStep(ctx, e, (c, s) => nonCounterInfo(c, s, e.args[0]!.from));
   if (blocked !== undefined) return { type: 'vector', samples: blocked };
@@ -224,28 +310,46 @@ function overRange(ctx: Ctx, e: Call): Value {
   const push = (s: Series, value: number | undefined): void => {
     if (value !== undefined) out.push({ labels: s.labels, value, drop: keepName ? s.drop : true });
   };
-  if (f === 'rate' || f === 'increase' || f === 'delta') {
+  // Series with native histograms take their own path, leaving the float loops below as they were.
+  let series = m.series;
+  if (series.some((s) => s.histograms !== undefined)) {
+    series = [];
     for (const s of m.series) {
+      if (s.histograms === undefined) {
+        series.push(s);
+        continue;
+      }
+      if (f === 'absent_over_time') continue;
+      const value = overHistograms(ctx, e, m, s, e.args[0]!.from);
+      if (value === undefined) continue;
+      if (typeof value === 'number') push(s, value);
+      else out.push({ labels: s.labels, value: 0, h: value, drop: keepName ? s.drop : true });
+    }
+    if (f === 'absent_over_time')
+      return { type: 'vector', samples: m.series.length === 0 ? [{ labels: absentLabels(e.args[0]!), value: 1 }] : [] };
+  }
+  if (f === 'rate' || f === 'increase' || f === 'delta') {
+    for (const s of series) {
       if (f !== 'delta' && s.t.length > 0) nonCounterInfo(ctx, s, e.args[0]!.from);
       push(s, extrapolatedRate(s, m.endMs - m.rangeMs, m.endMs, m.rangeMs, f !== 'delta', f === 'rate'));
     }
   } else if (f === 'absent_over_time') {
-    if (m.series.length === 0) out.push({ labels: absentLabels(e.args[0]!), value: 1 });
+    if (series.length === 0) out.push({ labels: absentLabels(e.args[0]!), value: 1 });
   } else if (f === 'quantile_over_time') {
     const q = scalarOf(ctx.ev(ctx, e.args[0]!));
     if (!(q >= 0 && q <= 1))
       annotate(ctx, 'warning', `quantile value should be between 0 and 1, got ${formatFloat(q)}`, e.args[0]!.from);
-    for (const s of m.series) push(s, quantile(q, s.v));
+    for (const s of series) push(s, quantile(q, s.v));
   } else if (f === 'predict_linear') {
     const seconds = scalarOf(ctx.ev(ctx, e.args[1]!));
-    for (const s of m.series) push(s, predictLinear(s, ctx.t, seconds));
+    for (const s of series) push(s, predictLinear(s, ctx.t, seconds));
   } else if (f === 'double_exponential_smoothing') {
     const sf = scalarOf(ctx.ev(ctx, e.args[1]!));
     const tf = scalarOf(ctx.ev(ctx, e.args[2]!));
-    for (const s of m.series) push(s, doubleExponentialSmoothing(s, sf, tf));
+    for (const s of series) push(s, doubleExponentialSmoothing(s, sf, tf));
   } else {
     const fn = OVER_TIME[f]!;
-    for (const s of m.series) push(s, fn(s));
+    for (const s of series) push(s, fn(s));
   }
   return { type: 'vector', samples: out };
 }
@@ -294,10 +398,7 @@ export function call(ctx: Ctx, e: Call): Value {
       Number.isFinite(x) ? date(new Date(Math.trunc(x) * 1000)) : Number.NaN,
     );
   }
-  if (NATIVE_ONLY.has(f)) {
-    vectorOf(args[0]!);
-    return { type: 'vector', samples: [] };
-  }
+  if (NATIVE_ONLY.has(f)) return nativeHistogramFunction(f, vectorOf(args[0]!));
   if (SORTS.has(f)) return sortBy(ctx, e, vectorOf(args[0]!), args);
   switch (f) {
     case 'absent':
@@ -340,7 +441,8 @@ export function call(ctx: Ctx, e: Call): Value {
       return { type: 'vector', samples: [{ labels: {}, value: scalarOf(args[0]!) }] };
     case 'scalar': {
       const v = vectorOf(args[0]!);
-      return { type: 'scalar', value: v.length === 1 ? v[0]!.value : Number.NaN };
+      const floats = v.filter((s) => s.h === undefined);
+      return { type: 'scalar', value: floats.length === 1 ? floats[0]!.value : Number.NaN };
     }
     case 'label_replace':
       return labelReplace(

@@ -5,12 +5,14 @@ import { call } from './calls.ts';
 import { firstAfter, hasSubquery, Preselected, preselect, withoutStale } from './internal/preselect.ts';
 import { createSeriesMajor } from './internal/series-major.ts';
 import { compareLabels, dropName, type Labels, labelsKey } from './labels.ts';
+import { type FloatHistogram, mulHistogram } from './native-histogram.ts';
 import { type ParsedExpr, parsePromQL } from './parse.ts';
 import {
   type Annotation,
   assertUniqueLabelsets,
   type Ctx,
   evalError,
+  type HistogramSamples,
   type Sample,
   type Series,
   type Value,
@@ -23,6 +25,8 @@ export interface SelectedSeries {
   readonly v: ArrayLike<number>;
   /** Non-zero where the sample is a staleness marker; absent when none is. */
   readonly stale?: ArrayLike<number> | undefined;
+  /** The native histogram samples in the window, apart from the floats; absent when there are none. */
+  readonly histograms?: HistogramSamples | undefined;
 }
 
 /** Anything that can answer a selector: the sample store, or a test's own data. */
@@ -42,12 +46,17 @@ export interface LatestSample {
   readonly t: number;
   readonly v: number;
   readonly stale: boolean;
+  /** Set when the newest sample is a native histogram (then `v` means nothing). */
+  readonly h?: FloatHistogram | undefined;
 }
 
 /** One element of an instant vector. */
 export interface VectorSample {
   readonly labels: Labels;
+  /** The float value; 0 when the sample is a native histogram. */
   readonly value: number;
+  /** Set when the sample is a native histogram. */
+  readonly histogram?: FloatHistogram | undefined;
 }
 
 /** The result of an evaluation. */
@@ -75,8 +84,11 @@ export interface EvaluateOptions {
 /** One series of a range query's result (or of an instant query that returns a range vector). */
 export interface ResultSeries {
   readonly labels: Labels;
+  /** The float points' times (ms) and values. */
   readonly t: readonly number[];
   readonly v: readonly number[];
+  /** The native histogram points, when there are any (Prometheus's `"histograms"` of a matrix series). */
+  readonly histograms?: { readonly t: readonly number[]; readonly h: readonly FloatHistogram[] } | undefined;
 }
 
 /** What {@link evaluateQuery} returns: the value and Prometheus' warnings and info notes. */
@@ -92,7 +104,7 @@ export interface QueryOptions extends EvaluateOptions {
   readonly stepMs?: number;
 }
 
-export type { Annotation } from './values.ts';
+export type { Annotation, HistogramSamples } from './values.ts';
 
 /** Parsed once or given as text: what {@link instantQuery} and {@link rangeQuery} take. */
 export type Query = string | ParsedExpr;
@@ -251,7 +263,7 @@ function rangeEvaluation(
   options: EvaluateOptions,
 ): RangeEvaluation {
   const annotations: Annotation[] = [];
-  const bySeries = new Map<string, { labels: Labels; t: number[]; v: number[]; drop: boolean }>();
+  const bySeries = new Map<string, Accumulated>();
   let t = start;
   // Range functions over plain matrix selectors are computed series by series for blocks of steps.
   const seriesMajor = source instanceof Preselected ? createSeriesMajor(start, end, step) : undefined;
@@ -272,11 +284,10 @@ function rangeEvaluation(
           const key = labelsKey(s.labels) + (s.drop === true ? '\x00drop' : '');
           let out = bySeries.get(key);
           if (out === undefined) {
-            out = { labels: s.labels, t: [], v: [], drop: s.drop === true };
+            out = { labels: s.labels, t: [], v: [], drop: s.drop === true, histograms: undefined };
             bySeries.set(key, out);
           }
-          out.t.push(t);
-          out.v.push(s.value);
+          accumulate(out, t, s);
         }
       }
       return t <= end;
@@ -285,6 +296,26 @@ function rangeEvaluation(
       return { value: { type: 'matrix', series: finishMatrix([...bySeries.values()]) }, annotations: [...annotations] };
     },
   };
+}
+
+/** A series built step by step: floats and, apart, histograms. */
+interface Accumulated {
+  labels: Labels;
+  t: number[];
+  v: number[];
+  drop: boolean;
+  histograms: { t: number[]; h: FloatHistogram[] } | undefined;
+}
+
+function accumulate(out: Accumulated, t: number, s: Sample): void {
+  if (s.h === undefined) {
+    out.t.push(t);
+    out.v.push(s.value);
+    return;
+  }
+  out.histograms ??= { t: [], h: [] };
+  out.histograms.t.push(t);
+  out.histograms.h.push(s.h);
 }
 
 function context(source: SampleSource, t: number, start: number, step: number, options: EvaluateOptions): Ctx {
@@ -333,16 +364,20 @@ function withNamesDropped<T extends { readonly labels: Labels }>(
 
 // The end of delayed name removal.
 function finishVector(samples: readonly Sample[]): VectorSample[] {
-  return withNamesDropped(samples, (s, labels) => ({ labels, value: s.value }));
+  return withNamesDropped(samples, (s, labels) =>
+    s.h === undefined ? { labels, value: s.value } : { labels, value: 0, histogram: s.h },
+  );
 }
 
 function finishMatrix(series: readonly Series[]): ResultSeries[] {
-  const merged = new Map<string, { labels: Labels; points: Array<[number, number]> }>();
+  const merged = new Map<string, { labels: Labels; points: Array<[number, number | FloatHistogram]> }>();
   for (const s of series) {
     const labels = s.drop === true ? dropName(s.labels) : s.labels;
     const key = labelsKey(labels);
     const m = merged.get(key);
-    const points = Array.from(s.t, (t, i): [number, number] => [t, s.v[i]!]);
+    const points = Array.from(s.t, (t, i): [number, number | FloatHistogram] => [t, s.v[i]!]);
+    const hs = s.histograms;
+    if (hs !== undefined) for (let i = 0; i < hs.t.length; i++) points.push([hs.t[i]!, hs.h[i]!]);
     if (m === undefined) {
       merged.set(key, { labels, points });
       continue;
@@ -357,7 +392,20 @@ function finishMatrix(series: readonly Series[]): ResultSeries[] {
     .sort((a, b) => compareLabels(a.labels, b.labels))
     .map((m) => {
       m.points.sort((a, b) => a[0] - b[0]);
-      return { labels: m.labels, t: m.points.map((p) => p[0]), v: m.points.map((p) => p[1]) };
+      const t: number[] = [];
+      const v: number[] = [];
+      let histograms: { t: number[]; h: FloatHistogram[] } | undefined;
+      for (const [pt, pv] of m.points) {
+        if (typeof pv === 'number') {
+          t.push(pt);
+          v.push(pv);
+        } else {
+          histograms ??= { t: [], h: [] };
+          histograms.t.push(pt);
+          histograms.h.push(pv);
+        }
+      }
+      return histograms === undefined ? { labels: m.labels, t, v } : { labels: m.labels, t, v, histograms };
     });
 }
 
@@ -376,13 +424,25 @@ function selectInstant(ctx: Ctx, sel: VectorSelector): Sample[] {
   if (cached !== undefined) {
     for (const s of cached) {
       const last = firstAfter(s.t, at) - 1;
+      const hs = s.histograms;
+      if (hs !== undefined) {
+        // The newer of the last float and the last histogram is the series' sample.
+        const h = firstAfter(hs.t, at) - 1;
+        if (h >= 0 && hs.t[h]! > minT && (last < 0 || hs.t[h]! > s.t[last]!)) {
+          out.push({ labels: s.labels, value: 0, t: hs.t[h]!, h: hs.h[h]! });
+          continue;
+        }
+      }
       if (last < 0 || s.t[last]! <= minT || s.stale?.[last]) continue;
       out.push({ labels: s.labels, value: s.v[last]!, t: s.t[last]! });
     }
     return out;
   }
-  for (const s of latestSamples(ctx.source, sel.matchers, minT, at))
-    if (!s.stale) out.push({ labels: s.labels, value: s.v, t: s.t });
+  for (const s of latestSamples(ctx.source, sel.matchers, minT, at)) {
+    if (s.stale) continue;
+    if (s.h === undefined) out.push({ labels: s.labels, value: s.v, t: s.t });
+    else out.push({ labels: s.labels, value: 0, t: s.t, h: s.h });
+  }
   return out;
 }
 
@@ -405,8 +465,41 @@ export function latestSamples(
 function* lastOfEach(selected: Iterable<SelectedSeries>): Iterable<LatestSample> {
   for (const s of selected) {
     const n = s.t.length;
-    if (n > 0) yield { labels: s.labels, t: s.t[n - 1]!, v: s.v[n - 1]!, stale: (s.stale?.[n - 1] ?? 0) !== 0 };
+    const hs = s.histograms;
+    const hn = hs === undefined ? 0 : hs.t.length;
+    if (hn > 0 && (n === 0 || hs!.t[hn - 1]! > s.t[n - 1]!))
+      yield { labels: s.labels, t: hs!.t[hn - 1]!, v: 0, stale: false, h: hs!.h[hn - 1]! };
+    else if (n > 0) yield { labels: s.labels, t: s.t[n - 1]!, v: s.v[n - 1]!, stale: (s.stale?.[n - 1] ?? 0) !== 0 };
   }
+}
+
+// One series' window: floats without staleness markers, and histograms; undefined when nothing is left.
+function windowOf(
+  labels: Labels,
+  t: ArrayLike<number> & { subarray?: unknown },
+  v: ArrayLike<number>,
+  stale: ArrayLike<number> | undefined,
+  from: number,
+  to: number,
+  hs: HistogramSamples | undefined,
+  hFrom: number,
+  hTo: number,
+): Series | undefined {
+  const floats =
+    stale === undefined
+      ? from < to
+        ? { labels, t: sliceOf(t, from, to), v: sliceOf(v, from, to) }
+        : undefined
+      : withoutStale(labels, t, v, stale, from, to);
+  if (hs === undefined || hFrom >= hTo) return floats;
+  const histograms = { t: sliceOf(hs.t, hFrom, hTo), h: hs.h.slice(hFrom, hTo) };
+  return floats === undefined ? { labels, t: [], v: [], histograms } : { ...floats, histograms };
+}
+
+function sliceOf(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
+  if (from === 0 && to === a.length) return a;
+  if (a instanceof Float64Array) return a.subarray(from, to);
+  return Array.prototype.slice.call(a, from, to) as number[];
 }
 
 function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { type: 'matrix' } {
@@ -417,6 +510,22 @@ function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { 
     for (const s of cached) {
       const from = firstAfter(s.t, end - rangeMs);
       const to = firstAfter(s.t, end);
+      const hs = s.histograms;
+      if (hs !== undefined) {
+        const w = windowOf(
+          s.labels,
+          s.t,
+          s.v,
+          s.stale,
+          from,
+          to,
+          hs,
+          firstAfter(hs.t, end - rangeMs),
+          firstAfter(hs.t, end),
+        );
+        if (w !== undefined) series.push(w);
+        continue;
+      }
       if (from >= to) continue;
       // Views, not copies: a step reads its window of the whole range's samples.
       if (s.stale === undefined)
@@ -430,6 +539,12 @@ function selectRange(ctx: Ctx, sel: VectorSelector, rangeMs: number): Value & { 
   }
   for (const s of ctx.source.select(sel.matchers, end - rangeMs, end)) {
     const { t, v, stale } = s;
+    const hs = s.histograms;
+    if (hs !== undefined) {
+      const w = windowOf(s.labels, t, v, stale, 0, t.length, hs, 0, hs.t.length);
+      if (w !== undefined) series.push(w);
+      continue;
+    }
     if (t.length === 0) continue;
     // The selection's own arrays when there is nothing to take out: the engine only reads a matrix's samples.
     if (stale === undefined) series.push({ labels: s.labels, t, v });
@@ -447,7 +562,7 @@ function subquery(ctx: Ctx, e: Subquery): Value & { type: 'matrix' } {
   const step = e.stepMs > 0 ? e.stepMs : ctx.subqueryStep;
   let first = Math.floor((end - e.rangeMs) / step) * step;
   if (first <= end - e.rangeMs) first += step;
-  const bySeries = new Map<string, { labels: Labels; t: number[]; v: number[]; drop: boolean }>();
+  const bySeries = new Map<string, Accumulated>();
   for (let t = first; t <= end; t += step) {
     const v = ev({ ...ctx, t, seriesMajor: undefined }, e.expr);
     const samples: Sample[] =
@@ -456,12 +571,15 @@ function subquery(ctx: Ctx, e: Subquery): Value & { type: 'matrix' } {
       const key = labelsKey(s.labels);
       let out = bySeries.get(key);
       if (out === undefined) {
-        out = { labels: s.labels, t: [], v: [], drop: false };
+        out = { labels: s.labels, t: [], v: [], drop: false, histograms: undefined };
         bySeries.set(key, out);
       }
       if (s.drop === true) out.drop = true;
-      out.t.push(t);
-      out.v.push(s.value);
+      // A subquery may skip or repeat the sample of a reset: its histograms' reset hints go back to unknown.
+      const h = s.h;
+      if (h !== undefined && (h.counterResetHint === 'reset' || h.counterResetHint === 'not_reset'))
+        accumulate(out, t, { labels: s.labels, value: 0, h: { ...h, counterResetHint: 'unknown' } });
+      else accumulate(out, t, s);
     }
   }
   return { type: 'matrix', series: [...bySeries.values()], endMs: end, rangeMs: e.rangeMs };
@@ -478,7 +596,13 @@ function dropNamesNow(samples: Sample[]): Value {
   if (!samples.some((s) => s.drop === true)) return { type: 'vector', samples };
   return {
     type: 'vector',
-    samples: withNamesDropped(samples, (s, labels) => (s.drop === true ? { labels, value: s.value, t: s.t } : s)),
+    samples: withNamesDropped(samples, (s, labels) =>
+      s.drop !== true
+        ? s
+        : s.h === undefined
+          ? { labels, value: s.value, t: s.t }
+          : { labels, value: 0, t: s.t, h: s.h },
+    ),
   };
 }
 
@@ -501,7 +625,14 @@ function evNode(ctx: Ctx, e: Expr): Value {
       if (e.op === '+') return v;
       if (v.type === 'scalar') return { type: 'scalar', value: -v.value };
       if (v.type === 'vector')
-        return { type: 'vector', samples: v.samples.map((s) => ({ labels: s.labels, value: -s.value, drop: true })) };
+        return {
+          type: 'vector',
+          samples: v.samples.map((s) =>
+            s.h === undefined
+              ? { labels: s.labels, value: -s.value, drop: true }
+              : { labels: s.labels, value: 0, drop: true, h: mulHistogram(s.h, -1) },
+          ),
+        };
       throw evalError('unary minus on a non-numeric value');
     }
     case 'call':

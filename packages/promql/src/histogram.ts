@@ -1,6 +1,16 @@
-// Classic (bucket series with an `le` label) histogram functions: histogram_quantile and histogram_fraction.
+// histogram_quantile, histogram_quantiles and histogram_fraction over classic histograms (bucket series with an
+// `le` label) and native ones, and the native-only histogram_count/sum/avg/stddev/stdvar.
 import { type Labels, labelsKey } from './labels.ts';
-import { annotate, assertUniqueLabelsets, type Ctx, formatFloat, type Sample, type Value } from './values.ts';
+import { type FloatHistogram, iterateBuckets, usesCustomBuckets } from './native-histogram.ts';
+import {
+  annotate,
+  assertUniqueLabelsets,
+  type Ctx,
+  formatFloat,
+  kahanSumInc,
+  type Sample,
+  type Value,
+} from './values.ts';
 
 interface Bucket {
   upper: number;
@@ -28,9 +38,14 @@ function parseLe(le: string): number {
 
 // Bucket series grouped by their labels without `le`; the name is part of the group and goes at the end
 // (delayed name removal), so two histograms that differ only in name collide then, not silently here.
-function bucketGroups(ctx: Ctx, v: Sample[], at: number): BucketGroup[] {
+function bucketGroups(ctx: Ctx, v: Sample[], at: number): { groups: BucketGroup[]; natives: Sample[] } {
   const groups = new Map<string, BucketGroup>();
+  const natives: Sample[] = [];
   for (const s of v) {
+    if (s.h !== undefined) {
+      natives.push(s);
+      continue;
+    }
     const le = s.labels['le'];
     const upper = le === undefined ? Number.NaN : parseLe(le);
     if (Number.isNaN(upper)) {
@@ -51,7 +66,22 @@ function bucketGroups(ctx: Ctx, v: Sample[], at: number): BucketGroup[] {
     }
     g.buckets.push({ upper, count: s.value });
   }
-  return [...groups.values()];
+  // A native histogram and classic buckets of the same series at once: neither is evaluated.
+  const kept: Sample[] = [];
+  for (const s of natives) {
+    const key = labelsKey(s.labels);
+    if (groups.has(key)) {
+      const name = ctx.delayedNameRemoval ? (s.labels['__name__'] ?? '') : '';
+      annotate(
+        ctx,
+        'warning',
+        `vector contains a mix of classic and native histograms${name === '' ? '' : ` for metric name ${JSON.stringify(name)}`}`,
+        at,
+      );
+      groups.delete(key);
+    } else kept.push(s);
+  }
+  return { groups: [...groups.values()], natives: kept };
 }
 
 // Sorted, merged (equal bounds add up) and made monotonic, as Prometheus' bucketQuantile prepares buckets.
@@ -106,7 +136,10 @@ export function histogramQuantile(ctx: Ctx, q: number, v: Sample[], qAt: number,
   if (!(q >= 0 && q <= 1))
     annotate(ctx, 'warning', `quantile value should be between 0 and 1, got ${formatFloat(q)}`, qAt);
   const out: Sample[] = [];
-  for (const g of bucketGroups(ctx, v, vAt)) {
+  const { groups, natives } = bucketGroups(ctx, v, vAt);
+  for (const s of natives)
+    out.push({ labels: s.labels, value: nativeQuantile(ctx, q, s.h!, s.labels['__name__'] ?? '', vAt), drop: true });
+  for (const g of groups) {
     const { value, fixed } = bucketQuantile(q, g.buckets);
     if (fixed) annotate(ctx, 'info', `${MONOTONICITY} for metric name ${JSON.stringify(g.name)}`, vAt);
     out.push({ labels: g.labels, value, drop: true });
@@ -173,7 +206,186 @@ function bucketFraction(lower: number, upper: number, input: Bucket[]): number {
 
 export function histogramFraction(ctx: Ctx, lower: number, upper: number, v: Sample[], vAt: number): Value {
   const out: Sample[] = [];
-  for (const g of bucketGroups(ctx, v, vAt))
-    out.push({ labels: g.labels, value: bucketFraction(lower, upper, g.buckets), drop: true });
+  const { groups, natives } = bucketGroups(ctx, v, vAt);
+  for (const s of natives)
+    out.push({
+      labels: s.labels,
+      value: nativeFraction(ctx, lower, upper, s.h!, s.labels['__name__'] ?? '', vAt),
+      drop: true,
+    });
+  for (const g of groups) out.push({ labels: g.labels, value: bucketFraction(lower, upper, g.buckets), drop: true });
+  return { type: 'vector', samples: out };
+}
+
+function nameSuffix(name: string): string {
+  return name === '' ? '' : ` for metric name ${JSON.stringify(name)}`;
+}
+
+// Prometheus's HistogramQuantile: from the lower end (or from the upper end for q >= 0.5), interpolating linearly
+// in custom and zero buckets and exponentially in exponential ones.
+function nativeQuantile(ctx: Ctx, q: number, h: FloatHistogram, name: string, at: number): number {
+  if (q < 0) return Number.NEGATIVE_INFINITY;
+  if (q > 1) return Number.POSITIVE_INFINITY;
+  if (h.count === 0 || Number.isNaN(q)) return Number.NaN;
+  const all = iterateBuckets(h);
+  const forward = Number.isNaN(h.sum) || q < 0.5;
+  const order = forward ? all : [...all].reverse();
+  let rank = forward ? q * h.count : (1 - q) * h.count;
+  let count = 0;
+  let k = 0;
+  let bucket = order[0];
+  for (; k < order.length; k++) {
+    bucket = order[k]!;
+    if (bucket.count === 0) continue;
+    count += bucket.count;
+    if (count >= rank) break;
+  }
+  k++;
+  if (bucket === undefined) return Number.NaN;
+  let lower = bucket.lower;
+  let upper = bucket.upper;
+  const custom = usesCustomBuckets(h);
+  if (!custom && lower < 0 && upper > 0) {
+    if (h.negativeBuckets.length === 0 && h.positiveBuckets.length > 0) lower = 0;
+    else if (h.positiveBuckets.length === 0 && h.negativeBuckets.length > 0) upper = 0;
+  } else if (custom) {
+    if (lower === Number.NEGATIVE_INFINITY) {
+      if (upper <= 0) return upper;
+      lower = 0;
+    } else if (upper === Number.POSITIVE_INFINITY) return lower;
+  }
+  if (count > h.count) count = h.count;
+  if (count < rank) {
+    if (Number.isNaN(h.sum)) {
+      annotate(ctx, 'info', `input to histogram_quantile has NaN observations, result is NaN${nameSuffix(name)}`, at);
+      return Number.NaN;
+    }
+    return upper;
+  }
+  if (forward) rank -= count - bucket.count;
+  else rank = count - rank;
+  if (Number.isNaN(h.sum)) {
+    for (; k < order.length; k++) count += order[k]!.count;
+    if (count < h.count)
+      annotate(
+        ctx,
+        'info',
+        `input to histogram_quantile has NaN observations, result is skewed higher${nameSuffix(name)}`,
+        at,
+      );
+  }
+  const fraction = rank / bucket.count;
+  if (custom || (lower <= 0 && upper >= 0)) return lower + (upper - lower) * fraction;
+  const logLower = Math.log2(Math.abs(lower));
+  const logUpper = Math.log2(Math.abs(upper));
+  if (lower > 0) return 2 ** (logLower + (logUpper - logLower) * fraction);
+  return -(2 ** (logUpper + (logLower - logUpper) * (1 - fraction)));
+}
+
+function fractionBelow(lower: number, upper: number, v: number, linear: boolean): number {
+  if (linear) return (v - lower) / (upper - lower);
+  const logLower = Math.log2(Math.abs(lower));
+  const logUpper = Math.log2(Math.abs(upper));
+  const logV = Math.log2(Math.abs(v));
+  if (v > 0) return (logV - logLower) / (logUpper - logLower);
+  return 1 - (logV - logUpper) / (logLower - logUpper);
+}
+
+// Prometheus's HistogramFraction: the observations between the bounds, interpolated inside the edge buckets.
+function nativeFraction(ctx: Ctx, lo: number, hi: number, h: FloatHistogram, name: string, at: number): number {
+  if (h.count === 0 || Number.isNaN(lo) || Number.isNaN(hi)) return Number.NaN;
+  if (lo >= hi) return 0;
+  const custom = usesCustomBuckets(h);
+  const all = iterateBuckets(h);
+  let count = 0;
+  let rank = 0;
+  let lowerRank = 0;
+  let upperRank = 0;
+  let lowerSet = false;
+  let upperSet = false;
+  let k = 0;
+  for (; k < all.length; k++) {
+    const b = { ...all[k]! };
+    count += b.count;
+    let zero = false;
+    if (b.lower <= 0 && b.upper >= 0) {
+      zero = true;
+      if (h.negativeBuckets.length === 0 && h.positiveBuckets.length > 0) b.lower = 0;
+      else if (h.positiveBuckets.length === 0 && h.negativeBuckets.length > 0) b.upper = 0;
+    }
+    const linear = (v: number): number =>
+      b.lower === Number.NEGATIVE_INFINITY ? b.count : rank + b.count * fractionBelow(b.lower, b.upper, v, true);
+    const at2 = (v: number): number =>
+      custom || zero ? linear(v) : rank + b.count * fractionBelow(b.lower, b.upper, v, false);
+    if (!lowerSet && b.lower >= lo) {
+      lowerRank = rank;
+      lowerSet = true;
+    }
+    if (!upperSet && b.lower >= hi) {
+      upperRank = rank;
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && b.lower < lo && b.upper > lo) {
+      lowerRank = at2(lo);
+      lowerSet = true;
+    }
+    if (!upperSet && b.lower < hi && b.upper > hi) {
+      upperRank = at2(hi);
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    rank += b.count;
+  }
+  if (Number.isNaN(h.sum)) {
+    for (k++; k < all.length; k++) count += all[k]!.count;
+    if (count < h.count)
+      annotate(
+        ctx,
+        'info',
+        `input to histogram_fraction has NaN observations, which are excluded from all fractions${nameSuffix(name)}`,
+        at,
+      );
+  } else count = h.count;
+  if (!lowerSet || lowerRank > count) lowerRank = count;
+  if (!upperSet || upperRank > count) upperRank = count;
+  return (upperRank - lowerRank) / h.count;
+}
+
+// Prometheus's histogramVariance: each bucket's observations at its mean (arithmetic for custom and zero
+// buckets, geometric for exponential ones).
+function nativeVariance(h: FloatHistogram): number {
+  const mean = h.sum / h.count;
+  let variance = 0;
+  let c = 0;
+  const custom = usesCustomBuckets(h);
+  for (const b of iterateBuckets(h)) {
+    if (b.count === 0) continue;
+    let val: number;
+    if (custom) val = (b.upper + b.lower) / 2;
+    else if (b.lower <= 0 && b.upper >= 0) val = 0;
+    else {
+      val = Math.sqrt(b.upper * b.lower);
+      if (b.upper < 0) val = -val;
+    }
+    const delta = val - mean;
+    [variance, c] = kahanSumInc(b.count * delta * delta, variance, c);
+  }
+  return (variance + c) / h.count;
+}
+
+const NATIVE: Readonly<Record<string, (h: FloatHistogram) => number>> = {
+  histogram_count: (h) => h.count,
+  histogram_sum: (h) => h.sum,
+  histogram_avg: (h) => h.sum / h.count,
+  histogram_stdvar: nativeVariance,
+  histogram_stddev: (h) => Math.sqrt(nativeVariance(h)),
+};
+
+/** histogram_count/sum/avg/stddev/stdvar: one float per native histogram; float samples are left out. */
+export function nativeHistogramFunction(f: string, v: Sample[]): Value {
+  const fn = NATIVE[f]!;
+  const out: Sample[] = [];
+  for (const s of v) if (s.h !== undefined) out.push({ labels: s.labels, value: fn(s.h), drop: true });
   return { type: 'vector', samples: out };
 }

@@ -4,6 +4,7 @@ import type { Expr } from './ast.ts';
 import type { SampleSource } from './engine.ts';
 import { PromqlError } from './errors.ts';
 import { type Labels, labelsKey } from './labels.ts';
+import type { FloatHistogram } from './native-histogram.ts';
 
 /** One element of an instant vector, while an expression is evaluated. */
 export interface Sample {
@@ -16,6 +17,14 @@ export interface Sample {
    * sample, and the label goes at the end of the evaluation, so label_replace() can still read or keep it.
    */
   readonly drop?: boolean | undefined;
+  /** Set when the sample is a native histogram (then `value` is 0 and means nothing). */
+  readonly h?: FloatHistogram | undefined;
+}
+
+/** The native histogram samples of a series, oldest first. */
+export interface HistogramSamples {
+  readonly t: ArrayLike<number>;
+  readonly h: readonly FloatHistogram[];
 }
 
 /** One series of a range vector. */
@@ -25,6 +34,8 @@ export interface Series {
   readonly t: ArrayLike<number>;
   readonly v: ArrayLike<number>;
   readonly drop?: boolean | undefined;
+  /** Native histogram samples, kept apart from the floats as Prometheus keeps them; absent when none. */
+  readonly histograms?: HistogramSamples | undefined;
 }
 
 export type Value =

@@ -3,6 +3,7 @@
 import type { Expr, Matcher, VectorSelector } from '../ast.ts';
 import { type LatestSample, latestSamples, type SampleSource, type SelectedSeries } from '../engine.ts';
 import type { Labels } from '../labels.ts';
+import type { FloatHistogram } from '../native-histogram.ts';
 import type { Series } from '../values.ts';
 
 interface Span {
@@ -18,6 +19,8 @@ export interface Cached {
   readonly v: Float64Array;
   /** Present when a sample is a staleness marker. */
   readonly stale: Uint8Array | undefined;
+  /** Present when the series has native histogram samples. */
+  readonly histograms?: { readonly t: Float64Array; readonly h: readonly FloatHistogram[] } | undefined;
 }
 
 /** What a query's evaluation times are: `[lo, hi]`, with the query's own start and end for `@`. */
@@ -106,6 +109,15 @@ function toCached(s: SelectedSeries): Cached {
         stale[i] = 1;
       }
   // Typed arrays, so that each step reads its window as a view (subarray), not a copy.
+  const hs = s.histograms;
+  if (hs !== undefined && hs.t.length > 0)
+    return {
+      labels: s.labels,
+      t: Float64Array.from(t),
+      v: Float64Array.from(v),
+      stale,
+      histograms: { t: Float64Array.from(hs.t), h: [...hs.h] },
+    };
   return { labels: s.labels, t: Float64Array.from(t), v: Float64Array.from(v), stale };
 }
 
@@ -137,19 +149,6 @@ export function hasSubquery(e: Expr): boolean {
   }
 }
 
-/**
- * A source that must know every window the engine reads, not only the whole range (the test-script source
- * skips an evaluation whose windows reach a native histogram): it is told each window, and the whole-range
- * selection is made through `unobserved`.
- */
-export interface WindowObserver {
-  observeWindow(matchers: readonly Matcher[], minT: number, maxT: number): void;
-  unobserved<T>(read: () => T): T;
-}
-
-const isObserver = (s: SampleSource): s is SampleSource & WindowObserver =>
-  typeof (s as Partial<WindowObserver>).observeWindow === 'function';
-
 /** A source that answers an expression's selectors from one selection each over the whole range. */
 export class Preselected implements SampleSource {
   readonly #source: SampleSource;
@@ -163,8 +162,6 @@ export class Preselected implements SampleSource {
   /** Loads the selections part by part, for about `budgetMs` a call; returns true once all are loaded. */
   loadSome(budgetMs: number): boolean {
     const source = this.#source;
-    // A window observer must see each window as the engine reads it: it loads on use.
-    if (isObserver(source)) return true;
     const until = performance.now() + budgetMs;
     for (const [matchers, span] of this.#spans) {
       if (span.series !== undefined) continue;
@@ -191,11 +188,7 @@ export class Preselected implements SampleSource {
   cached(matchers: readonly Matcher[], minT: number, maxT: number): readonly Cached[] | undefined {
     const span = this.#spans.get(matchers);
     if (span === undefined || minT < span.minT || maxT > span.maxT) return undefined;
-    const source = this.#source;
-    if (isObserver(source)) {
-      source.observeWindow(matchers, minT, maxT);
-      span.series ??= source.unobserved(() => load(source, matchers, span));
-    } else span.series ??= load(source, matchers, span);
+    span.series ??= load(this.#source, matchers, span);
     return span.series;
   }
 
@@ -213,6 +206,20 @@ export class Preselected implements SampleSource {
     for (const s of all) {
       const from = firstAfter(s.t, minT);
       const to = firstAfter(s.t, maxT);
+      const hs = s.histograms;
+      if (hs !== undefined) {
+        const hFrom = firstAfter(hs.t, minT);
+        const hTo = firstAfter(hs.t, maxT);
+        if (from < to || hFrom < hTo)
+          yield {
+            labels: s.labels,
+            t: s.t.subarray(from, to),
+            v: s.v.subarray(from, to),
+            stale: s.stale?.subarray(from, to),
+            histograms: hFrom < hTo ? { t: hs.t.subarray(hFrom, hTo), h: hs.h.slice(hFrom, hTo) } : undefined,
+          };
+        continue;
+      }
       if (from < to)
         yield {
           labels: s.labels,

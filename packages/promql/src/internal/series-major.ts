@@ -69,8 +69,9 @@ export function seriesMajorStep(
   let block = sm.blocks.get(e) as Block | null | undefined;
   if (block === undefined) {
     const series = ctx.source.cached(arg.selector.matchers, sm.start - offsetMs - range, sm.end - offsetMs);
+    // Series with native histograms are evaluated step by step.
     block =
-      series === undefined
+      series === undefined || series.some((s) => s.histograms !== undefined)
         ? null
         : {
             series,

@@ -5,13 +5,16 @@ import type { Expr } from '../ast.ts';
 import { evaluateQuery, type QueryResult, type VectorSample } from '../engine.ts';
 import { PromqlError } from '../errors.ts';
 import { type Labels, labelsKey } from '../labels.ts';
+import { compactHistogram, type FloatHistogram, histogramBuckets, usesCustomBuckets } from '../native-histogram.ts';
 import { type ParsedExpr, parsePromQL, positionAt } from '../parse.ts';
 import { atVariants } from './at-variants.ts';
-import { type EvalCommand, type Expectation, parseScript, type ScriptSeries } from './script.ts';
+import type { ScriptHistogram } from './histogram-notation.ts';
+import { nhcbSeries } from './nhcb.ts';
+import { type EvalCommand, type Expectation, parseScript, type ScriptPoint, type ScriptSeries } from './script.ts';
 import { createScriptSource, type ScriptSource } from './source.ts';
 
 /** Why an evaluation was not run. */
-export type SkipCategory = 'native histogram data' | 'outside the engine';
+export type SkipCategory = 'outside the engine';
 
 /** The outcome of one `eval` command. */
 export type EvalOutcome =
@@ -59,6 +62,25 @@ function showValue(v: number): string {
   return String(v);
 }
 
+// Prometheus's TestExpression-like text of a histogram, for reports.
+function showHistogram(h: FloatHistogram): string {
+  const parts = [`schema:${h.schema}`, `count:${showValue(h.count)}`, `sum:${showValue(h.sum)}`];
+  if (h.zeroCount !== 0) parts.push(`z_bucket:${showValue(h.zeroCount)}`);
+  if (h.zeroThreshold !== 0) parts.push(`z_bucket_w:${showValue(h.zeroThreshold)}`);
+  if (usesCustomBuckets(h)) parts.push(`custom_values:[${h.customValues.map(showValue).join(' ')}]`);
+  if (h.counterResetHint !== 'unknown') parts.push(`counter_reset_hint:${h.counterResetHint}`);
+  const buckets = histogramBuckets(h).map((b) => `${showValue(b.lower)}..${showValue(b.upper)}:${showValue(b.count)}`);
+  if (buckets.length > 0) parts.push(`buckets:[${buckets.join(' ')}]`);
+  return `{{${parts.join(' ')}}}`;
+}
+
+function showPoint(p: ScriptPoint): string {
+  if (p === undefined) return '_';
+  if (typeof p === 'number') return showValue(p);
+  if (p === 'stale') return 'stale';
+  return showHistogram(p.h);
+}
+
 function showLabels(labels: Labels): string {
   const name = labels['__name__'];
   const rest = Object.keys(labels)
@@ -73,12 +95,7 @@ function showExpected(cmd: EvalCommand): string {
   if (cmd.string !== undefined) return JSON.stringify(cmd.string);
   if (cmd.scalar !== undefined) return showValue(cmd.scalar);
   if (cmd.series.length === 0) return '(empty)';
-  return cmd.series
-    .map(
-      (s) =>
-        `${showLabels(s.labels)} ${s.points.map((p) => (p === undefined ? '_' : typeof p === 'number' ? showValue(p) : p)).join(' ')}`,
-    )
-    .join('\n');
+  return cmd.series.map((s) => `${showLabels(s.labels)} ${s.points.map(showPoint).join(' ')}`).join('\n');
 }
 
 function showActual(value: QueryResult['value']): string {
@@ -90,12 +107,22 @@ function showActual(value: QueryResult['value']): string {
     case 'vector':
       return value.samples.length === 0
         ? '(empty vector)'
-        : value.samples.map((s) => `${showLabels(s.labels)} ${showValue(s.value)}`).join('\n');
+        : value.samples
+            .map(
+              (s) =>
+                `${showLabels(s.labels)} ${s.histogram === undefined ? showValue(s.value) : showHistogram(s.histogram)}`,
+            )
+            .join('\n');
     case 'matrix':
       return value.series.length === 0
         ? '(empty matrix)'
         : value.series
-            .map((s) => `${showLabels(s.labels)} ${s.t.map((t, i) => `${showValue(s.v[i]!)}@${t / 1000}s`).join(' ')}`)
+            .map((s) => {
+              const floats = s.t.map((t, i) => `${showValue(s.v[i]!)}@${t / 1000}s`);
+              const hs = s.histograms;
+              const hists = hs === undefined ? [] : hs.t.map((t, i) => `${showHistogram(hs.h[i]!)}@${t / 1000}s`);
+              return `${showLabels(s.labels)} ${[...floats, ...hists].join(' ')}`;
+            })
             .join('\n');
   }
 }
@@ -146,6 +173,41 @@ function expectedByKey(series: readonly ScriptSeries[]): Map<string, { s: Script
   return out;
 }
 
+function sideMatches(
+  a: FloatHistogram,
+  b: FloatHistogram,
+  spans: 'positiveSpans' | 'negativeSpans',
+  buckets: 'positiveBuckets' | 'negativeBuckets',
+): boolean {
+  // Both are compacted: equal layouts have equal spans once empty spans are ignored.
+  const xs = a[spans].filter((s) => s.length > 0);
+  const ys = b[spans].filter((s) => s.length > 0);
+  if (xs.length !== ys.length || a[buckets].length !== b[buckets].length) return false;
+  for (let i = 0; i < xs.length; i++)
+    if (xs[i]!.offset !== ys[i]!.offset || xs[i]!.length !== ys[i]!.length) return false;
+  return a[buckets].every((x, i) => almostEqual(x, b[buckets][i]!));
+}
+
+/** Prometheus's compareNativeHistogram: both compacted, floats within tolerance, the hint only when written. */
+function histogramMatches(expected: ScriptHistogram, actual: FloatHistogram): boolean {
+  const e = compactHistogram(expected.h);
+  const a = compactHistogram(actual);
+  if (e.schema !== a.schema || !almostEqual(e.count, a.count) || !almostEqual(e.sum, a.sum)) return false;
+  if (
+    usesCustomBuckets(e) &&
+    (e.customValues.length !== a.customValues.length || e.customValues.some((x, i) => x !== a.customValues[i]))
+  )
+    return false;
+  if (e.zeroThreshold !== a.zeroThreshold || !almostEqual(e.zeroCount, a.zeroCount)) return false;
+  if (!sideMatches(e, a, 'negativeSpans', 'negativeBuckets') || !sideMatches(e, a, 'positiveSpans', 'positiveBuckets'))
+    return false;
+  return !expected.hintSet || e.counterResetHint === a.counterResetHint;
+}
+
+function isScriptHistogram(p: ScriptPoint): p is ScriptHistogram {
+  return typeof p === 'object';
+}
+
 function compare(cmd: EvalCommand, value: QueryResult['value']): string | undefined {
   if (cmd.string !== undefined) {
     if (value.type !== 'string') return `expected a string, got a ${value.type}`;
@@ -162,11 +224,15 @@ function compare(cmd: EvalCommand, value: QueryResult['value']): string | undefi
     for (const [i, s] of value.samples.entries()) {
       const key = labelsKey(s.labels);
       const e = expected.get(key);
-      if (e === undefined) return `unexpected series ${showLabels(s.labels)} ${showValue(s.value)}`;
+      const got = s.histogram === undefined ? showValue(s.value) : showHistogram(s.histogram);
+      if (e === undefined) return `unexpected series ${showLabels(s.labels)} ${got}`;
       if (cmd.ordered && e.pos !== i) return `${showLabels(s.labels)} at position ${i + 1}, expected at ${e.pos + 1}`;
       const want = e.s.points[0];
-      if (typeof want !== 'number' || !almostEqual(want, s.value))
-        return `expected ${typeof want === 'number' ? showValue(want) : String(want)} for ${showLabels(s.labels)}, got ${showValue(s.value)}`;
+      const ok =
+        s.histogram === undefined
+          ? typeof want === 'number' && almostEqual(want, s.value)
+          : want !== undefined && isScriptHistogram(want) && histogramMatches(want, s.histogram);
+      if (!ok) return `expected ${showPoint(want)} for ${showLabels(s.labels)}, got ${got}`;
       seen.add(key);
     }
     for (const [key, e] of expected) if (!seen.has(key)) return `expected series ${showLabels(e.s.labels)} not found`;
@@ -183,18 +249,27 @@ function compare(cmd: EvalCommand, value: QueryResult['value']): string | undefi
     if (e === undefined) return `unexpected series ${showLabels(s.labels)}`;
     seen.add(key);
     const points: Array<[number, number]> = [];
+    const hpoints: Array<[number, ScriptHistogram]> = [];
     for (const [i, p] of e.s.points.entries()) {
       const t = start + i * step;
       if (t > end) return `expected ${e.s.points.length} points for ${showLabels(s.labels)}, more than the range holds`;
       if (typeof p === 'number') points.push([t, p]);
+      else if (p !== undefined && isScriptHistogram(p)) hpoints.push([t, p]);
     }
-    if (points.length !== s.t.length)
-      return `expected ${points.length} points for ${showLabels(s.labels)}, got ${s.t.length}`;
+    const hs = s.histograms ?? { t: [], h: [] };
+    if (points.length !== s.t.length || hpoints.length !== hs.t.length)
+      return `expected ${points.length} float and ${hpoints.length} histogram points for ${showLabels(s.labels)}, got ${s.t.length} and ${hs.t.length}`;
     for (const [i, [t, v]] of points.entries()) {
       if (s.t[i] !== t)
         return `expected a point at ${t / 1000}s for ${showLabels(s.labels)}, got one at ${s.t[i]! / 1000}s`;
       if (!almostEqual(v, s.v[i]!))
         return `expected ${showValue(v)} at ${t / 1000}s for ${showLabels(s.labels)}, got ${showValue(s.v[i]!)}`;
+    }
+    for (const [i, [t, h]] of hpoints.entries()) {
+      if (hs.t[i] !== t)
+        return `expected a histogram at ${t / 1000}s for ${showLabels(s.labels)}, got one at ${hs.t[i]! / 1000}s`;
+      if (!histogramMatches(h, hs.h[i]!))
+        return `expected ${showHistogram(h.h)} at ${t / 1000}s for ${showLabels(s.labels)}, got ${showHistogram(hs.h[i]!)}`;
     }
   }
   for (const [key, e] of expected) if (!seen.has(key)) return `expected series ${showLabels(e.s.labels)} not found`;
@@ -205,11 +280,10 @@ function skipped(cmd: EvalCommand, category: SkipCategory, reason: string): Eval
   return { status: 'skipped', line: cmd.line, expr: cmd.expr, category, reason };
 }
 
-type Check = { readonly problem: string; readonly actual?: string | undefined } | 'histogram' | undefined;
+type Check = { readonly problem: string; readonly actual?: string | undefined } | undefined;
 
 // One evaluation of a command (or of one of its `@` variants) against everything the command expects.
 function check(cmd: EvalCommand, parsed: ParsedExpr, expr: Expr, evalMs: number, source: ScriptSource): Check {
-  source.resetTouched();
   let result: QueryResult;
   try {
     result = evaluateQuery(expr, source, {
@@ -219,14 +293,12 @@ function check(cmd: EvalCommand, parsed: ParsedExpr, expr: Expr, evalMs: number,
       delayedNameRemoval: true,
     });
   } catch (err) {
-    if (source.touchedHistograms()) return 'histogram';
     if (cmd.fail !== undefined)
       return matchesExpectation(cmd.fail, promErrorText(err))
         ? undefined
         : { problem: 'wrong error', actual: promErrorText(err) };
     return { problem: 'the evaluation failed', actual: promErrorText(err) };
   }
-  if (source.touchedHistograms()) return 'histogram';
   if (cmd.fail !== undefined) return { problem: 'expected an error, got none', actual: showActual(result.value) };
   const annotationProblem = checkAnnotations(cmd, parsed, result);
   if (annotationProblem !== undefined) return { problem: annotationProblem, actual: showActual(result.value) };
@@ -250,8 +322,6 @@ function runEval(cmd: EvalCommand, source: ScriptSource): EvalOutcome {
     actual,
   });
   const passed: EvalOutcome = { status: 'passed', line: cmd.line, expr: cmd.expr };
-  if (cmd.series.some((s) => s.points.includes('histogram')))
-    return skipped(cmd, 'native histogram data', 'expects a native histogram result');
   let parsed: ParsedExpr;
   try {
     parsed = parsePromQL(cmd.expr);
@@ -264,7 +334,6 @@ function runEval(cmd: EvalCommand, source: ScriptSource): EvalOutcome {
   }
   const evalMs = cmd.rangeVector?.endMs ?? cmd.startMs;
   const first = check(cmd, parsed, parsed.expr, evalMs, source);
-  if (first === 'histogram') return skipped(cmd, 'native histogram data', 'reads native histogram samples');
   if (first !== undefined) return failed(first.problem, first.actual);
   if (cmd.range) return passed;
   // Prometheus' runner repeats an instant query with every selector pinned to its time by `@`, at other
@@ -272,7 +341,6 @@ function runEval(cmd: EvalCommand, source: ScriptSource): EvalOutcome {
   const variants = atVariants(parsed.expr, evalMs);
   for (const t of variants?.times ?? []) {
     const again = check(cmd, parsed, variants!.expr, t, source);
-    if (again === 'histogram') continue;
     if (again !== undefined)
       return failed(`with @ ${evalMs / 1000} evaluated at ${t / 1000}s: ${again.problem}`, again.actual);
   }
@@ -291,7 +359,6 @@ function rangeModeProblem(
   if (cmd.range || cmd.rangeVector !== undefined || cmd.string !== undefined || cmd.ordered) return undefined;
   if (/(start|end|range|step)\(\)/.test(cmd.expr)) return undefined;
   let result: QueryResult;
-  source.resetTouched();
   try {
     result = evaluateQuery(expr, source, {
       startMs: t - 60_000,
@@ -300,16 +367,15 @@ function rangeModeProblem(
       delayedNameRemoval: true,
     });
   } catch (err) {
-    if (source.touchedHistograms()) return undefined;
     return { reason: `the evaluation failed: ${promErrorText(err)}` };
   }
-  // The wider window reached native histogram samples: the instant answer stands, unchecked in range mode.
-  if (source.touchedHistograms()) return undefined;
   if (result.value.type !== 'matrix') return { reason: `expected a matrix, got a ${result.value.type}` };
   const samples: VectorSample[] = [];
   for (const s of result.value.series) {
     const i = s.t.indexOf(t);
     if (i !== -1) samples.push({ labels: s.labels, value: s.v[i]! });
+    const j = s.histograms === undefined ? -1 : s.histograms.t.indexOf(t);
+    if (j !== -1) samples.push({ labels: s.labels, value: 0, histogram: s.histograms!.h[j]! });
   }
   const value: QueryResult['value'] =
     cmd.scalar !== undefined ? { type: 'scalar', value: samples[0]?.value ?? Number.NaN } : { type: 'vector', samples };
@@ -329,19 +395,14 @@ export function runScript(file: string, text: string): ScriptResult {
     if (cmd.kind === 'clear') {
       source.clear();
     } else if (cmd.kind === 'load') {
-      for (const s of cmd.series) {
+      for (const s of cmd.series)
         s.points.forEach((p, i) => {
-          if (p !== undefined) source.add(s.labels, i * cmd.intervalMs, p);
+          if (p !== undefined) source.add(s.labels, i * cmd.intervalMs, typeof p === 'object' ? p.h : p);
         });
-        // load_with_nhcb also stores each classic histogram as one native histogram series of its base name.
-        const base = /^(.+)_(bucket|count|sum)$/.exec(s.labels['__name__'] ?? '');
-        if (cmd.nhcb && base !== null) {
-          const { le: _, ...rest } = s.labels;
-          s.points.forEach((p, i) => {
-            if (typeof p === 'number') source.add({ ...rest, __name__: base[1]! }, i * cmd.intervalMs, 'histogram');
-          });
-        }
-      }
+      // load_with_nhcb also stores each classic histogram as a native histogram with custom buckets.
+      if (cmd.nhcb)
+        for (const s of nhcbSeries(cmd.series, cmd.intervalMs))
+          for (let i = 0; i < s.t.length; i++) source.add(s.labels, s.t[i]!, s.h[i]!);
     } else outcomes.push(runEval(cmd, source));
   }
   return { file, outcomes };

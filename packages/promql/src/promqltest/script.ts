@@ -3,9 +3,10 @@ import { RE2JS } from 're2js';
 import { parsePromDuration } from '../duration.ts';
 import { PromqlError } from '../errors.ts';
 import { parseSeriesDesc } from '../series-notation.ts';
+import { expandHistogramToken, type ScriptHistogram } from './histogram-notation.ts';
 
 /** One loaded or expected point: a float, `undefined` for `_`, a staleness marker, or a native histogram. */
-export type ScriptPoint = number | undefined | 'stale' | 'histogram';
+export type ScriptPoint = number | undefined | 'stale' | ScriptHistogram;
 
 /** A series line of a `load` block or of an eval's expectations. */
 export interface ScriptSeries {
@@ -19,7 +20,7 @@ export interface LoadCommand {
   readonly kind: 'load';
   readonly line: number;
   readonly intervalMs: number;
-  /** `load_with_nhcb`: classic histograms are also loaded as native histograms with custom buckets. */
+  /** `load_with_nhcb`: classic histograms are also loaded as native histograms with custom buckets (NHCB). */
   readonly nhcb: boolean;
   readonly series: readonly ScriptSeries[];
 }
@@ -134,9 +135,11 @@ function seriesLine(file: string, line: number, text: string): ScriptSeries {
       continue;
     }
     flush();
-    const times = /\}\}x(\d+)$/.exec(token);
-    const n = times === null ? 1 : Number(times[1]) + 1;
-    for (let k = 0; k < n; k++) points.push('histogram');
+    try {
+      points.push(...expandHistogramToken(token));
+    } catch (e) {
+      throw scriptError(file, line, `bad histogram ${JSON.stringify(token)}: ${(e as Error).message}`);
+    }
   }
   flush();
   let labels: Record<string, string>;
