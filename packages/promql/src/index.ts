@@ -21,6 +21,7 @@ export { formatPromDuration, parsePromDuration } from './duration.ts';
 export type {
   Annotation,
   EvaluateOptions,
+  HistogramSamples,
   InstantEvaluation,
   LatestSample,
   PromValue,
@@ -47,6 +48,8 @@ export type { FormatOptions } from './format.ts';
 export { formatExpr, goQuote } from './format.ts';
 export type { Labels } from './labels.ts';
 export { labelsKey, seriesKey } from './labels.ts';
+export type { BucketSpan, CounterResetHint, FloatHistogram, HistogramBucket } from './native-histogram.ts';
+export { histogramBuckets } from './native-histogram.ts';
 export type { ParsedExpr } from './parse.ts';
 export { parsePromQL as parse } from './parse.ts';
 export type { AnchoredRegex } from './regex.ts';

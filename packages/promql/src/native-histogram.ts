@@ -456,7 +456,11 @@ export function addHistograms(a: FloatHistogram, b: FloatHistogram, subtract = f
   const sign = subtract ? -1 : 1;
   const h = copyHistogram(a);
   const collision = adjustCounterReset(h, b);
-  if (!usesCustomBuckets(h)) h.zeroCount += sign * reconcileZeroBuckets(h, b);
+  if (!usesCustomBuckets(h)) {
+    // Reconciling may change h's own zero count first.
+    const otherZero = reconcileZeroBuckets(h, b);
+    h.zeroCount += sign * otherZero;
+  }
   h.count += sign * b.count;
   h.sum += sign * b.sum;
   if (usesCustomBuckets(h)) {

@@ -1,14 +1,20 @@
 import type { Matcher } from './ast.ts';
 import { type LatestSample, matches, type SampleSource, type SelectedSeries } from './engine.ts';
 import { ChunkedSeries, type Decoded } from './internal/chunk.ts';
+import { HintTracker } from './internal/histogram-chunks.ts';
+import { firstAfter } from './internal/preselect.ts';
 import { type Labels, labelsKey, seriesKey } from './labels.ts';
+import type { FloatHistogram } from './native-histogram.ts';
 
 /** One sample of a snapshot given to {@link SampleStore.ingest}: a series name, its other labels and a value. */
 export interface NamedSample {
   /** The metric name, stored as `__name__`. */
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** The float value (ignored when `histogram` is set). */
   readonly value: number;
+  /** A native histogram sample instead of a float. */
+  readonly histogram?: FloatHistogram | undefined;
 }
 
 /** Options of {@link createSampleStore}. */
@@ -37,6 +43,12 @@ export interface SampleStore extends SampleSource {
   selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample>;
   /** Appends one sample; a sample older than the series' newest is ignored. */
   append(labels: Labels, t: number, v: number): void;
+  /**
+   * Appends one native histogram sample; a sample older than the series' newest is ignored. A series may switch
+   * between floats and histograms. (Optional in the interface so that other stores need not take histograms;
+   * {@link createSampleStore}'s always does.)
+   */
+  appendHistogram?(labels: Labels, t: number, h: FloatHistogram): void;
   /** Appends a staleness marker: the series disappeared at `t`. */
   markStale(labels: Labels, t: number): void;
   /** Appends a whole snapshot (all the series scraped at `at`); series absent from it since the previous one become stale. */
@@ -88,9 +100,51 @@ class LazySeries implements SelectedSeries {
   }
 }
 
+/**
+ * A series' native histogram samples, kept apart from its float chunks (which stay as compact and fast as
+ * before): plain arrays, each histogram with the counter reset hint Prometheus's TSDB would read back.
+ */
+interface HistogramTrack {
+  readonly t: number[];
+  readonly h: FloatHistogram[];
+  readonly hints: HintTracker;
+}
+
 interface Entry {
   readonly labels: Labels;
   readonly chunks: ChunkedSeries;
+  hist: HistogramTrack | undefined;
+}
+
+const lastOf = (e: Entry): number => {
+  const hist = e.hist;
+  const c = e.chunks.lastT;
+  return hist === undefined || hist.t.length === 0 ? c : Math.max(c, hist.t[hist.t.length - 1]!);
+};
+
+// Approximate bytes of a stored histogram: its numbers and spans, and the object around them.
+const histogramBytes = (h: FloatHistogram): number =>
+  64 +
+  8 * (h.positiveBuckets.length + h.negativeBuckets.length + h.customValues.length) +
+  8 * (h.positiveSpans.length + h.negativeSpans.length);
+
+// One series' samples in `(minT, maxT]`: floats decoded from the chunks, histograms sliced; undefined if none.
+function windowWithHistograms(e: Entry, minT: number, maxT: number): SelectedSeries | undefined {
+  const hist = e.hist!;
+  const c = e.chunks;
+  const out: Decoded = { t: [], v: [], stale: undefined };
+  if (c.hasSampleIn(minT, maxT) !== false) c.decode(minT, maxT, out);
+  const lower = Math.max(minT, c.floorT);
+  const from = firstAfter(hist.t, lower);
+  const to = firstAfter(hist.t, maxT);
+  if (from >= to) return out.t.length > 0 ? { labels: e.labels, t: out.t, v: out.v, stale: out.stale } : undefined;
+  return {
+    labels: e.labels,
+    t: out.t,
+    v: out.v,
+    stale: out.stale,
+    histograms: { t: hist.t.slice(from, to), h: hist.h.slice(from, to) },
+  };
 }
 
 /** Creates a sample store; feed it from `metrics:collected` or any other source. */
@@ -104,7 +158,7 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     const key = labelsKey(labels);
     let e = series.get(key);
     if (e === undefined) {
-      e = { labels: Object.freeze({ ...labels }), chunks: new ChunkedSeries() };
+      e = { labels: Object.freeze({ ...labels }), chunks: new ChunkedSeries(), hist: undefined };
       series.set(key, e);
       const name = labels['__name__'] ?? '';
       let set = byName.get(name);
@@ -129,15 +183,38 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
   const put = (e: Entry, t: number, v: number, stale: boolean): void => {
     const c = e.chunks;
     if (t <= c.lastT) return;
+    const hist = e.hist;
+    if (hist !== undefined) {
+      if (t <= lastOf(e)) return;
+      hist.hints.float();
+      dropHistograms(hist, t - retention);
+    }
     // Samples older than the retention are hidden at once and their chunks go when wholly past it, as
     // Prometheus's head truncation drops whole chunks.
     c.dropBefore(t - retention);
     c.append(t, v, stale);
   };
+  const dropHistograms = (hist: HistogramTrack, floorT: number): void => {
+    const k = firstAfter(hist.t, floorT);
+    if (k === 0) return;
+    hist.t.splice(0, k);
+    hist.h.splice(0, k);
+  };
+  const putHistogram = (e: Entry, t: number, h: FloatHistogram): void => {
+    if (t <= lastOf(e)) return;
+    e.hist ??= { t: [], h: [], hints: new HintTracker() };
+    e.chunks.dropBefore(t - retention);
+    dropHistograms(e.hist, t - retention);
+    e.hist.t.push(t);
+    e.hist.h.push(e.hist.hints.next(h));
+  };
 
   return {
     append(labels, t, v) {
       put(entry(labels), t, v, false);
+    },
+    appendHistogram(labels, t, h) {
+      putHistogram(entry(labels), t, h);
     },
     markStale(labels, t) {
       put(entry(labels), t, Number.NaN, true);
@@ -146,7 +223,8 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
       const seen = new Set<Entry>();
       for (const s of samples) {
         const e = series.get(seriesKey(s.name, s.labels)) ?? entry({ ...s.labels, __name__: s.name });
-        put(e, at, s.value, false);
+        if (s.histogram === undefined) put(e, at, s.value, false);
+        else putHistogram(e, at, s.histogram);
         seen.add(e);
       }
       // Prometheus writes a staleness marker for every series a scrape no longer returns.
@@ -154,7 +232,7 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
       previous = seen;
       // Series whose every sample has aged out are forgotten.
       for (const [key, e] of series) {
-        const last = e.chunks.lastT;
+        const last = lastOf(e);
         if (last <= at - retention && !seen.has(e)) {
           series.delete(key);
           byName.get(e.labels['__name__'] ?? '')?.delete(e);
@@ -166,6 +244,11 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     },
     *select(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<SelectedSeries> {
       for (const e of matching(matchers)) {
+        if (e.hist !== undefined) {
+          const w = windowWithHistograms(e, minT, maxT);
+          if (w !== undefined) yield w;
+          continue;
+        }
         const c = e.chunks;
         const has = c.hasSampleIn(minT, maxT);
         if (has === false) continue;
@@ -181,6 +264,10 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     selectLabels(matchers: readonly Matcher[], minT: number, maxT: number): Labels[] {
       const out: Labels[] = [];
       for (const e of matching(matchers)) {
+        if (e.hist !== undefined) {
+          if (windowWithHistograms(e, minT, maxT) !== undefined) out.push(e.labels);
+          continue;
+        }
         const has = e.chunks.hasSampleIn(minT, maxT);
         if (has === false) continue;
         if (has === 'maybe') {
@@ -195,6 +282,17 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     *selectLatest(matchers: readonly Matcher[], minT: number, maxT: number): Iterable<LatestSample> {
       for (const e of matching(matchers)) {
         const c = e.chunks;
+        if (e.hist !== undefined) {
+          const w = windowWithHistograms(e, minT, maxT);
+          if (w === undefined) continue;
+          const n = w.t.length;
+          const hs = w.histograms;
+          const hn = hs === undefined ? 0 : hs.t.length;
+          if (hn > 0 && (n === 0 || hs!.t[hn - 1]! > w.t[n - 1]!))
+            yield { labels: e.labels, t: hs!.t[hn - 1]!, v: 0, stale: false, h: hs!.h[hn - 1]! };
+          else yield { labels: e.labels, t: w.t[n - 1]!, v: w.v[n - 1]!, stale: w.stale?.[n - 1] === 1 };
+          continue;
+        }
         if (c.lastT <= maxT) {
           if (c.lastT > minT && c.lastT > c.floorT)
             yield { labels: e.labels, t: c.lastT, v: c.lastV, stale: c.lastStale };
@@ -214,6 +312,11 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
       for (const e of series.values()) {
         samples += e.chunks.sampleCount();
         bytes += e.chunks.bytes();
+        const hist = e.hist;
+        if (hist !== undefined) {
+          samples += hist.t.length;
+          for (const h of hist.h) bytes += 8 + histogramBytes(h);
+        }
       }
       return {
         series: series.size,
