@@ -27,7 +27,10 @@ export interface SampleStoreOptions {
 export interface SampleStoreStats {
   readonly series: number;
   readonly samples: number;
-  /** Bytes held by the compressed chunks (their arenas, with the head chunks' slack, and the chunk tables). */
+  /**
+   * Bytes held by the compressed chunks (their arenas, with the head chunks' slack, and the chunk tables), plus an
+   * estimate of the heap the native histogram samples take.
+   */
   readonly bytes: number;
   /** `bytes / samples`, 0 with no samples. */
   readonly bytesPerSample: number;
@@ -122,11 +125,12 @@ const lastOf = (e: Entry): number => {
   return hist === undefined || hist.t.length === 0 ? c : Math.max(c, hist.t[hist.t.length - 1]!);
 };
 
-// Approximate bytes of a stored histogram: its numbers and spans, and the object around them.
+// Approximate heap bytes of a stored histogram (objects, arrays, spans; measured with V8 on Node 20: about 570 B
+// for one with a span of 20 buckets, its read-back copy included).
 const histogramBytes = (h: FloatHistogram): number =>
-  64 +
-  8 * (h.positiveBuckets.length + h.negativeBuckets.length + h.customValues.length) +
-  8 * (h.positiveSpans.length + h.negativeSpans.length);
+  224 +
+  12 * (h.positiveBuckets.length + h.negativeBuckets.length + h.customValues.length) +
+  40 * (h.positiveSpans.length + h.negativeSpans.length);
 
 // One series' samples in `(minT, maxT]`: floats decoded from the chunks, histograms sliced; undefined if none.
 function windowWithHistograms(e: Entry, minT: number, maxT: number): SelectedSeries | undefined {
