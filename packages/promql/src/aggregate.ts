@@ -9,6 +9,9 @@ import {
   type FloatHistogram,
   histogramOverflows,
   histogramString,
+  type KahanSum,
+  kahanAddHistograms,
+  kahanResult,
   mulHistogram,
 } from './native-histogram.ts';
 import { goQuote, validLabelName } from './parse.ts';
@@ -324,48 +327,50 @@ function histogramGroup(ctx: Ctx, e: Aggregate, g: Group): FloatHistogram | numb
   }
   let resetSeen = false;
   let notResetSeen = false;
-  let sum: FloatHistogram | undefined;
+  let acc: KahanSum | undefined;
   let mean: FloatHistogram | undefined;
   let count = 0;
+  const incompatible = (s: Sample): undefined => {
+    const name = JSON.stringify(s.labels['__name__'] ?? '');
+    annotate(
+      ctx,
+      'warning',
+      `vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${name}`,
+      at,
+    );
+    return undefined;
+  };
+  const reconciled = (yes: boolean): void => {
+    if (yes) annotate(ctx, 'info', 'mismatched custom buckets were reconciled during aggregation', at);
+  };
   for (const s of g.samples) {
     const h = s.h!;
     count++;
     if (h.counterResetHint === 'reset') resetSeen = true;
     else if (h.counterResetHint === 'not_reset') notResetSeen = true;
-    if (sum === undefined) {
-      sum = h;
+    if (acc === undefined) {
+      acc = { sum: h, c: undefined };
       continue;
     }
-    const name = s.labels['__name__'] ?? '';
-    let next: ReturnType<typeof addHistograms>;
     if (mean === undefined) {
-      next = addHistograms(sum, h);
-      if (next.h !== undefined && e.op === 'avg' && histogramOverflows(next.h)) {
-        // The sum overflows: the mean goes on incrementally, as Prometheus does.
-        mean = divHistogram(sum, count - 1);
-      } else if (next.h !== undefined) {
-        if (next.reconciled) annotate(ctx, 'info', 'mismatched custom buckets were reconciled during aggregation', at);
-        sum = next.h;
+      const next = kahanAddHistograms(acc, h);
+      if (next.sum === undefined) return incompatible(s);
+      reconciled(next.reconciled);
+      if (e.op !== 'avg' || !histogramOverflows(next.sum.sum)) {
+        acc = next.sum;
         continue;
       }
+      // The sum overflows: the mean goes on incrementally, as Prometheus does.
+      mean = divHistogram(kahanResult(acc), count - 1);
     }
-    if (mean !== undefined) {
-      next = addHistograms(mulHistogram(mean, (count - 1) / count), divHistogram(h, count));
-      if (next.h !== undefined) mean = next.h;
-    }
-    if (next!.h === undefined) {
-      annotate(
-        ctx,
-        'warning',
-        `vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${JSON.stringify(name)}`,
-        at,
-      );
-      return undefined;
-    }
-    if (next!.reconciled) annotate(ctx, 'info', 'mismatched custom buckets were reconciled during aggregation', at);
+    const next = addHistograms(mulHistogram(mean, (count - 1) / count), divHistogram(h, count));
+    if (next.h === undefined) return incompatible(s);
+    reconciled(next.reconciled);
+    mean = next.h;
   }
   if (resetSeen && notResetSeen)
     annotate(ctx, 'warning', 'conflicting counter resets during histogram aggregation', at);
-  const result = e.op === 'avg' ? (mean ?? divHistogram(sum!, count)) : sum!;
+  const total = kahanResult(acc!);
+  const result = e.op === 'avg' ? (mean ?? divHistogram(total, count)) : total;
   return compactHistogram(result);
 }

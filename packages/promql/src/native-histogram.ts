@@ -93,17 +93,12 @@ export function createHistogram(parts: Partial<FloatHistogram> = {}): MutableHis
   };
 }
 
-export function copyHistogram(h: FloatHistogram): MutableHistogram {
+function copyHistogram(h: FloatHistogram): MutableHistogram {
   return createHistogram(h);
 }
 
 export function usesCustomBuckets(h: FloatHistogram): boolean {
   return h.schema === CUSTOM_BUCKETS_SCHEMA;
-}
-
-/** Whether a value is a native histogram (as opposed to a float). */
-export function isHistogram(v: unknown): v is FloatHistogram {
-  return typeof v === 'object' && v !== null && 'positiveBuckets' in v;
 }
 
 function expand(spans: readonly BucketSpan[], buckets: readonly number[]): Dense {
@@ -680,4 +675,116 @@ export function chunkCut(prev: FloatHistogram, h: FloatHistogram): 'reset' | 'cu
   if (!grew(h.positiveSpans, h.positiveBuckets, prev.positiveSpans, prev.positiveBuckets)) return 'reset';
   if (!grew(h.negativeSpans, h.negativeBuckets, prev.negativeSpans, prev.negativeBuckets)) return 'reset';
   return undefined;
+}
+
+function kahanInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (t === Number.POSITIVE_INFINITY || t === Number.NEGATIVE_INFINITY) return [t, 0];
+  if (Math.abs(sum) >= Math.abs(inc)) return [t, c + (sum - t + inc)];
+  return [t, c + (inc - t + sum)];
+}
+
+function kahanSide(h: Dense, c: Dense, b: Dense, schema: number, threshold: number): [Dense, Dense] {
+  const out: Dense = { idx: [], cnt: [] };
+  const comp: Dense = { idx: [], cnt: [] };
+  const cAt = new Map<number, number>();
+  for (let i = 0; i < c.idx.length; i++) cAt.set(c.idx[i]!, c.cnt[i]!);
+  const merged = mergeDense(h, { idx: b.idx, cnt: b.cnt.map(() => 0) }, 1, schema, threshold);
+  const bAt = new Map<number, number>();
+  let below = schema !== CUSTOM_BUCKETS_SCHEMA;
+  for (let i = 0; i < b.idx.length; i++) {
+    if (below && exponentialBound(b.idx[i]!, schema) <= threshold) continue;
+    below = false;
+    bAt.set(b.idx[i]!, b.cnt[i]!);
+  }
+  for (let i = 0; i < merged.idx.length; i++) {
+    const idx = merged.idx[i]!;
+    let v = merged.cnt[i]!;
+    let cv = cAt.get(idx) ?? 0;
+    const inc = bAt.get(idx);
+    if (inc !== undefined) [v, cv] = kahanInc(inc, v, cv);
+    out.idx.push(idx);
+    out.cnt.push(v);
+    comp.idx.push(idx);
+    comp.cnt.push(cv);
+  }
+  return [out, comp];
+}
+
+/** A running sum of histograms with its Kahan compensation, as Prometheus's KahanAdd keeps them. */
+export interface KahanSum {
+  readonly sum: FloatHistogram;
+  /** The compensation: the sum's schema, threshold and bounds; undefined until a compensated addition. */
+  readonly c: FloatHistogram | undefined;
+}
+
+/**
+ * `acc + b` with Kahan-compensated counts (Prometheus's KahanAdd). Where layouts differ (a finer schema to
+ * reduce, another zero threshold or other custom bounds) the compensation is folded in first and the addition
+ * is plain. Undefined `sum` when exponential and custom buckets meet.
+ */
+export function kahanAddHistograms(
+  acc: KahanSum,
+  b: FloatHistogram,
+): { sum: KahanSum | undefined; collision: boolean; reconciled: boolean } {
+  const a = acc.sum;
+  if (usesCustomBuckets(a) !== usesCustomBuckets(b)) return { sum: undefined, collision: false, reconciled: false };
+  const sameLayout = usesCustomBuckets(a)
+    ? boundsMatch(a.customValues, b.customValues)
+    : b.schema >= a.schema && b.zeroThreshold === a.zeroThreshold;
+  if (!sameLayout) {
+    const r = addHistograms(kahanResult(acc), b);
+    return {
+      sum: r.h === undefined ? undefined : { sum: r.h, c: undefined },
+      collision: r.collision,
+      reconciled: r.reconciled,
+    };
+  }
+  const h = copyHistogram(a);
+  const collision = adjustCounterReset(h, b);
+  const c =
+    acc.c === undefined
+      ? createHistogram({ schema: a.schema, zeroThreshold: a.zeroThreshold, customValues: a.customValues })
+      : copyHistogram(acc.c);
+  [h.count, c.count] = kahanInc(b.count, h.count, c.count);
+  [h.sum, c.sum] = kahanInc(b.sum, h.sum, c.sum);
+  [h.zeroCount, c.zeroCount] = kahanInc(b.zeroCount, h.zeroCount, c.zeroCount);
+  const side = (positive: boolean): void => {
+    const [hs, hb, cs, cb, bs, bb] = positive
+      ? [h.positiveSpans, h.positiveBuckets, c.positiveSpans, c.positiveBuckets, b.positiveSpans, b.positiveBuckets]
+      : [h.negativeSpans, h.negativeBuckets, c.negativeSpans, c.negativeBuckets, b.negativeSpans, b.negativeBuckets];
+    const [sum, comp] = kahanSide(
+      expand(hs, hb),
+      expand(cs, cb),
+      reduce(expand(bs, bb), b.schema, h.schema),
+      h.schema,
+      h.zeroThreshold,
+    );
+    const s1 = toSpans(sum);
+    const s2 = toSpans(comp);
+    if (positive) {
+      [h.positiveSpans, h.positiveBuckets, c.positiveSpans, c.positiveBuckets] = [
+        s1.spans,
+        s1.buckets,
+        s2.spans,
+        s2.buckets,
+      ];
+    } else {
+      [h.negativeSpans, h.negativeBuckets, c.negativeSpans, c.negativeBuckets] = [
+        s1.spans,
+        s1.buckets,
+        s2.spans,
+        s2.buckets,
+      ];
+    }
+  };
+  side(true);
+  if (!usesCustomBuckets(h)) side(false);
+  return { sum: { sum: h, c }, collision, reconciled: false };
+}
+
+/** The compensated sum's value: the sum with its compensation added. */
+export function kahanResult(acc: KahanSum): FloatHistogram {
+  if (acc.c === undefined) return acc.sum;
+  return addHistograms(acc.sum, { ...acc.c, counterResetHint: acc.sum.counterResetHint }).h ?? acc.sum;
 }

@@ -9,6 +9,9 @@ import {
   type FloatHistogram,
   histogramOverflows,
   histogramsEqual,
+  type KahanSum,
+  kahanAddHistograms,
+  kahanResult,
   type MutableHistogram,
   mulHistogram,
   toSchema,
@@ -228,26 +231,26 @@ export function histogramSumOverTime(n: RangeNotes, s: Series, average: boolean)
     if (h.counterResetHint === 'reset') resetSeen = true;
     else if (h.counterResetHint === 'not_reset') notResetSeen = true;
   };
-  let sum: FloatHistogram = hs.h[0]!;
-  track(sum);
+  let acc: KahanSum = { sum: hs.h[0]!, c: undefined };
+  track(acc.sum);
   let mean: FloatHistogram | undefined;
   for (let i = 1; i < hs.h.length; i++) {
     const h = hs.h[i]!;
     track(h);
     const count = i + 1;
     if (mean === undefined) {
-      const next = addHistograms(sum, h);
-      if (next.h === undefined) {
+      const next = kahanAddHistograms(acc, h);
+      if (next.sum === undefined) {
         note(n, 'warning', mixedSchemas(n));
         return undefined;
       }
       if (next.reconciled) reconciledSeen = true;
-      if (!average || !histogramOverflows(next.h)) {
-        sum = next.h;
+      if (!average || !histogramOverflows(next.sum.sum)) {
+        acc = next.sum;
         continue;
       }
       // The sum overflows: the mean goes on incrementally, as Prometheus does.
-      mean = divHistogram(sum, count - 1);
+      mean = divHistogram(kahanResult(acc), count - 1);
     }
     const next = addHistograms(mulHistogram(mean, (count - 1) / count), divHistogram(h, count));
     if (next.h === undefined) {
@@ -259,6 +262,7 @@ export function histogramSumOverTime(n: RangeNotes, s: Series, average: boolean)
   }
   if (resetSeen && notResetSeen) note(n, 'warning', 'conflicting counter resets during histogram aggregation');
   if (reconciledSeen) note(n, 'info', reconciled('aggregation'));
+  const sum = kahanResult(acc);
   if (!average) return sum;
   return mean ?? divHistogram(sum, hs.h.length);
 }

@@ -175,6 +175,23 @@ describe('native histograms in the store and the engine (issue #18)', () => {
     expect(store.selectLabels(NAME, s(170), s(180))).toEqual([{ __name__: 'x' }]);
   });
 
+  test('sums of histograms are Kahan-compensated, as Prometheus sums them', () => {
+    const store = createSampleStore({ retentionMs: Number.MAX_SAFE_INTEGER });
+    const values = ['1e100', '1', '-1e100'];
+    values.forEach((v, i) => {
+      const x = h(`{{count:${v} sum:${v} buckets:[${v}]}}`);
+      store.appendHistogram!({ __name__: 'x', i: String(i) }, 0, x);
+      store.appendHistogram!({ __name__: 'y' }, s(10 * i), x);
+    });
+    const one = (q: string): FloatHistogram | undefined => {
+      const v = instantQuery(store, q, s(20)).value;
+      return v.type === 'vector' ? v.samples[0]?.histogram : undefined;
+    };
+    // Without compensation 1e100 + 1 - 1e100 is 0.
+    expect(one('sum(x)')).toMatchObject({ count: 1, sum: 1, positiveBuckets: [1] });
+    expect(one('sum_over_time(y[1m])')).toMatchObject({ count: 1, sum: 1, positiveBuckets: [1] });
+  });
+
   test('rate, histogram_quantile, histogram_fraction and sum over stored histograms', () => {
     const store = createSampleStore({ retentionMs: Number.MAX_SAFE_INTEGER });
     for (const [i, c] of [0, 6, 12].entries())
