@@ -2,6 +2,8 @@
 // buckets (schema -53), with the arithmetic PromQL needs (add and subtract across schemas and zero thresholds,
 // scaling, compaction, equality, counter reset detection) and the bucket listing of the query API.
 
+import { NATIVE_BOUND_FRACTIONS } from './internal/native-bounds.ts';
+
 /** What a histogram sample says about counter resets, as Prometheus's `CounterResetHint`. */
 export type CounterResetHint = 'unknown' | 'reset' | 'not_reset' | 'gauge';
 
@@ -156,27 +158,31 @@ function reduce(d: Dense, from: number, to: number): Dense {
   return out;
 }
 
-const fracTables = new Map<number, number[]>();
-
-function exponentialBound(idx: number, schema: number): number {
-  if (schema < 0) {
-    const exp = idx * 2 ** -schema;
-    if (exp === 1024) return Number.MAX_VALUE;
-    return 2 ** exp;
-  }
-  let table = fracTables.get(schema);
-  if (table === undefined) {
-    table = Array.from({ length: 2 ** schema }, (_, i) => 2 ** (i / 2 ** schema) / 2);
-    fracTables.set(schema, table);
-  }
-  const frac = table[idx & (2 ** schema - 1)]!;
-  const exp = (idx >> schema) + 1;
-  if (frac === 0.5 && exp === 1025) return Number.MAX_VALUE;
+function ldexp(frac: number, exp: number): number {
+  // Multiplying by powers of two is exact; two steps keep 2^exp itself in range.
+  if (exp > 1000) return frac * 2 ** 1000 * 2 ** (exp - 1000);
+  if (exp < -1000) return frac * 2 ** -1000 * 2 ** (exp + 1000);
   return frac * 2 ** exp;
 }
 
+/**
+ * The upper bound of bucket `key` of an exponential schema (-4..8), bit for bit as Prometheus's getBound and
+ * client_golang's getLe compute it: MaxFloat64 for the last finite bucket.
+ */
+export function nativeBucketUpperBound(key: number, schema: number): number {
+  if (schema < 0) {
+    const exp = key * 2 ** -schema;
+    if (exp === 1024) return Number.MAX_VALUE;
+    return ldexp(1, exp);
+  }
+  const frac = NATIVE_BOUND_FRACTIONS[schema]![key & ((1 << schema) - 1)]!;
+  const exp = (key >> schema) + 1;
+  if (frac === 0.5 && exp === 1025) return Number.MAX_VALUE;
+  return ldexp(frac, exp);
+}
+
 function bound(idx: number, schema: number, custom: readonly number[]): number {
-  if (schema !== CUSTOM_BUCKETS_SCHEMA) return exponentialBound(idx, schema);
+  if (schema !== CUSTOM_BUCKETS_SCHEMA) return nativeBucketUpperBound(idx, schema);
   if (idx === custom.length) return Number.POSITIVE_INFINITY;
   if (idx === -1) return Number.NEGATIVE_INFINITY;
   return custom[idx]!;
@@ -208,7 +214,7 @@ function sideBuckets(h: FloatHistogram, positive: boolean, absStart = 0, target 
   let reached = absStart === 0;
   for (let i = 0; i < d.idx.length; i++) {
     const idx = d.idx[i]!;
-    if (!reached && target !== CUSTOM_BUCKETS_SCHEMA && exponentialBound(idx, target) <= absStart) continue;
+    if (!reached && target !== CUSTOM_BUCKETS_SCHEMA && nativeBucketUpperBound(idx, target) <= absStart) continue;
     reached = true;
     out.push(bucketAt(positive, idx, d.cnt[i]!, target, h.customValues));
   }
@@ -375,7 +381,7 @@ function mergeDense(a: Dense, b: Dense, sign: number, schema: number, threshold:
   let below = schema !== CUSTOM_BUCKETS_SCHEMA;
   while (i < a.idx.length || j < b.idx.length) {
     if (j < b.idx.length && below) {
-      if (exponentialBound(b.idx[j]!, schema) <= threshold) {
+      if (nativeBucketUpperBound(b.idx[j]!, schema) <= threshold) {
         j++;
         continue;
       }
@@ -693,7 +699,7 @@ function kahanSide(h: Dense, c: Dense, b: Dense, schema: number, threshold: numb
   const bAt = new Map<number, number>();
   let below = schema !== CUSTOM_BUCKETS_SCHEMA;
   for (let i = 0; i < b.idx.length; i++) {
-    if (below && exponentialBound(b.idx[i]!, schema) <= threshold) continue;
+    if (below && nativeBucketUpperBound(b.idx[i]!, schema) <= threshold) continue;
     below = false;
     bAt.set(b.idx[i]!, b.cnt[i]!);
   }

@@ -210,7 +210,7 @@ export function createSampleStore(options: SampleStoreOptions = {}): SampleStore
     e.chunks.dropBefore(t - retention);
     dropHistograms(e.hist, t - retention);
     e.hist.t.push(t);
-    e.hist.h.push(e.hist.hints.next(h));
+    e.hist.h.push(e.hist.hints.next(t, h));
   };
 
   return {

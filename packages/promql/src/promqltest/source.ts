@@ -35,12 +35,12 @@ function firstAfter(t: readonly number[], minT: number): number {
 function stored(s: MemorySeries): Array<FloatHistogram | undefined> {
   if (s.stored !== undefined) return s.stored;
   const tracker = new HintTracker();
-  s.stored = s.p.map((p) => {
+  s.stored = s.p.map((p, i) => {
     if (typeof p === 'number' || p === 'stale') {
       tracker.float();
       return undefined;
     }
-    return tracker.next(p);
+    return tracker.next(s.t[i]!, p);
   });
   return s.stored;
 }
