@@ -3,6 +3,7 @@ import { ObsError } from '@obs/core';
 import {
   createSampleStore,
   evaluate,
+  type FloatHistogram,
   formatExpr,
   type Labels,
   labelsKey,
@@ -188,7 +189,7 @@ function alertsSeries(a: Active): { alerts: Labels; forState: Labels } {
 }
 
 type Rule = AlertRule | RecordingRule;
-type OutSample = { readonly labels: Labels; readonly value: number };
+type OutSample = { readonly labels: Labels; readonly value: number; readonly histogram?: FloatHistogram | undefined };
 
 // Prometheus keeps resolved alerts this long (and so does not re-announce a flapping alert as new).
 const RESOLVED_RETENTION_MS = 15 * 60_000;
@@ -283,7 +284,7 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
           `[@obs/alerts] recording rule ${JSON.stringify(rule.record)}: vector contains metrics with the same labelset after applying rule labels`,
         );
       seen.add(key);
-      out.push({ labels, value: s.value });
+      out.push({ labels, value: s.value, histogram: s.histogram });
     }
     if (limit > 0 && out.length > limit)
       throw alertsError(
@@ -416,7 +417,9 @@ export function createAlertEngine(options: AlertEngineOptions): AlertEngine {
     for (const s of out) {
       const key = labelsKey(s.labels);
       now.set(key, s.labels);
-      sink?.append(s.labels, t, s.value);
+      // A recording rule over native histograms records histograms (an alert's value is its float, 0 for them).
+      if (s.histogram !== undefined) sink?.appendHistogram?.(s.labels, t, s.histogram);
+      else sink?.append(s.labels, t, s.value);
     }
     for (const [key, labels] of returned.get(rule) ?? []) if (!now.has(key)) sink?.markStale(labels, t);
     returned.set(rule, now);

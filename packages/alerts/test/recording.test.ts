@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObsEvents } from '@obs/core';
 import { createMonitor, ObsError, silentLogger } from '@obs/core';
-import { createSampleStore, type SampleStore } from '@obs/promql';
+import { createSampleStore, instantQuery, type SampleStore } from '@obs/promql';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { alertsPlugin, createAlertEngine, exportPrometheusRules, parseRuleGroups } from '../src/index.ts';
 
@@ -54,6 +54,47 @@ describe('recording rules', () => {
     expect(series(store, 'job:x:double')[0]).toMatchObject({ labels: { job: 'a', source: 'rec' }, v: [14] });
     // The alert saw the series recorded by the rules before it, in the same evaluation.
     expect(alerts.map((a) => [a.rule, a.state, a.value])).toEqual([['Big', 'firing', 14]]);
+  });
+
+  test('a rule over native histograms records histograms, which later rules read as such', () => {
+    const store = createSampleStore({ retentionMs: m(60) });
+    // Two series of one native histogram (schema 0): each minute one observation in (1, 2] and one in (2, 4].
+    for (const job of ['a', 'b'])
+      for (let i = 0; i <= 5; i++)
+        store.appendHistogram!({ __name__: 'latency', job }, m(i), {
+          schema: 0,
+          zeroThreshold: 0,
+          zeroCount: 0,
+          count: 2 * i,
+          sum: 4.5 * i,
+          positiveSpans: [{ offset: 1, length: 2 }],
+          positiveBuckets: [i, i],
+          negativeSpans: [],
+          negativeBuckets: [],
+          customValues: [],
+          counterResetHint: 'unknown',
+        });
+    const groups = parseRuleGroups(`groups:
+  - name: g
+    rules:
+      - record: latency:rate2m
+        expr: sum(rate(latency[2m]))
+      - record: latency:rate2m:count
+        expr: histogram_count(latency:rate2m)
+`);
+    const engine = createAlertEngine({ groups, source: store });
+    engine.evaluate(m(5));
+    const { value } = instantQuery(store, 'latency:rate2m', m(5));
+    expect(value.type).toBe('vector');
+    const [sample] = value.type === 'vector' ? value.samples : [];
+    // Two series, each 2 observations a minute: 4 a minute, 1/15 a second; the buckets keep their shape.
+    expect(sample!.histogram).toMatchObject({ schema: 0, positiveSpans: [{ offset: 1, length: 2 }] });
+    expect(sample!.histogram!.count).toBeCloseTo(4 / 60, 12);
+    expect(sample!.histogram!.positiveBuckets.map((b) => b * 60)).toEqual([
+      expect.closeTo(2, 12),
+      expect.closeTo(2, 12),
+    ]);
+    expect(series(store, 'latency:rate2m:count')[0]!.v).toEqual([expect.closeTo(4 / 60, 12)]);
   });
 
   test('a result series that disappears is stale at the next evaluation', () => {

@@ -72,13 +72,23 @@ export interface PromResponse<T> {
 }
 
 export type Sample = [number, string];
+/** A native histogram as the API writes it: bucket = [boundary rule, lower, upper, count]; no buckets when empty. */
+export interface HistogramValue {
+  count: string;
+  sum: string;
+  buckets?: [number, string, string, string][];
+}
+/** A float sample has `value`, a native histogram sample `histogram`. */
 export interface VectorItem {
   metric: Record<string, string>;
-  value: Sample;
+  value?: Sample;
+  histogram?: [number, HistogramValue];
 }
+/** A series has `values` (floats), `histograms`, or both. */
 export interface MatrixItem {
   metric: Record<string, string>;
-  values: Sample[];
+  values?: Sample[];
+  histograms?: [number, HistogramValue][];
 }
 export type QueryData =
   | { resultType: 'vector'; result: VectorItem[] }

@@ -36,13 +36,24 @@ export function timeChart(series: MatrixItem[], opts: { title?: string; unit?: s
     box.append(h('p', { class: 'muted' }, 'no data in this range'));
     return box;
   }
-  const times = [...new Set(series.flatMap((s) => s.values.map((v) => v[0])))].sort((a, b) => a - b);
+  // Native histograms have no single value to draw: the table shows their count, sum and buckets.
+  if (series.every((s) => (s.values ?? []).length === 0) && series.some((s) => (s.histograms ?? []).length > 0)) {
+    box.append(
+      h(
+        'p',
+        { class: 'muted' },
+        'native histograms: graph histogram_quantile(0.95, …), histogram_count(…) or histogram_sum(…), or use the table',
+      ),
+    );
+    return box;
+  }
+  const times = [...new Set(series.flatMap((s) => (s.values ?? []).map((v) => v[0])))].sort((a, b) => a - b);
   const index = new Map(times.map((t, i) => [t, i]));
   const data: uPlot.AlignedData = [
     times,
     ...series.map((s) => {
       const ys: (number | null)[] = new Array(times.length).fill(null);
-      for (const [t, v] of s.values) ys[index.get(t)!] = Number(v);
+      for (const [t, v] of s.values ?? []) ys[index.get(t)!] = Number(v);
       return ys;
     }),
   ];

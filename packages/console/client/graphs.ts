@@ -1,5 +1,13 @@
 // Graphs: the seed's panels from query_range, and an expression box like Prometheus's /graph.
-import { HttpError, type MatrixItem, prom, type QueryData, queryRange, type Settings } from './api.ts';
+import {
+  type HistogramValue,
+  HttpError,
+  type MatrixItem,
+  prom,
+  type QueryData,
+  queryRange,
+  type Settings,
+} from './api.ts';
 import { seriesName, timeChart } from './chart.ts';
 import { errorBox, h } from './dom.ts';
 
@@ -41,8 +49,24 @@ function rangePicker(onChange: () => void): HTMLElement {
 
 function asMatrix(data: QueryData): MatrixItem[] {
   if (data.resultType === 'matrix') return data.result;
-  if (data.resultType === 'vector') return data.result.map((v) => ({ metric: v.metric, values: [v.value] }));
+  if (data.resultType === 'vector')
+    return data.result.map((v) => ({
+      metric: v.metric,
+      ...(v.value === undefined ? {} : { values: [v.value] }),
+      ...(v.histogram === undefined ? {} : { histograms: [v.histogram] }),
+    }));
   return [{ metric: {}, values: [data.result] }];
+}
+
+const RULES = ['(%s, %s]', '[%s, %s)', '(%s, %s)', '[%s, %s]'];
+
+/** A native histogram in a table cell: count and sum, then each bucket with its bounds as the API gives them. */
+function histogramText(hist: HistogramValue): string {
+  const buckets = (hist.buckets ?? []).map(
+    ([rule, lower, upper, count]) =>
+      `${(RULES[rule] ?? RULES[0]!).replace('%s', lower).replace('%s', upper)}: ${count}`,
+  );
+  return [`count ${hist.count}, sum ${hist.sum}`, ...buckets].join('\n');
 }
 
 export async function renderGraphs(settings: Settings, root: HTMLElement): Promise<void> {
@@ -194,9 +218,15 @@ export async function renderQuery(settings: Settings, root: HTMLElement, params:
 function resultTable(data: QueryData): HTMLElement {
   const rows: [string, string][] =
     data.resultType === 'vector'
-      ? data.result.map((v) => [seriesName(v.metric), v.value[1]])
+      ? data.result.map((v) => [seriesName(v.metric), v.value?.[1] ?? histogramText(v.histogram![1])])
       : data.resultType === 'matrix'
-        ? data.result.map((m) => [seriesName(m.metric), m.values.map((v) => `${v[1]} @${v[0]}`).join('\n')])
+        ? data.result.map((m) => [
+            seriesName(m.metric),
+            [
+              ...(m.values ?? []).map((v) => `${v[1]} @${v[0]}`),
+              ...(m.histograms ?? []).map(([t, hist]) => `${histogramText(hist).replace('\n', ` @${t}\n`)}`),
+            ].join('\n'),
+          ])
         : [[data.resultType, String(data.result[1])]];
   return h(
     'div',

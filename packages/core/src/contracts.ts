@@ -150,6 +150,11 @@ export interface MetricStore {
    * TSDB; from then on, collected samples with that metric name are not stored (the rule's are).
    */
   append?(labels: Readonly<Record<string, string>>, t: number, v: number): void;
+  /**
+   * Writes a native histogram sample that a recording rule computed (`h` is @obs/promql's `FloatHistogram`), as
+   * Prometheus's rule manager appends histograms.
+   */
+  appendHistogram?(labels: Readonly<Record<string, string>>, t: number, h: object): void;
   /** Ends a series a rule no longer returns (a staleness marker at `t`). */
   markStale?(labels: Readonly<Record<string, string>>, t: number): void;
 }

@@ -1,12 +1,13 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import type { MetricSample, ObsPlugin, PluginContext } from '@obs/core';
+import type { NamedSample } from '@obs/promql';
 import { Registry } from 'prom-client';
 import { answerClusterRequests, gatherCluster } from './cluster.ts';
 import { createMetricsInternal, type Metrics, type MetricsInternals } from './create-metrics.ts';
 import { metricsError } from './errors.ts';
 import { encodeRegistry, expositionHandler, renderRegistry } from './exposition.ts';
-import { CounterFamily, GaugeFamily } from './internal/families.ts';
+import { CounterFamily, GaugeFamily, HistogramFamily } from './internal/families.ts';
 import { warmUpMetricSet } from './internal/metric-set.ts';
 import { prometheusSection } from './options.ts';
 import type { RemoteWriter } from './remote-write.ts';
@@ -101,7 +102,10 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
         const exemplars: ExemplarSample[] = [];
         if (metrics.options.exemplars) for (const family of metrics.set.families) family.exemplarSamples(exemplars);
         const kept: MetricSample[] = [];
-        const dropped = store.ingest(at, samples, exemplars, kept);
+        const histograms: NamedSample[] = [];
+        for (const family of metrics.set.families)
+          if (family instanceof HistogramFamily) family.nativeSamples(histograms);
+        const dropped = store.ingest(at, samples, exemplars, kept, histograms);
         writer?.enqueue(at, kept);
         if (dropped > 0) {
           context.bus.emit('obs:dropped', { plugin: '@obs/metrics', what: 'series', count: dropped });

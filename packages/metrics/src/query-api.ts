@@ -4,7 +4,9 @@ import type { ActiveAlertStatus, MetricDescriptor, RuleGroupStatus, RuleStatus }
 import {
   type Annotation,
   type Expr,
+  type FloatHistogram,
   formatExpr,
+  histogramBuckets,
   labelsKey,
   type Matcher,
   type ParsedExpr,
@@ -136,6 +138,19 @@ function parseQuery(text: string): ParsedExpr {
 
 const seconds = (ms: number): number => ms / 1000;
 
+/**
+ * A native histogram as Prometheus's API writes it (util/jsonutil MarshalHistogram): count and sum, then the
+ * non-empty buckets as [boundary rule, lower, upper, count], no `buckets` key when there are none.
+ */
+function histogramJson(h: FloatHistogram): Record<string, unknown> {
+  const out: Record<string, unknown> = { count: formatFloat(h.count), sum: formatFloat(h.sum) };
+  const buckets = histogramBuckets(h)
+    .filter((b) => b.count !== 0)
+    .map((b) => [b.boundaryRule, formatFloat(b.lower), formatFloat(b.upper), formatFloat(b.count)]);
+  if (buckets.length > 0) out['buckets'] = buckets;
+  return out;
+}
+
 function resultJson(result: QueryResult, timeMs: number, limit: number): { data: unknown; truncated: boolean } {
   const v = result.value;
   switch (v.type) {
@@ -148,7 +163,11 @@ function resultJson(result: QueryResult, timeMs: number, limit: number): { data:
       return {
         data: {
           resultType: 'vector',
-          result: samples.map((s) => ({ metric: sorted(s.labels), value: [seconds(timeMs), formatFloat(s.value)] })),
+          result: samples.map((s) =>
+            s.histogram === undefined
+              ? { metric: sorted(s.labels), value: [seconds(timeMs), formatFloat(s.value)] }
+              : { metric: sorted(s.labels), histogram: [seconds(timeMs), histogramJson(s.histogram)] },
+          ),
         },
         truncated: samples.length < v.samples.length,
       };
@@ -158,10 +177,16 @@ function resultJson(result: QueryResult, timeMs: number, limit: number): { data:
       return {
         data: {
           resultType: 'matrix',
-          result: series.map((s) => ({
-            metric: sorted(s.labels),
-            values: s.t.map((t, i) => [seconds(t), formatFloat(s.v[i]!)]),
-          })),
+          // As Prometheus writes a series: `values` only with float points, `histograms` only with histogram ones.
+          result: series.map((s) => {
+            const out: Record<string, unknown> = { metric: sorted(s.labels) };
+            if (s.t.length > 0 || s.histograms === undefined)
+              out['values'] = s.t.map((t, i) => [seconds(t), formatFloat(s.v[i]!)]);
+            const hs = s.histograms;
+            if (hs !== undefined && hs.t.length > 0)
+              out['histograms'] = hs.t.map((t, i) => [seconds(t), histogramJson(hs.h[i]!)]);
+            return out;
+          }),
         },
         truncated: series.length < v.series.length,
       };

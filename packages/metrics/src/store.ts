@@ -1,7 +1,15 @@
 // The embedded store: the plugin's own collections kept for `retention`, bounded to `max_series`, with the
 // exemplars (trace ids) seen at each collection. Provided as the `metrics.store` service and read by /api/v1.
 import type { MetricSample, MetricStore, SeriesMatcher, StoredSeries } from '@obs/core';
-import { anchoredRegex, createSampleStore, labelsKey, type Matcher, seriesKey } from '@obs/promql';
+import {
+  anchoredRegex,
+  createSampleStore,
+  type FloatHistogram,
+  labelsKey,
+  type Matcher,
+  type NamedSample,
+  seriesKey,
+} from '@obs/promql';
 
 /** One exemplar as /api/v1/query_exemplars returns it. */
 export interface StoredExemplar {
@@ -24,12 +32,16 @@ export interface EmbeddedStore extends MetricStore {
     minT: number,
     maxT: number,
   ): readonly Readonly<Record<string, string>>[];
-  /** Adds a collection; returns how many new series were dropped by `max_series`. The samples kept go to `kept`. */
+  /**
+   * Adds a collection; returns how many new series were dropped by `max_series`. The float samples kept go to
+   * `kept`; `histograms` are the native histogram samples of the same collection (one series per histogram).
+   */
   ingest(
     at: number,
     samples: readonly MetricSample[],
     exemplars: readonly ExemplarSample[],
     kept?: MetricSample[],
+    histograms?: readonly NamedSample[],
   ): number;
   /** The exemplars of the series matching one of the sets, in `[minT, maxT]`. */
   exemplars(
@@ -93,6 +105,10 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStor
       written.add(labels['__name__'] ?? '');
       samples.append(labels, t, v);
     },
+    appendHistogram(labels, t, h) {
+      written.add(labels['__name__'] ?? '');
+      samples.appendHistogram?.(labels, t, h as FloatHistogram);
+    },
     markStale(labels, t) {
       written.add(labels['__name__'] ?? '');
       samples.markStale(labels, t);
@@ -101,23 +117,27 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStor
       const { series, samples: n, bytes } = samples.stats();
       return { series, samples: n, bytes };
     },
-    ingest(at, collected, seen, kept = []) {
+    ingest(at, collected, seen, kept = [], histograms = []) {
       let dropped = 0;
       const seenNow = new Set<string>();
-      for (const s of collected) {
+      const admit = (s: { readonly name: string; readonly labels: Readonly<Record<string, string>> }): boolean => {
         const key = seriesKey(s.name, s.labels);
         if (!admitted.has(key) && admitted.size >= maxSeries) {
           dropped++;
-          continue;
+          return false;
         }
         admitted.set(key, at);
         seenNow.add(key);
-        kept.push(s);
-      }
+        return true;
+      };
+      for (const s of collected) if (admit(s)) kept.push(s);
+      const keptHistograms = histograms.filter(admit);
       // A series that disappeared gets its staleness marker now, which keeps it in the sample store as long.
       for (const key of previous) if (!seenNow.has(key) && admitted.has(key)) admitted.set(key, at);
       previous = seenNow;
-      samples.ingest(at, written.size === 0 ? kept : kept.filter((s) => !written.has(s.name)));
+      const floats: readonly NamedSample[] = written.size === 0 ? kept : kept.filter((s) => !written.has(s.name));
+      // One ingest for both: a series absent from it since the previous collection becomes stale.
+      samples.ingest(at, keptHistograms.length === 0 ? floats : [...floats, ...keptHistograms]);
       const horizon = at - retentionMs;
       for (const [key, last] of admitted) if (last <= horizon) admitted.delete(key);
       for (const { series, exemplar } of seen) {

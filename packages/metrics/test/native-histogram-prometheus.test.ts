@@ -70,7 +70,13 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
         metrics_port: 0,
         health_port: 0,
         host: '127.0.0.1',
-        prometheus: { namespace: 'trakt', default_metrics: false, native_histograms: true, bucket_factor: 1.1 },
+        prometheus: {
+          namespace: 'trakt',
+          default_metrics: false,
+          native_histograms: true,
+          bucket_factor: 1.1,
+          collect_interval: '1s',
+        },
       },
       plugins: [metricsPlugin()],
       logger: silentLogger,
@@ -122,6 +128,16 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
         what: 'Prometheus to store the first observation',
         timeoutMs: 20_000,
       });
+      // Our own store (the plugin's query API on the same listener) keeps the same native histogram.
+      const ours = new URL('/', target).href.replace(/\/$/, '');
+      const ourCount = async (): Promise<number> => {
+        const r = await query(ours, 'histogram_count(trakt_api_duration_seconds)', Date.now() / 1000);
+        return r.length === 0 ? -1 : Number(r[0]!.value![1]);
+      };
+      await waitUntil(async () => (await ourCount()) === 1, {
+        what: 'the embedded store to collect the first observation',
+        timeoutMs: 20_000,
+      });
       // Log-uniform durations from 1 ms to 5 s, in a fixed pseudo-random order.
       const observed: number[] = [];
       let seed = 42;
@@ -131,8 +147,8 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
         observed.push(ms / 1000);
         monitor.recordApiCall('watched_movies', 200, ms);
       }
-      await waitUntil(async () => (await count()) === 2_001, {
-        what: 'Prometheus to store every observation',
+      await waitUntil(async () => (await count()) === 2_001 && (await ourCount()) === 2_001, {
+        what: 'Prometheus and the embedded store to store every observation',
         timeoutMs: 20_000,
       });
       const at = Date.now() / 1000;
@@ -164,6 +180,17 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
       console.log(
         `rate count ${rateCount} sum ${rateSum}; p95 Prometheus ${p95} true ${truth} (ratio ${(p95 / truth).toFixed(4)})`,
       );
+
+      // Our engine on our own samples: the same histogram, written in the same JSON (count, sum, and each bucket
+      // as [boundary rule, lower, upper, count]), and the same 95th percentile within the bucket resolution.
+      const theirs = (await query(url, 'trakt_api_duration_seconds', at))[0]!.histogram![1];
+      const mine = (await query(ours, 'trakt_api_duration_seconds', at))[0]!.histogram![1];
+      expect(mine).toEqual(theirs);
+      expect((mine as { buckets?: unknown[] }).buckets!.length).toBeGreaterThan(50);
+      const ourP95 = await scalar(ours, 'histogram_quantile(0.95, rate(trakt_api_duration_seconds[1m]))', at);
+      expect(ourP95 / p95).toBeGreaterThan(1 / 1.1);
+      expect(ourP95 / p95).toBeLessThan(1.1);
+      console.log(`p95 ours ${ourP95}, Prometheus 2.42 ${p95}`);
 
       // The classic text of the same plugin, at the same time, is what promtool accepts.
       const text = await (await fetch(new URL('/metrics', target))).text();

@@ -57,6 +57,10 @@ export function createRuleStore(retentionMs: number): RuleStore {
       if (shared !== undefined) shared.append(labels, t, v);
       else own!.append(labels, t, v);
     },
+    appendHistogram(labels, t, h) {
+      if (shared !== undefined) shared.appendHistogram?.(labels, t, h);
+      else own!.appendHistogram?.(labels, t, h);
+    },
     markStale(labels, t) {
       if (shared !== undefined) shared.markStale(labels, t);
       else own!.markStale(labels, t);

@@ -4,6 +4,7 @@
 // (get(), reset()), so registry.metrics(), getMetricsAsJSON(), cluster aggregation and the Pushgateway
 // see them as prom-client metrics, while /metrics renders them directly, with prom-client's output.
 import type { MetricDescriptor, MetricSample } from '@obs/core';
+import type { NamedSample } from '@obs/promql';
 import type { ExemplarSample } from '../store.ts';
 import {
   addToRow,
@@ -19,6 +20,7 @@ import {
   observeNative,
   snapshotNative,
   spansAndDeltas,
+  toFloatHistogram,
   widenZeroBucket,
 } from './native-histogram.ts';
 import { labelPairs, type ProtoWriter } from './protobuf.ts';
@@ -614,6 +616,19 @@ export class HistogramFamily extends Family<HistogramSeries> {
           out.push({ series: { ...s.labels, le: this.#le[i] ?? '+Inf', __name__: name }, exemplar: toStored(ex) });
       }
     }
+  }
+
+  /** Each series' native buckets as one histogram sample named as the family (none when it is not native). */
+  nativeSamples(out: NamedSample[]): void {
+    if (this.native === undefined) return;
+    for (const s of this.series.values())
+      if (s.native !== undefined)
+        out.push({
+          name: this.name,
+          labels: s.labels,
+          value: 0,
+          histogram: toFloatHistogram(s.native, s.count, s.sum),
+        });
   }
 
   samples(out: MetricSample[]): void {

@@ -1,7 +1,7 @@
 // Native (exponential) histogram buckets as client_golang keeps them (prometheus/histogram.go): the key of
 // a value, the zero bucket, the bucket limit with its three strategies (reset, wider zero bucket, halved
 // resolution), and the spans and deltas of the exposition. Single-threaded, so no hot/cold counts.
-import { NATIVE_BOUNDS } from './native-bounds.ts';
+import { type BucketSpan, type FloatHistogram, NATIVE_BOUND_FRACTIONS, nativeBucketUpperBound } from '@obs/promql';
 
 /** client_golang's DefNativeHistogramZeroThreshold: 2^-128. */
 export const DEFAULT_ZERO_THRESHOLD: number = 2 ** -128;
@@ -146,7 +146,7 @@ function mantissa(frac: number): number {
   return (U32[HI]! & 0x000fffff) * 2 ** 32 + U32[LO]!;
 }
 
-const TABLES: readonly SchemaTable[] = NATIVE_BOUNDS.map((bounds) => {
+const TABLES: readonly SchemaTable[] = NATIVE_BOUND_FRACTIONS.map((bounds) => {
   const mantissas = Float64Array.from(bounds, mantissa);
   const cells = new Uint16Array(1024);
   let i = 0;
@@ -186,26 +186,8 @@ export function bucketKey(value: number, schema: number): number {
   return ((key + (1 << shift) - 1) >> shift) + inf;
 }
 
-function ldexp(frac: number, exp: number): number {
-  // Multiplying by powers of two is exact; two steps keep 2^exp itself in range.
-  if (exp > 1000) return frac * 2 ** 1000 * 2 ** (exp - 1000);
-  if (exp < -1000) return frac * 2 ** -1000 * 2 ** (exp + 1000);
-  return frac * 2 ** exp;
-}
-
 /** client_golang's getLe: the upper bound of bucket `key` (MaxFloat64 for the last finite bucket). */
-export function bucketUpperBound(key: number, schema: number): number {
-  if (schema < 0) {
-    const exp = key * 2 ** -schema;
-    if (exp === 1024) return Number.MAX_VALUE;
-    return ldexp(1, exp);
-  }
-  const bounds = NATIVE_BOUNDS[schema]!;
-  const frac = bounds[key & ((1 << schema) - 1)]!;
-  const exp = (key >> schema) + 1;
-  if (frac === 0.5 && exp === 1025) return Number.MAX_VALUE;
-  return ldexp(frac, exp);
-}
+export const bucketUpperBound: (key: number, schema: number) => number = nativeBucketUpperBound;
 
 /** Adds `by` to bucket `key`; returns whether the bucket was empty before. */
 export function addToRow(row: BucketRow, key: number, by: number): boolean {
@@ -409,4 +391,47 @@ export function sumNative(list: readonly NativeSnapshot[]): NativeBuckets {
     }
   }
   return { schema, zeroThreshold, zeroCount, positive, negative };
+}
+
+/** Spans and absolute counts of a row, split where client_golang splits them (gaps of more than two buckets). */
+function spansAndCounts(row: BucketRow): { spans: BucketSpan[]; buckets: number[] } {
+  const spans: { offset: number; length: number }[] = [];
+  const buckets: number[] = [];
+  const counts = row.counts;
+  let next = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const count = counts[i]!;
+    if (count === 0) continue;
+    const key = row.offset + i;
+    const gap = key - next;
+    if (spans.length === 0 || gap > 2) spans.push({ offset: spans.length === 0 ? key : gap, length: 0 });
+    else
+      for (let j = 0; j < gap; j++) {
+        spans[spans.length - 1]!.length++;
+        buckets.push(0);
+      }
+    spans[spans.length - 1]!.length++;
+    buckets.push(count);
+    next = key + 1;
+  }
+  return { spans, buckets };
+}
+
+/** A series' native buckets as a PromQL histogram sample (the embedded store keeps them beside the classic series). */
+export function toFloatHistogram(state: NativeState, count: number, sum: number): FloatHistogram {
+  const positive = spansAndCounts(state.positive);
+  const negative = spansAndCounts(state.negative);
+  return {
+    schema: state.schema,
+    zeroThreshold: state.zeroThreshold,
+    zeroCount: state.zeroCount,
+    count,
+    sum,
+    positiveSpans: positive.spans,
+    positiveBuckets: positive.buckets,
+    negativeSpans: negative.spans,
+    negativeBuckets: negative.buckets,
+    customValues: [],
+    counterResetHint: 'unknown',
+  };
 }
