@@ -53,6 +53,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
         MONITORING_ALERTS_RULES_FILE: rules,
         MONITORING_HEALTH_CHECKS_INTERVAL: '2s',
         MONITORING_TRACING_SAMPLE_RATE: '1',
+        MONITORING_PROMETHEUS_NATIVE_HISTOGRAMS: 'true',
       });
       await demo.waitFor('health listening on');
       health = listenerUrl(demo, 'health');
@@ -216,6 +217,22 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await page.waitForSelector('#query-error');
       expect(await page.locator('.error-pos pre').textContent()).toContain('^');
       await page.screenshot({ path: join(shots, 'query-error.png') });
+    });
+
+    test('a native histogram result: the table lists count, sum and buckets; the graph says what to graph', async () => {
+      await view('query');
+      await page.locator('#tab-table').click();
+      await page.locator('#expr').fill('trakt_api_duration_seconds{endpoint="history"}');
+      await page.locator('#execute').click();
+      const cell = page.locator('#result-table tbody td.num').first();
+      await vi.waitFor(async () => expect(await cell.textContent()).toMatch(/^count \d+, sum [\d.e-]+/));
+      // Each bucket with its bounds as the API gives them: (lower, upper]: count.
+      expect(await cell.textContent()).toMatch(/\(0\.\d+, 0\.\d+\]: \d+/);
+      await page.screenshot({ path: join(shots, 'query-histogram.png') });
+      await page.locator('#tab-graph').click();
+      await vi.waitFor(async () =>
+        expect(await page.locator('#query-result .chart').textContent()).toContain('native histograms'),
+      );
     });
 
     test('readable at a phone width, and nothing went wrong in the page', async () => {
