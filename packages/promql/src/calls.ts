@@ -313,20 +313,19 @@ function overRange(ctx: Ctx, e: Call): Value {
   // Series with native histograms take their own path, leaving the float loops below as they were.
   let series = m.series;
   if (series.some((s) => s.histograms !== undefined)) {
+    // A series with samples, histograms or not, is not absent.
+    if (f === 'absent_over_time') return { type: 'vector', samples: [] };
     series = [];
     for (const s of m.series) {
       if (s.histograms === undefined) {
         series.push(s);
         continue;
       }
-      if (f === 'absent_over_time') continue;
       const value = overHistograms(ctx, e, m, s, e.args[0]!.from);
       if (value === undefined) continue;
       if (typeof value === 'number') push(s, value);
       else out.push({ labels: s.labels, value: 0, h: value, drop: keepName ? s.drop : true });
     }
-    if (f === 'absent_over_time')
-      return { type: 'vector', samples: m.series.length === 0 ? [{ labels: absentLabels(e.args[0]!), value: 1 }] : [] };
   }
   if (f === 'rate' || f === 'increase' || f === 'delta') {
     for (const s of series) {
@@ -350,6 +349,11 @@ function overRange(ctx: Ctx, e: Call): Value {
   } else {
     const fn = OVER_TIME[f]!;
     for (const s of series) push(s, fn(s));
+  }
+  if (series !== m.series) {
+    // Back to the selection's order, which the histogram series left.
+    const order = new Map(m.series.map((s, i) => [s.labels, i]));
+    out.sort((a, b) => order.get(a.labels)! - order.get(b.labels)!);
   }
   return { type: 'vector', samples: out };
 }

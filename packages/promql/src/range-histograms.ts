@@ -156,13 +156,8 @@ export function instantHistogramValue(n: RangeNotes, s: Series, isRate: boolean)
     note(n, 'warning', notCounter(n));
   if (!isRate && (a.h.counterResetHint !== 'gauge' || b.h.counterResetHint !== 'gauge'))
     note(n, 'warning', notGauge(n));
-  let out: MutableHistogram = {
-    ...b.h,
-    positiveSpans: [...b.h.positiveSpans],
-    positiveBuckets: [...b.h.positiveBuckets],
-    negativeSpans: [...b.h.negativeSpans],
-    negativeBuckets: [...b.h.negativeBuckets],
-  };
+  // A counter that was reset counts from zero: its last value is the increase.
+  let out: MutableHistogram = compactHistogram(b.h);
   if (!isRate || !detectReset(b.h, a.h)) {
     const diff = addHistograms(b.h, a.h, true);
     if (diff.h === undefined) {
@@ -170,11 +165,10 @@ export function instantHistogramValue(n: RangeNotes, s: Series, isRate: boolean)
       return undefined;
     }
     if (diff.reconciled) note(n, 'info', reconciled('subtraction'));
-    out = diff.h;
+    out = compactHistogram(diff.h);
   }
   out.counterResetHint = 'gauge';
-  const compacted = compactHistogram(out);
-  return isRate ? divHistogram(compacted, interval / 1000) : compacted;
+  return isRate ? divHistogram(out, interval / 1000) : out;
 }
 
 type Point = { t: number; f: number; h: FloatHistogram | undefined };
