@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
+import { debianTool, freePort, type RunningPrometheus, startPrometheus, waitUntil } from '@obs/testing';
 import { afterAll, describe, expect, test } from 'vitest';
 import { SEED_ENV } from './seed-env.ts';
 
@@ -13,7 +13,7 @@ const bin = join(import.meta.dirname, '../dist/main.js');
 const prometheus = debianTool('prometheus');
 const dir = mkdtempSync(join(tmpdir(), 'demo-native-'));
 let demo: ChildProcess | undefined;
-let server: RunningTool | undefined;
+let server: RunningPrometheus | undefined;
 
 afterAll(async () => {
   await server?.stop();
@@ -77,32 +77,13 @@ describe.skipIf(prometheus === undefined)('the demo with native histograms, scra
         },
       },
     );
-    const promPort = await freePort();
-    const theirs = `http://127.0.0.1:${promPort}`;
-    const yml = join(dir, 'prometheus.yml');
-    writeFileSync(
-      yml,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: exporter-demo',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${metricsPort}']`,
-        '',
-      ].join('\n'),
-    );
-    server = await startTool(
-      prometheus!,
-      [
-        `--config.file=${yml}`,
-        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--enable-feature=native-histograms',
-      ],
-      async () => (await fetch(`${theirs}/-/ready`)).ok,
-      30_000,
-    );
+    server = await startPrometheus(prometheus!, {
+      dir,
+      targets: [`127.0.0.1:${metricsPort}`],
+      job: 'exporter-demo',
+      flags: ['--enable-feature=native-histograms'],
+    });
+    const theirs = server.url;
     const historyCount = async (): Promise<number> => {
       const r = await query(
         theirs,

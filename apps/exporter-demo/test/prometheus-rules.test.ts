@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exportPrometheusRules, parseRuleGroups } from '@obs/alerts';
-import { debianTool, freePort, startTool, waitUntil } from '@obs/testing';
+import { debianTool, freePort, startPrometheus, waitUntil } from '@obs/testing';
 import { describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { SEED_ENV } from './seed-env.ts';
@@ -111,28 +111,17 @@ describe.skipIf(prometheus === undefined)('the real Prometheus and the embedded 
       const check = spawn(promtool, ['check', 'rules', rules], { stdio: 'ignore' });
       expect(await new Promise((r) => check.once('exit', r))).toBe(0);
     }
-    const [metricsPort, healthPort, promPort] = [await freePort(), await freePort(), await freePort()];
-    const promUrl = `http://127.0.0.1:${promPort}`;
-    const yml = join(dir, 'prometheus.yml');
-    writeFileSync(
-      yml,
-      stringify({
+    const [metricsPort, healthPort] = [await freePort(), await freePort()];
+    // Prometheus first, so that it scrapes the demo from its first second, as the embedded engine sees it.
+    await using server = await startPrometheus(prometheus!, {
+      dir,
+      config: stringify({
         global: { scrape_interval: '1s', evaluation_interval: '1s' },
         rule_files: [rules],
         scrape_configs: [{ job_name: 'exporter-demo', static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }] }],
       }),
-    );
-    // Prometheus first, so that it scrapes the demo from its first second, as the embedded engine sees it.
-    await using _server = await startTool(
-      prometheus!,
-      [
-        `--config.file=${yml}`,
-        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-      ],
-      async () => (await fetch(`${promUrl}/-/ready`)).ok,
-      30_000,
-    );
+    });
+    const promUrl = server.url;
     // Prometheus hands new targets to its scrape loops only every 5s: wait until it has tried the demo's port once,
     // so that the comparison measures the engines, not Prometheus' start-up.
     await waitUntil(

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
+import { debianTool, freePort, type RunningPrometheus, startPrometheus, startTool, waitUntil } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SEED_ENV } from './seed-env.ts';
 
@@ -10,7 +10,7 @@ const bin = join(import.meta.dirname, '../dist/main.js');
 const prometheus = debianTool('prometheus');
 const dir = mkdtempSync(join(tmpdir(), 'demo-prometheus-'));
 let demo: ChildProcess | undefined;
-let server: RunningTool | undefined;
+let server: RunningPrometheus | undefined;
 let metricsUrl = '';
 let promUrl = '';
 let demoLog = '';
@@ -40,32 +40,13 @@ beforeAll(async () => {
   });
   await waitUntil(() => demoLog.includes('export #1 done'), { what: 'the first export', timeoutMs: 30_000 });
 
-  const promPort = await freePort();
-  promUrl = `http://127.0.0.1:${promPort}`;
-  const yml = join(dir, 'prometheus.yml');
-  writeFileSync(
-    yml,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: exporter-demo',
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${metricsPort}']`,
-      '',
-    ].join('\n'),
-  );
-  server = await startTool(
-    prometheus,
-    [
-      `--config.file=${yml}`,
-      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-      '--enable-feature=exemplar-storage',
-    ],
-    async () => (await fetch(`${promUrl}/-/ready`)).ok,
-    30_000,
-  );
+  server = await startPrometheus(prometheus, {
+    dir,
+    targets: [`127.0.0.1:${metricsPort}`],
+    job: 'exporter-demo',
+    flags: ['--enable-feature=exemplar-storage'],
+  });
+  promUrl = server.url;
 }, 60_000);
 
 afterAll(async () => {

@@ -3,14 +3,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianTool, freePort, type RunningTool, startTool } from '@obs/testing';
+import { debianTool, type RunningPrometheus, startPrometheus } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
 const prometheus = debianTool('prometheus');
 const dir = mkdtempSync(join(tmpdir(), 'demo-remote-write-'));
-let server: RunningTool | undefined;
+let server: RunningPrometheus | undefined;
 let promUrl = '';
 
 type Vector = { metric: Record<string, string>; value: [number, string] }[];
@@ -65,21 +65,12 @@ function logged(log: string, run: number, kind: string): number {
 
 beforeAll(async () => {
   if (prometheus === undefined) return;
-  const port = await freePort();
-  promUrl = `http://127.0.0.1:${port}`;
-  const yml = join(dir, 'prometheus.yml');
-  writeFileSync(yml, 'global:\n  scrape_interval: 1m\n');
-  server = await startTool(
-    prometheus,
-    [
-      `--config.file=${yml}`,
-      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-remote-write-receiver',
-    ],
-    async () => (await fetch(`${promUrl}/-/ready`)).ok,
-    30_000,
-  );
+  server = await startPrometheus(prometheus, {
+    dir,
+    scrapeInterval: '1m',
+    flags: ['--web.enable-remote-write-receiver'],
+  });
+  promUrl = server.url;
 }, 60_000);
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMonitor, silentLogger } from '@obs/core';
-import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
+import { debianTool, type RunningTool, startPrometheus, waitUntil } from '@obs/testing';
 import { context } from '@opentelemetry/api';
 import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -83,35 +83,13 @@ describe.skipIf(prometheus === undefined)('native histograms in a real Prometheu
     }).start();
     try {
       const target = monitor.url('metrics');
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const yml = join(dir, 'prometheus.yml');
-      writeFileSync(
-        yml,
-        [
-          'global:',
-          '  scrape_interval: 1s',
-          'scrape_configs:',
-          '  - job_name: app',
-          '    metrics_path: /metrics',
-          '    static_configs:',
-          `      - targets: ['${target.host}']`,
-          '',
-        ].join('\n'),
-      );
-      servers.push(
-        await startTool(
-          prometheus!,
-          [
-            `--config.file=${yml}`,
-            `--storage.tsdb.path=${join(dir, 'data')}`,
-            `--web.listen-address=127.0.0.1:${port}`,
-            '--enable-feature=native-histograms,exemplar-storage',
-          ],
-          async () => (await fetch(`${url}/-/ready`)).ok,
-          30_000,
-        ),
-      );
+      const server = await startPrometheus(prometheus!, {
+        dir,
+        targets: [target.host],
+        flags: ['--enable-feature=native-histograms,exemplar-storage'],
+      });
+      servers.push(server);
+      const url = server.url;
       const count = async (): Promise<number> => {
         const r = await query(url, 'histogram_count(trakt_api_duration_seconds)', Date.now() / 1000);
         return r.length === 0 ? -1 : Number(r[0]!.value![1]);

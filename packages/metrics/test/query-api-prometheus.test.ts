@@ -2,12 +2,12 @@
 // both. Only what scrape timing cannot change is compared: series sets, label names, the JSON keys, and the
 // values of gauges and counters that stay put while both sides sample them.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createMonitor, type Monitor, silentLogger } from '@obs/core';
-import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
+import { debianTool, freePort, type RunningPrometheus, startPrometheus, waitUntil } from '@obs/testing';
 import { context } from '@opentelemetry/api';
 import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -20,7 +20,7 @@ const promtool = debianTool('promtool');
 const dir = mkdtempSync(join(tmpdir(), 'metrics-query-api-'));
 const manager = new AsyncHooksContextManager();
 let monitor: Monitor | undefined;
-let server: RunningTool | undefined;
+let server: RunningPrometheus | undefined;
 let ours = '';
 let theirs = '';
 let traceId = '';
@@ -84,24 +84,12 @@ beforeAll(async () => {
   m.updateCacheStats(0.847, 1_258_291, 456);
   m.recordExport('movies', 'success', 150);
 
-  const port = await freePort();
-  theirs = `http://127.0.0.1:${port}`;
-  const yml = join(dir, 'prometheus.yml');
-  writeFileSync(
-    yml,
-    `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`,
-  );
-  server = await startTool(
-    prometheus,
-    [
-      `--config.file=${yml}`,
-      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--enable-feature=exemplar-storage',
-    ],
-    async () => (await fetch(`${theirs}/-/ready`)).ok,
-    30_000,
-  );
+  server = await startPrometheus(prometheus, {
+    dir,
+    targets: [`127.0.0.1:${metricsPort}`],
+    flags: ['--enable-feature=exemplar-storage'],
+  });
+  theirs = server.url;
   // A few scrapes on their side, a few collections on ours.
   for (let i = 0; i < 100; i++) {
     const { body } = await get(theirs, `query?query=${q('count_over_time(up[1m])')}`);

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMonitor, type ObsError, silentLogger } from '@obs/core';
-import { debianTool, freePort, type RunningTool, startTool, waitUntil } from '@obs/testing';
+import { debianTool, freePort, type RunningTool, startPrometheus, waitUntil } from '@obs/testing';
 import { Gauge } from 'prom-client';
 import { afterAll, describe, expect, test } from 'vitest';
 import { metricsPlugin } from '../src/index.ts';
@@ -16,24 +16,17 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startPrometheus(port: number, name: string): Promise<string> {
-  const url = `http://127.0.0.1:${port}`;
-  const yml = join(dir, `${name}.yml`);
-  writeFileSync(yml, 'global:\n  scrape_interval: 1m\n');
-  servers.push(
-    await startTool(
-      prometheus!,
-      [
-        `--config.file=${yml}`,
-        `--storage.tsdb.path=${join(dir, name)}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-remote-write-receiver',
-      ],
-      async () => (await fetch(`${url}/-/ready`)).ok,
-      30_000,
-    ),
-  );
-  return url;
+// A remote write receiver on `port`, its TSDB in a folder of its own.
+async function receiver(port: number, name: string): Promise<string> {
+  const server = await startPrometheus(prometheus!, {
+    dir,
+    name,
+    port,
+    scrapeInterval: '1m',
+    flags: ['--web.enable-remote-write-receiver'],
+  });
+  servers.push(server);
+  return server.url;
 }
 
 type Vector = { metric: Record<string, string>; value: [number, string] }[];
@@ -71,7 +64,7 @@ function monitorFor(url: string, prometheus: Record<string, unknown> = {}) {
 
 describe.skipIf(prometheus === undefined)('remote write to a real Prometheus 2.42', () => {
   test('a --once style run (start, work, stop within one interval) lands in Prometheus with the right values', async () => {
-    const url = await startPrometheus(await freePort(), 'once');
+    const url = await receiver(await freePort(), 'once');
     const { monitor, errors } = monitorFor(url, { external_labels: { env: 'test' } });
     await monitor.start();
     monitor.recordApiCall('watched_movies', 200, 120);
@@ -131,7 +124,7 @@ describe.skipIf(prometheus === undefined)('remote write to a real Prometheus 2.4
     step.remove({ step: 'fetch' });
     await new Promise((r) => setTimeout(r, 300));
     expect(errors[0]?.message).toMatch(/ECONNREFUSED/);
-    await startPrometheus(port, 'down-and-back');
+    await receiver(port, 'down-and-back');
     await waitUntil(
       async () => {
         const text = await (await fetch(new URL('/metrics', monitor.url('metrics')))).text();
