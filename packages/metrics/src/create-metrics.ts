@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { metricsError } from './errors.ts';
 import { CONTENT_TYPES, encodeRegistry, expositionHandler, renderRegistry } from './exposition.ts';
+import { createHistogram, type Histogram, type HistogramOptions } from './histogram.ts';
 import { createHttpMiddleware, type HttpMetricsOptions } from './http-middleware.ts';
 import { HistogramFamily, type TextFormat } from './internal/families.ts';
 import { collectSamples, createMetricSet, describeRegistry, type MetricSet } from './internal/metric-set.ts';
@@ -30,6 +31,12 @@ export interface Metrics {
   handler(): RequestHandler;
   /** Express middleware recording request count, duration and sizes by method, route template and status (one per registry: later calls return the first). */
   httpMiddleware(options?: HttpMetricsOptions): RequestHandler;
+  /**
+   * A histogram of the app's own, registered in this set: exposed (text, OpenMetrics, protobuf with its native
+   * buckets), stored, pushed and summed across a cluster like the built-in ones.
+   * @throws ObsConfigError `OBS_ERR_CONFIG_INVALID` for a bad or taken name, bad labels, buckets or native options.
+   */
+  histogram(options: HistogramOptions): Histogram;
   /** Every sample now, for rule evaluation. */
   snapshot(): Promise<MetricSample[]>;
   /** What each metric is (for dashboards). */
@@ -140,6 +147,19 @@ export function createMetricsInternal(options: MetricsOptions): MetricsInternals
       http ??= createHttpMiddleware(set, resolved.cardinalityLimit, resolved.nativeHistograms, httpOptions);
       return http;
     },
+    histogram: (histogramOptions) =>
+      createHistogram(
+        set,
+        {
+          buckets: resolved.buckets,
+          native: resolved.nativeHistograms,
+          cardinalityLimit: resolved.cardinalityLimit,
+          exemplars: resolved.exemplars,
+        },
+        histogramOptions,
+        (name) => registry.getSingleMetric(name) !== undefined,
+        invalid,
+      ),
     snapshot: () => collectSamples(registry),
     descriptors: () => describeRegistry(registry),
     // Native histograms reach the Pushgateway (1.5+) only as protobuf; without them the text is pushed, as before.

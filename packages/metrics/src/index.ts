@@ -3,6 +3,7 @@ export { createMetrics } from './create-metrics.ts';
 export type { MetricsErrorCode } from './errors.ts';
 export { metricsErrorCodes } from './errors.ts';
 export { CONTENT_TYPES, negotiateFormat } from './exposition.ts';
+export type { Histogram, HistogramOptions } from './histogram.ts';
 export type { HttpMetricsOptions } from './http-middleware.ts';
 export type { Format } from './internal/families.ts';
 export type { MetricsOptions, NativeHistogramOptions } from './options.ts';
