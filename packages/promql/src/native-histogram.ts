@@ -409,6 +409,33 @@ function boundsMatch(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+function spansEqual(a: readonly BucketSpan[], b: readonly BucketSpan[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.offset !== y.offset || x.length !== y.length || x.length === 0) return false;
+  }
+  return true;
+}
+
+// Whether two histograms' buckets line up one to one (same schema, zero threshold, bounds and spans, no bucket
+// inside the zero bucket): the common case of samples of one series, where arithmetic goes bucket by bucket.
+function aligned(a: FloatHistogram, b: FloatHistogram): boolean {
+  if (a.schema !== b.schema || a.zeroThreshold !== b.zeroThreshold) return false;
+  if (a.positiveBuckets.length !== b.positiveBuckets.length || a.negativeBuckets.length !== b.negativeBuckets.length)
+    return false;
+  if (!spansEqual(a.positiveSpans, b.positiveSpans) || !spansEqual(a.negativeSpans, b.negativeSpans)) return false;
+  if (usesCustomBuckets(a)) return boundsMatch(a.customValues, b.customValues);
+  if (a.zeroThreshold === 0) return true;
+  const p = a.positiveSpans[0];
+  const n = a.negativeSpans[0];
+  return (
+    (p === undefined || nativeBucketUpperBound(p.offset, a.schema) > a.zeroThreshold) &&
+    (n === undefined || nativeBucketUpperBound(n.offset, a.schema) > a.zeroThreshold)
+  );
+}
+
 function intersectBounds(a: readonly number[], b: readonly number[]): number[] {
   const out: number[] = [];
   let i = 0;
@@ -457,6 +484,14 @@ export function addHistograms(a: FloatHistogram, b: FloatHistogram, subtract = f
   const sign = subtract ? -1 : 1;
   const h = copyHistogram(a);
   const collision = adjustCounterReset(h, b);
+  if (aligned(a, b)) {
+    h.zeroCount += sign * b.zeroCount;
+    h.count += sign * b.count;
+    h.sum += sign * b.sum;
+    for (let i = 0; i < h.positiveBuckets.length; i++) h.positiveBuckets[i]! += sign * b.positiveBuckets[i]!;
+    for (let i = 0; i < h.negativeBuckets.length; i++) h.negativeBuckets[i]! += sign * b.negativeBuckets[i]!;
+    return { h, collision, reconciled: false };
+  }
   if (!usesCustomBuckets(h)) {
     // Reconciling may change h's own zero count first.
     const otherZero = reconcileZeroBuckets(h, b);
@@ -517,9 +552,9 @@ export function addHistograms(a: FloatHistogram, b: FloatHistogram, subtract = f
 }
 
 /** The histogram in a lower (or equal) exponential schema. */
-export function toSchema(h: FloatHistogram, schema: number): MutableHistogram {
+export function toSchema(h: FloatHistogram, schema: number): FloatHistogram {
+  if (schema >= h.schema || usesCustomBuckets(h)) return h;
   const out = copyHistogram(h);
-  if (schema >= h.schema || usesCustomBuckets(h)) return out;
   const p = toSpans(reduce(expand(h.positiveSpans, h.positiveBuckets), h.schema, schema));
   const n = toSpans(reduce(expand(h.negativeSpans, h.negativeBuckets), h.schema, schema));
   out.schema = schema;
@@ -587,6 +622,14 @@ export function detectReset(h: FloatHistogram, previous: FloatHistogram): boolea
       const p = mapToBounds(previous, bounds);
       return c.some((x, i) => x < p[i]!);
     }
+  }
+  if (aligned(h, previous)) {
+    if (h.zeroCount < previous.zeroCount) return true;
+    for (let i = 0; i < h.positiveBuckets.length; i++)
+      if (h.positiveBuckets[i]! < previous.positiveBuckets[i]!) return true;
+    for (let i = 0; i < h.negativeBuckets.length; i++)
+      if (h.negativeBuckets[i]! < previous.negativeBuckets[i]!) return true;
+    return false;
   }
   if (h.schema > previous.schema) return true;
   if (h.zeroThreshold < previous.zeroThreshold) return true;
@@ -748,6 +791,19 @@ export function kahanAddHistograms(
   }
   const h = copyHistogram(a);
   const collision = adjustCounterReset(h, b);
+  if (aligned(a, b) && (acc.c === undefined || aligned(a, acc.c))) {
+    const c = acc.c === undefined ? zeroCompensation(a) : copyHistogram(acc.c);
+    [h.count, c.count] = kahanInc(b.count, h.count, c.count);
+    [h.sum, c.sum] = kahanInc(b.sum, h.sum, c.sum);
+    [h.zeroCount, c.zeroCount] = kahanInc(b.zeroCount, h.zeroCount, c.zeroCount);
+    const pos = h.positiveBuckets;
+    const cpos = c.positiveBuckets;
+    for (let i = 0; i < pos.length; i++) [pos[i], cpos[i]] = kahanInc(b.positiveBuckets[i]!, pos[i]!, cpos[i]!);
+    const neg = h.negativeBuckets;
+    const cneg = c.negativeBuckets;
+    for (let i = 0; i < neg.length; i++) [neg[i], cneg[i]] = kahanInc(b.negativeBuckets[i]!, neg[i]!, cneg[i]!);
+    return { sum: { sum: h, c }, collision, reconciled: false };
+  }
   const c =
     acc.c === undefined
       ? createHistogram({ schema: a.schema, zeroThreshold: a.zeroThreshold, customValues: a.customValues })
@@ -787,6 +843,17 @@ export function kahanAddHistograms(
   side(true);
   if (!usesCustomBuckets(h)) side(false);
   return { sum: { sum: h, c }, collision, reconciled: false };
+}
+
+// A compensation of zeros in the layout of `h`.
+function zeroCompensation(h: FloatHistogram): MutableHistogram {
+  const c = copyHistogram(h);
+  c.zeroCount = 0;
+  c.count = 0;
+  c.sum = 0;
+  c.positiveBuckets.fill(0);
+  c.negativeBuckets.fill(0);
+  return c;
 }
 
 /** The compensated sum's value: the sum with its compensation added. */

@@ -35,6 +35,16 @@ describe('the float histogram model (issue #18)', () => {
     expect(sum.positiveSpans).toEqual([{ offset: 0, length: 1 }]);
   });
 
+  test('buckets of the added histogram inside the zero bucket are left out (its zero count has them)', () => {
+    const a = h('{{count:2 z_bucket_w:0.5 buckets:[1 1] offset:-1}}');
+    // Same layout, but bucket -1 ((0.25,0.5]) lies inside the zero bucket [-0.5,0.5]: only bucket 0 adds up.
+    expect(addHistograms(a, a).h).toMatchObject({ count: 4, positiveBuckets: [1, 2] });
+    expect(addHistograms(h('{{count:2 buckets:[1 1]}}'), h('{{count:2 buckets:[1 1]}}')).h).toMatchObject({
+      count: 4,
+      positiveBuckets: [2, 2],
+    });
+  });
+
   test('custom buckets with different bounds are reconciled to the common bounds', () => {
     const r = addHistograms(
       h('{{schema:-53 count:10 custom_values:[1 2 5] buckets:[1 2 3 4]}}'),
