@@ -2,7 +2,7 @@
 // buckets (schema -53), with the arithmetic PromQL needs (add and subtract across schemas and zero thresholds,
 // scaling, compaction, equality, counter reset detection) and the bucket listing of the query API.
 
-import { NATIVE_BOUND_FRACTIONS } from './internal/native-bounds.ts';
+import { NATIVE_BOUND_FRACTIONS } from './native-bounds.ts';
 
 /** What a histogram sample says about counter resets, as Prometheus's `CounterResetHint`. */
 export type CounterResetHint = 'unknown' | 'reset' | 'not_reset' | 'gauge';
