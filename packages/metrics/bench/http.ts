@@ -8,10 +8,16 @@
 // With two or more CPUs and `taskset`, the load generator (this process) runs on CPU 0 and each server on
 // CPU 1, so that the two do not take turns on one core while a third process takes the other
 // (OBS_BENCH_PIN=0 turns that off).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { describeStability, keptIndexes, relativeSpread, reportRow } from '@obs/testing/bench';
+import {
+  describeStability,
+  keptIndexes,
+  pinLoadGenerator,
+  relativeSpread,
+  reportRow,
+  spawnServer,
+} from '@obs/testing/bench';
 import autocannon from 'autocannon';
 
 const variants = ['bare', 'obs', 'both', 'tracing', 'bundle', 'bundle-otel', 'noop'] as const;
@@ -28,24 +34,11 @@ const labels: Record<Variant, string> = {
 // Targets, as ratios of bare express's requests/s.
 const targets: Partial<Record<Variant, number>> = { obs: 0.93, both: 0.9 };
 
-function canPin(): boolean {
-  if (process.env['OBS_BENCH_PIN'] === '0' || process.platform !== 'linux' || availableParallelism() < 2) return false;
-  try {
-    execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 let pinned: boolean | undefined;
 
 async function start(variant: Variant): Promise<{ child: ChildProcess; port: number }> {
-  pinned ??= canPin();
-  const args = [...process.execArgv, join(import.meta.dirname, 'http-server.ts'), variant];
-  // taskset execs node in place: the pid that answers /__cpu stays the server's.
-  const child = pinned
-    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  pinned ??= pinLoadGenerator();
+  const child = spawnServer(pinned, [...process.execArgv, join(import.meta.dirname, 'http-server.ts'), variant]);
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));

@@ -5,11 +5,11 @@
 // machine whose cores are shared, it is the steadier measure of what tracing costs.
 // With two or more CPUs and `taskset`, the load generator (this process) runs on CPU 0 and each server on
 // CPU 1, so that they do not take turns on one core (OBS_BENCH_PIN=0 turns that off).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { pinLoadGenerator, spawnServer } from '@obs/testing/bench';
 import autocannon from 'autocannon';
 
 const VARIANTS = ['bare', 'ctx', 'obs', 'otel'] as const;
@@ -20,16 +20,7 @@ const TARGET = 0.9;
 // The target is for 0.1; another rate (OBS_BENCH_SAMPLE_RATE, read by the servers) is for exploring.
 const RATE = Number(process.env['OBS_BENCH_SAMPLE_RATE'] ?? 0.1);
 
-function canPin(): boolean {
-  if (process.env['OBS_BENCH_PIN'] === '0' || process.platform !== 'linux' || availableParallelism() < 2) return false;
-  try {
-    execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const PINNED = canPin();
+const PINNED = pinLoadGenerator();
 
 interface Server {
   readonly child: ChildProcess;
@@ -44,10 +35,7 @@ interface Round {
 
 async function startServer(variant: Variant): Promise<Server> {
   const args = ['--import', 'tsx', '--conditions=@obs/source', join(import.meta.dirname, 'http-server.ts'), variant];
-  // taskset execs node in place: the pid read for CPU time stays the server's.
-  const child = PINNED
-    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawnServer(PINNED, args);
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   return { child, url: `http://127.0.0.1:${chunk.toString().trim()}/users/7` };
 }

@@ -5,8 +5,9 @@
 // count, another shape) cannot slow down or speed up the next. Each side is warmed up before its loop
 // count is calibrated; rounds whose ratio lies far from the others (a preempted time slice on a shared
 // machine) are discarded, and the table says how stable each ratio was and what the fastest rounds gave.
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /** One side of a comparison: runs the operation `n` times (and settles, when it is asynchronous). */
 export interface BenchSide {
@@ -247,4 +248,26 @@ export async function runBenchmarks(
   }
   if (results.some((r) => r.ok === false)) process.exitCode = 1;
   return results;
+}
+
+/**
+ * For HTTP benchmarks on a small machine: with two or more CPUs and `taskset` (Linux), moves this process (the
+ * load generator) to CPU 0 and returns true, so that servers started with {@link spawnServer} run on CPU 1 and
+ * the two do not take turns on one core. `OBS_BENCH_PIN=0` turns it off.
+ */
+export function pinLoadGenerator(): boolean {
+  if (process.env['OBS_BENCH_PIN'] === '0' || process.platform !== 'linux' || availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `node <args>` (on CPU 1 when `pinned`; taskset execs node in place, so the pid stays the server's). */
+export function spawnServer(pinned: boolean, args: readonly string[]): ChildProcess {
+  return pinned
+    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
 }

@@ -1,7 +1,7 @@
 // Native (exponential) histogram buckets as client_golang keeps them (prometheus/histogram.go): the key of
 // a value, the zero bucket, the bucket limit with its three strategies (reset, wider zero bucket, halved
 // resolution), and the spans and deltas of the exposition. Single-threaded, so no hot/cold counts.
-import { type BucketSpan, type FloatHistogram, NATIVE_BOUND_FRACTIONS, nativeBucketUpperBound } from '@obs/promql';
+import { type FloatHistogram, NATIVE_BOUND_FRACTIONS, nativeBucketUpperBound } from '@obs/promql';
 
 /** client_golang's DefNativeHistogramZeroThreshold: 2^-128. */
 export const DEFAULT_ZERO_THRESHOLD: number = 2 ** -128;
@@ -277,32 +277,17 @@ export interface Span {
 }
 
 /**
- * client_golang's makeBuckets: spans and count deltas of the populated buckets; gaps of one or two empty
- * buckets are written as zero counts rather than a new span.
+ * client_golang's makeBuckets: spans and count deltas of the populated buckets (deltas run on across spans);
+ * gaps of one or two empty buckets are written as zero counts rather than a new span.
  */
 export function spansAndDeltas(row: BucketRow): { spans: Span[]; deltas: number[] } {
-  const spans: Span[] = [];
-  const deltas: number[] = [];
-  const counts = row.counts;
+  const { spans, buckets } = spansAndCounts(row);
   let previous = 0;
-  let next = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const count = counts[i]!;
-    if (count === 0) continue;
-    const key = row.offset + i;
-    const gap = key - next;
-    if (spans.length === 0 || gap > 2) spans.push({ offset: gap, length: 0 });
-    else
-      for (let j = 0; j < gap; j++) {
-        spans[spans.length - 1]!.length++;
-        deltas.push(-previous);
-        previous = 0;
-      }
-    spans[spans.length - 1]!.length++;
-    deltas.push(count - previous);
+  const deltas = buckets.map((count) => {
+    const delta = count - previous;
     previous = count;
-    next = key + 1;
-  }
+    return delta;
+  });
   return { spans, deltas };
 }
 
@@ -393,9 +378,9 @@ export function sumNative(list: readonly NativeSnapshot[]): NativeBuckets {
   return { schema, zeroThreshold, zeroCount, positive, negative };
 }
 
-/** Spans and absolute counts of a row, split where client_golang splits them (gaps of more than two buckets). */
-function spansAndCounts(row: BucketRow): { spans: BucketSpan[]; buckets: number[] } {
-  const spans: { offset: number; length: number }[] = [];
+/** Spans and absolute counts of a row's populated buckets, split where client_golang splits them (gaps of more than two buckets). */
+function spansAndCounts(row: BucketRow): { spans: Span[]; buckets: number[] } {
+  const spans: Span[] = [];
   const buckets: number[] = [];
   const counts = row.counts;
   let next = 0;
@@ -404,7 +389,7 @@ function spansAndCounts(row: BucketRow): { spans: BucketSpan[]; buckets: number[
     if (count === 0) continue;
     const key = row.offset + i;
     const gap = key - next;
-    if (spans.length === 0 || gap > 2) spans.push({ offset: spans.length === 0 ? key : gap, length: 0 });
+    if (spans.length === 0 || gap > 2) spans.push({ offset: gap, length: 0 });
     else
       for (let j = 0; j < gap; j++) {
         spans[spans.length - 1]!.length++;
