@@ -97,16 +97,17 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
     try {
       const samples = await metrics.snapshot();
       const at = Date.now();
-      if (store === undefined) writer?.enqueue(at, samples);
+      const histograms: NamedSample[] = [];
+      for (const family of metrics.set.families)
+        if (family instanceof HistogramFamily) family.nativeSamples(histograms);
+      if (store === undefined) writer?.enqueue(at, samples, histograms);
       else {
         const exemplars: ExemplarSample[] = [];
         if (metrics.options.exemplars) for (const family of metrics.set.families) family.exemplarSamples(exemplars);
         const kept: MetricSample[] = [];
-        const histograms: NamedSample[] = [];
-        for (const family of metrics.set.families)
-          if (family instanceof HistogramFamily) family.nativeSamples(histograms);
-        const dropped = store.ingest(at, samples, exemplars, kept, histograms);
-        writer?.enqueue(at, kept);
+        const keptHistograms: NamedSample[] = [];
+        const dropped = store.ingest(at, samples, exemplars, kept, histograms, keptHistograms);
+        writer?.enqueue(at, kept, keptHistograms);
         if (dropped > 0) {
           context.bus.emit('obs:dropped', { plugin: '@obs/metrics', what: 'series', count: dropped });
           if (!warnedFull) {

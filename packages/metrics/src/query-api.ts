@@ -65,24 +65,23 @@ const STATUS: Readonly<Record<ErrorType, number>> = {
 // Prometheus's points-per-series limit of a range query.
 const MAX_POINTS = 11_000;
 
-/** A float as Go's strconv.FormatFloat(v, 'f', -1, 64) writes it, as Prometheus's API values are. */
+/**
+ * A float as Prometheus's API writes it (util/jsonutil MarshalFloat): Go's strconv.FormatFloat(v, 'f', -1, 64),
+ * or 'e' (`1e-07`, `2.938735877055719e-39`, `1e+21`) when 0 < |v| < 1e-6 or |v| >= 1e21.
+ */
 function formatFloat(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Number.POSITIVE_INFINITY) return '+Inf';
   if (v === Number.NEGATIVE_INFINITY) return '-Inf';
-  const text = String(v);
-  if (!text.includes('e')) return text;
-  const [mantissa = '', exp = '0'] = v.toExponential().split('e');
-  const negative = mantissa.startsWith('-');
-  const digits = mantissa.replace('-', '').replace('.', '');
-  const point = 1 + Number(exp);
-  const body =
-    point <= 0
-      ? `0.${'0'.repeat(-point)}${digits}`
-      : point >= digits.length
-        ? digits + '0'.repeat(point - digits.length)
-        : `${digits.slice(0, point)}.${digits.slice(point)}`;
-  return negative ? `-${body}` : body;
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs < 1e-6 || abs >= 1e21)) {
+    // JavaScript's shortest digits, with Go's exponent of at least two digits.
+    const [mantissa, exp = '+0'] = v.toExponential().split('e');
+    const sign = exp[0] === '-' ? '-' : '+';
+    return `${mantissa}e${sign}${exp.replace(/^[+-]/, '').padStart(2, '0')}`;
+  }
+  // Within those bounds JavaScript writes every digit without an exponent, as Go's 'f' does (Go keeps the sign of -0).
+  return Object.is(v, -0) ? '-0' : String(v);
 }
 
 function position(text: string, at: number): string {

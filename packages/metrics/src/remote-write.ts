@@ -6,10 +6,11 @@ import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { MetricSample, ObsLogger } from '@obs/core';
 import { type ObsError, redactUrl } from '@obs/core';
-import { labelsKey } from '@obs/promql';
+import { labelsKey, type NamedSample } from '@obs/promql';
 import { metricsError } from './errors.ts';
 import {
   type EncodedSeries,
+  encodeHistogram,
   encodeLabels,
   encodeWriteRequest,
   type Metadata,
@@ -46,8 +47,11 @@ export interface RemoteWriterOptions {
 
 /** @internal The sender the plugin feeds. */
 export interface RemoteWriter {
-  /** Queues a collection; series seen last time and missing now get a staleness marker at `at`. */
-  enqueue(at: number, samples: readonly MetricSample[]): void;
+  /**
+   * Queues a collection (floats, and the native histogram samples of the same collection); series seen last time
+   * and missing now get a staleness marker at `at`.
+   */
+  enqueue(at: number, samples: readonly MetricSample[], histograms?: readonly NamedSample[]): void;
   start(): void;
   /** Sends what is queued (resolves when the queue is empty, or a retry is waiting). */
   flush(): Promise<void>;
@@ -109,6 +113,8 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
   const t = new Float64Array(capacity);
   const v = new Float64Array(capacity);
   const stale = new Uint8Array(capacity);
+  // The few slots that hold a native histogram: its encoded prompb.Histogram (about 100 bytes for 20 buckets).
+  const histogramAt = new Map<number, Uint8Array>();
   let head = 0;
   let count = 0;
   const known = new Map<string, SeriesRef>();
@@ -126,13 +132,14 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
   const rejectedStatuses = new Set<number>();
   let metadataAt = Number.NEGATIVE_INFINITY;
 
-  const push = (ref: SeriesRef, at: number, value: number, isStale: boolean): boolean => {
+  const push = (ref: SeriesRef, at: number, value: number, isStale: boolean, histogram?: Uint8Array): boolean => {
     if (count === capacity) return false;
     const i = (head + count) % capacity;
     series[i] = ref;
     t[i] = at;
     v[i] = value;
     stale[i] = isStale ? 1 : 0;
+    if (histogram !== undefined) histogramAt.set(i, histogram);
     count++;
     return true;
   };
@@ -141,7 +148,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
   // the series key, which is most of the cost of a collection.
   const byObject = new WeakMap<object, Map<string, SeriesRef>>();
 
-  const refFor = (s: MetricSample): SeriesRef => {
+  const refFor = (s: { readonly name: string; readonly labels: Readonly<Record<string, string>> }): SeriesRef => {
     let names = byObject.get(s.labels);
     const fast = names?.get(s.name);
     if (fast?.alive === true) return fast;
@@ -154,7 +161,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
     return ref;
   };
 
-  const slowRef = (s: MetricSample): SeriesRef => {
+  const slowRef = (s: { readonly name: string; readonly labels: Readonly<Record<string, string>> }): SeriesRef => {
     const all: Record<string, string> = { ...s.labels, __name__: s.name };
     const key = labelsKey(all);
     let ref = known.get(key);
@@ -272,7 +279,15 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
       for (let k = 0; k < n; k++) indices[k] = (head + k) % capacity;
       const withMetadata = Date.now() - metadataAt >= metadataInterval;
       const body = snappyBlock(
-        encodeWriteRequest(series as EncodedSeries[], t, v, stale, indices, withMetadata ? options.metadata() : []),
+        encodeWriteRequest(
+          series as EncodedSeries[],
+          t,
+          v,
+          stale,
+          indices,
+          withMetadata ? options.metadata() : [],
+          histogramAt,
+        ),
       );
       for (let attempt = 0; ; attempt++) {
         const result = await send(body, n);
@@ -292,6 +307,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
         if (Date.now() >= deadline) return;
       }
       for (const i of indices) series[i] = undefined;
+      if (histogramAt.size > 0) for (const i of indices) histogramAt.delete(i);
       head = (head + n) % capacity;
       count -= n;
     }
@@ -306,7 +322,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
 
   return {
     pending: () => count,
-    enqueue(when, samples) {
+    enqueue(when, samples, histograms = []) {
       // Prometheus refuses a second, different sample at the same timestamp: two collections in one ms are apart by 1.
       const at = Math.max(when, lastAt + 1);
       lastAt = at;
@@ -316,6 +332,12 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
         const ref = refFor(s);
         ref.gen = gen;
         if (!push(ref, at, s.value, false)) dropped++;
+      }
+      for (const s of histograms) {
+        if (s.histogram === undefined) continue;
+        const ref = refFor(s);
+        ref.gen = gen;
+        if (!push(ref, at, 0, false, encodeHistogram(s.histogram, at))) dropped++;
       }
       // A series that was collected last time and not now has ended: Prometheus marks it stale at once.
       for (const [key, ref] of known) {
@@ -363,6 +385,7 @@ export function createRemoteWriter(options: RemoteWriterOptions): RemoteWriter {
           ),
         );
         series.fill(undefined);
+        histogramAt.clear();
         count = 0;
       }
     },

@@ -34,7 +34,8 @@ export interface EmbeddedStore extends MetricStore {
   ): readonly Readonly<Record<string, string>>[];
   /**
    * Adds a collection; returns how many new series were dropped by `max_series`. The float samples kept go to
-   * `kept`; `histograms` are the native histogram samples of the same collection (one series per histogram).
+   * `kept`; `histograms` are the native histogram samples of the same collection (one series per histogram),
+   * those kept go to `keptHistograms`.
    */
   ingest(
     at: number,
@@ -42,6 +43,7 @@ export interface EmbeddedStore extends MetricStore {
     exemplars: readonly ExemplarSample[],
     kept?: MetricSample[],
     histograms?: readonly NamedSample[],
+    keptHistograms?: NamedSample[],
   ): number;
   /** The exemplars of the series matching one of the sets, in `[minT, maxT]`. */
   exemplars(
@@ -117,7 +119,7 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStor
       const { series, samples: n, bytes } = samples.stats();
       return { series, samples: n, bytes };
     },
-    ingest(at, collected, seen, kept = [], histograms = []) {
+    ingest(at, collected, seen, kept = [], histograms = [], keptHistograms = []) {
       let dropped = 0;
       const seenNow = new Set<string>();
       const admit = (s: { readonly name: string; readonly labels: Readonly<Record<string, string>> }): boolean => {
@@ -131,7 +133,7 @@ export function createEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStor
         return true;
       };
       for (const s of collected) if (admit(s)) kept.push(s);
-      const keptHistograms = histograms.filter(admit);
+      for (const s of histograms) if (admit(s)) keptHistograms.push(s);
       // A series that disappeared gets its staleness marker now, which keeps it in the sample store as long.
       for (const key of previous) if (!seenNow.has(key) && admitted.has(key)) admitted.set(key, at);
       previous = seenNow;

@@ -116,6 +116,11 @@ describe.skipIf(prometheus === undefined || promtool === undefined)(
         'trakt_api_duration_seconds_bucket{endpoint="history"}',
         'scalar(trakt_cache_entries)',
         'trakt_cache_size_bytes[3s]',
+        // Floats below 1e-6 and from 1e21 are written with an exponent (Go's 'e': 1e-07, 1.5e+21), -0 keeps its sign.
+        'trakt_cache_hit_ratio * 1e-7',
+        'trakt_cache_size_bytes * 1e18',
+        'vector(-2.5e-9)',
+        '-0 * trakt_cache_hit_ratio',
       ]) {
         const [a, b] = await both(`query?query=${q(expr)}&time=${T}`);
         expect(a.status, expr).toBe(b.status);

@@ -17,13 +17,13 @@ afterAll(async () => {
 });
 
 // A remote write receiver on `port`, its TSDB in a folder of its own.
-async function receiver(port: number, name: string): Promise<string> {
+async function receiver(port: number, name: string, flags: readonly string[] = []): Promise<string> {
   const server = await startPrometheus(prometheus!, {
     dir,
     name,
     port,
     scrapeInterval: '1m',
-    flags: ['--web.enable-remote-write-receiver'],
+    flags: ['--web.enable-remote-write-receiver', ...flags],
   });
   servers.push(server);
   return server.url;
@@ -99,6 +99,35 @@ describe.skipIf(prometheus === undefined)('remote write to a real Prometheus 2.4
     expect(wrong.errors).toHaveLength(1);
     expect(wrong.errors[0]?.code).toBe('OBS_ERR_METRICS_REMOTE_WRITE');
     expect(wrong.errors[0]?.message).toMatch(/at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/wirte answered 404/);
+  });
+
+  test('native histograms arrive as native histograms, equal to the ones our own query API holds', async () => {
+    const url = await receiver(await freePort(), 'native', ['--enable-feature=native-histograms']);
+    const { monitor, errors } = monitorFor(url, { native_histograms: true });
+    await monitor.start();
+    for (const ms of [3, 40, 41, 250, 1800, 0]) monitor.recordApiCall('history', 200, ms);
+    // Collected once for the store (the query API reads it), then sent by the final flush at stop.
+    const ours = new URL('/api/v1/query', monitor.url('metrics'));
+    ours.searchParams.set('query', 'trakt_api_duration_seconds');
+    const mine = await waitUntil(
+      async () => {
+        const body = (await (await fetch(ours)).json()) as { data: { result: { histogram?: [number, unknown] }[] } };
+        return body.data.result[0]?.histogram?.[1];
+      },
+      { what: 'the store to collect the histogram', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    await monitor.stop();
+    expect(errors).toEqual([]);
+    const params = new URLSearchParams({ query: 'trakt_api_duration_seconds' });
+    const body = (await (await fetch(`${url}/api/v1/query?${params}`)).json()) as {
+      data: { result: { metric: Record<string, string>; histogram: [number, { count: string; sum: string }] }[] };
+    };
+    const [theirs] = body.data.result;
+    expect(theirs?.metric).toMatchObject({ job: 'trakt-export', instance: 'batch-1', endpoint: 'history' });
+    expect(theirs?.histogram[1]).toMatchObject({ count: '6', sum: '2.134' });
+    expect(theirs?.histogram[1]).toEqual(mine);
+    // The classic series go along as before.
+    expect((await query(url, 'trakt_api_duration_seconds_count'))[0]?.value[1]).toBe('6');
   });
 
   test('a long run: a series that ends is stale in Prometheus at once; a Prometheus down for a while gets every sample', async () => {

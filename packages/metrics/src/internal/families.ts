@@ -23,7 +23,7 @@ import {
   toFloatHistogram,
   widenZeroBucket,
 } from './native-histogram.ts';
-import { labelPairs, type ProtoWriter } from './protobuf.ts';
+import { labelPairs, type ProtoWriter, writeSpans } from './protobuf.ts';
 
 /** The exposition formats: Prometheus text 0.0.4, OpenMetrics 1.0.0, Prometheus protobuf (delimited MetricFamily). */
 export type Format = 'prometheus' | 'openmetrics' | 'protobuf';
@@ -732,26 +732,6 @@ export function writeNative(
     positive.spans.push({ offset: 0, length: 0 });
   writeSpans(w, 12, 13, positive.spans, positive.deltas);
   if (exemplars !== undefined) for (const e of exemplars) if (e !== undefined) writeExemplar(w, 16, e);
-}
-
-function writeSpans(
-  w: ProtoWriter,
-  spanField: number,
-  deltaField: number,
-  spans: readonly { offset: number; length: number }[],
-  deltas: readonly number[],
-): void {
-  for (const span of spans) {
-    const mark = w.begin(spanField);
-    w.sint(1, span.offset);
-    w.uint(2, span.length);
-    w.end(mark);
-  }
-  if (deltas.length === 0) return;
-  // Packed, as proto2 parsers accept for any repeated scalar.
-  const mark = w.begin(deltaField);
-  for (const d of deltas) w.varint(d >= 0 ? d * 2 : -d * 2 - 1);
-  w.end(mark);
 }
 
 /** Whether a registry metric is one of ours. */

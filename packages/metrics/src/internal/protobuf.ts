@@ -134,3 +134,24 @@ export function labelPairs(names: readonly string[], values: readonly string[], 
   }
   return w.finish();
 }
+
+/** Spans (as `BucketSpan` messages) then their count deltas, packed: client_model's and remote write's layout. */
+export function writeSpans(
+  w: ProtoWriter,
+  spanField: number,
+  deltaField: number,
+  spans: readonly { offset: number; length: number }[],
+  deltas: readonly number[],
+): void {
+  for (const span of spans) {
+    const mark = w.begin(spanField);
+    w.sint(1, span.offset);
+    w.uint(2, span.length);
+    w.end(mark);
+  }
+  if (deltas.length === 0) return;
+  // Packed, as proto2 parsers accept for any repeated scalar.
+  const mark = w.begin(deltaField);
+  for (const d of deltas) w.varint(d >= 0 ? d * 2 : -d * 2 - 1);
+  w.end(mark);
+}

@@ -1,7 +1,9 @@
-// Prometheus remote write 1.0 on the wire: a hand-written protobuf encoder for the two messages we send
-// (prompb.WriteRequest with TimeSeries/Label/Sample, and MetricMetadata), then snappy's block format.
+// Prometheus remote write 1.0 on the wire: a hand-written protobuf encoder for the messages we send
+// (prompb.WriteRequest with TimeSeries/Label/Sample/Histogram, and MetricMetadata), then snappy's block format.
 // https://prometheus.io/docs/specs/remote_write_spec/ and prometheus/prompb/{remote,types}.proto
+import type { FloatHistogram } from '@obs/promql';
 import { compress } from 'snappyjs';
+import { ProtoWriter, writeSpans } from './protobuf.ts';
 
 /** A series as sent: its labels encoded once (field 1 of TimeSeries, repeated), sorted by name. */
 export interface EncodedSeries {
@@ -72,13 +74,48 @@ export function encodeLabels(labels: readonly (readonly [string, string])[]): Ui
   return concat(labels.map(([name, value]) => message(1, concat([stringField(1, name), stringField(2, value)]))));
 }
 
+const RESET_HINT: Readonly<Record<FloatHistogram['counterResetHint'], number>> = {
+  unknown: 0,
+  reset: 1,
+  not_reset: 2,
+  gauge: 3,
+};
+
+function deltas(counts: readonly number[]): number[] {
+  let previous = 0;
+  return counts.map((c) => {
+    const d = c - previous;
+    previous = c;
+    return d;
+  });
+}
+
+/**
+ * A native histogram sample as prompb.Histogram (an integer histogram: counts as `count_int`, `zero_count_int`
+ * and bucket deltas, which every receiver with native histograms takes, Prometheus 2.40 and later included).
+ */
+export function encodeHistogram(h: FloatHistogram, t: number): Uint8Array {
+  const w = new ProtoWriter(64 + 4 * (h.positiveBuckets.length + h.negativeBuckets.length));
+  w.uint(1, h.count);
+  w.double(3, h.sum);
+  w.sint(4, h.schema);
+  w.double(5, h.zeroThreshold);
+  w.uint(6, h.zeroCount);
+  writeSpans(w, 8, 9, h.negativeSpans, deltas(h.negativeBuckets));
+  writeSpans(w, 11, 12, h.positiveSpans, deltas(h.positiveBuckets));
+  if (RESET_HINT[h.counterResetHint] !== 0) w.uint(14, RESET_HINT[h.counterResetHint]);
+  w.uint(15, t);
+  return w.finish();
+}
+
 // The special NaN Prometheus reads as "this series ended" (value.StaleNaN); any other NaN is a plain value.
 const STALE_LOW = 0x00000002;
 const STALE_HIGH = 0x7ff00000;
 
 /**
  * Encodes a WriteRequest: `count` samples taken in order from the parallel arrays, each series' samples in
- * one TimeSeries (oldest first, as Prometheus appends them), then the metadata.
+ * one TimeSeries (oldest first, as Prometheus appends them), then the metadata. A slot with an entry in
+ * `histograms` (its encoded prompb.Histogram) is a native histogram sample, not a float.
  */
 export function encodeWriteRequest(
   series: readonly EncodedSeries[],
@@ -87,6 +124,7 @@ export function encodeWriteRequest(
   stale: Uint8Array,
   indices: readonly number[],
   metadata: readonly Metadata[] = [],
+  histograms: ReadonlyMap<number, Uint8Array> = new Map(),
 ): Uint8Array {
   // Group the batch's samples by series, keeping first-seen order.
   const groups = new Map<EncodedSeries, number[]>();
@@ -104,7 +142,7 @@ export function encodeWriteRequest(
   for (const [s, list] of groups) {
     let body = s.labels.length;
     for (const i of list) {
-      const sample = 9 + 1 + varintSize(t[i]!);
+      const sample = histograms.get(i)?.length ?? 9 + 1 + varintSize(t[i]!);
       body += 1 + varintSize(sample) + sample;
     }
     bodySizes.push(body);
@@ -132,6 +170,14 @@ export function encodeWriteRequest(
     buf.set(s.labels, pos);
     pos += s.labels.length;
     for (const i of list) {
+      const histogram = histograms.get(i);
+      if (histogram !== undefined) {
+        buf[pos++] = 0x22; // TimeSeries.histograms = 4
+        pos = writeVarint(buf, pos, histogram.length);
+        buf.set(histogram, pos);
+        pos += histogram.length;
+        continue;
+      }
       const ts = t[i]!;
       buf[pos++] = 0x12; // TimeSeries.samples = 2
       pos = writeVarint(buf, pos, 9 + 1 + varintSize(ts));
