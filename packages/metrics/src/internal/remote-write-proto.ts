@@ -21,57 +21,16 @@ export interface Metadata {
   readonly unit: string;
 }
 
-const utf8 = new TextEncoder();
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-// Numbers up to 2^53: division rather than shifts, which stop at 32 bits.
-function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-  while (n >= 128) {
-    buf[pos++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
-function stringField(field: number, text: string): Uint8Array {
-  const bytes = utf8.encode(text);
-  const out = new Uint8Array(1 + varintSize(bytes.length) + bytes.length);
-  out[0] = (field << 3) | 2;
-  out.set(bytes, writeVarint(out, 1, bytes.length));
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
-
-function message(field: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + varintSize(body.length) + body.length);
-  out[0] = (field << 3) | 2;
-  out.set(body, writeVarint(out, 1, body.length));
-  return out;
-}
-
 /** Encodes a label set (names already sorted, as Prometheus requires) as the repeated `labels` of a TimeSeries. */
 export function encodeLabels(labels: readonly (readonly [string, string])[]): Uint8Array {
-  return concat(labels.map(([name, value]) => message(1, concat([stringField(1, name), stringField(2, value)]))));
+  const w = new ProtoWriter(64);
+  for (const [name, value] of labels) {
+    const mark = w.begin(1);
+    w.string(1, name);
+    w.string(2, value);
+    w.end(mark);
+  }
+  return w.finish();
 }
 
 const RESET_HINT: Readonly<Record<FloatHistogram['counterResetHint'], number>> = {
@@ -108,7 +67,8 @@ export function encodeHistogram(h: FloatHistogram, t: number): Uint8Array {
   return w.finish();
 }
 
-// The special NaN Prometheus reads as "this series ended" (value.StaleNaN); any other NaN is a plain value.
+// The special NaN Prometheus reads as "this series ended" (value.StaleNaN), written by its bits: any other NaN is
+// a plain value.
 const STALE_LOW = 0x00000002;
 const STALE_HIGH = 0x7ff00000;
 
@@ -137,67 +97,40 @@ export function encodeWriteRequest(
     }
     list.push(i);
   }
-  let size = 0;
-  const bodySizes: number[] = [];
+  const w = new ProtoWriter(64 * indices.length + 256);
   for (const [s, list] of groups) {
-    let body = s.labels.length;
-    for (const i of list) {
-      const sample = histograms.get(i)?.length ?? 9 + 1 + varintSize(t[i]!);
-      body += 1 + varintSize(sample) + sample;
-    }
-    bodySizes.push(body);
-    size += 1 + varintSize(body) + body;
-  }
-  const meta = metadata.map((m) =>
-    message(
-      3,
-      concat([
-        new Uint8Array([0x08, METADATA_TYPE[m.type] ?? 0]),
-        stringField(2, m.family),
-        stringField(4, m.help),
-        m.unit === '' ? new Uint8Array(0) : stringField(5, m.unit),
-      ]),
-    ),
-  );
-  for (const m of meta) size += m.length;
-  const buf = new Uint8Array(size);
-  const view = new DataView(buf.buffer);
-  let pos = 0;
-  let g = 0;
-  for (const [s, list] of groups) {
-    buf[pos++] = 0x0a; // WriteRequest.timeseries = 1
-    pos = writeVarint(buf, pos, bodySizes[g++]!);
-    buf.set(s.labels, pos);
-    pos += s.labels.length;
+    const timeSeries = w.begin(1); // WriteRequest.timeseries
+    w.raw(s.labels);
     for (const i of list) {
       const histogram = histograms.get(i);
       if (histogram !== undefined) {
-        buf[pos++] = 0x22; // TimeSeries.histograms = 4
-        pos = writeVarint(buf, pos, histogram.length);
-        buf.set(histogram, pos);
-        pos += histogram.length;
+        const h = w.begin(4); // TimeSeries.histograms
+        w.raw(histogram);
+        w.end(h);
         continue;
       }
-      const ts = t[i]!;
-      buf[pos++] = 0x12; // TimeSeries.samples = 2
-      pos = writeVarint(buf, pos, 9 + 1 + varintSize(ts));
-      buf[pos++] = 0x09; // Sample.value = 1, fixed64
+      const sample = w.begin(2); // TimeSeries.samples
       if (stale[i] === 1) {
-        view.setUint32(pos, STALE_LOW, true);
-        view.setUint32(pos + 4, STALE_HIGH, true);
-      } else {
-        view.setFloat64(pos, v[i]!, true);
-      }
-      pos += 8;
-      buf[pos++] = 0x10; // Sample.timestamp = 2, varint (ms, never negative here)
-      pos = writeVarint(buf, pos, ts);
+        w.tag(1, 1); // Sample.value, fixed64
+        w.ensure(8);
+        w.view.setUint32(w.pos, STALE_LOW, true);
+        w.view.setUint32(w.pos + 4, STALE_HIGH, true);
+        w.pos += 8;
+      } else w.double(1, v[i]!);
+      w.uint(2, t[i]!); // Sample.timestamp (ms, never negative here)
+      w.end(sample);
     }
+    w.end(timeSeries);
   }
-  for (const m of meta) {
-    buf.set(m, pos);
-    pos += m.length;
+  for (const m of metadata) {
+    const mark = w.begin(3); // WriteRequest.metadata
+    w.uint(1, METADATA_TYPE[m.type] ?? 0);
+    w.string(2, m.family);
+    w.string(4, m.help);
+    if (m.unit !== '') w.string(5, m.unit);
+    w.end(mark);
   }
-  return buf;
+  return w.finish();
 }
 
 /** Snappy block format (not the framed stream format), as remote write requires. */
