@@ -58,11 +58,24 @@ async function byEndpoint(base: string, expr: string, time: number): Promise<Map
 const RESOLUTION = 2 ** (1 / 8);
 
 describe.skipIf(prometheus === undefined)('the demo with native histograms, scraped by Prometheus 2.42', () => {
-  test('the same histograms, and histogram_quantile(0.95, rate(…[1m])) within the bucket resolution', async () => {
+  test('the same histograms, histogram_quantile(0.95, rate(…[1m])) and a recording rule over them within the bucket resolution', async () => {
     const metricsPort = await freePort();
     const ours = `http://127.0.0.1:${metricsPort}`;
     const config = join(dir, 'demo.toml');
     writeFileSync(config, `[monitoring]\nmetrics_port = ${metricsPort}\nhealth_port = 0\nhost = "127.0.0.1"\n`);
+    // One rule file for both engines: a recording rule over the native histogram records a native histogram.
+    const rules = join(dir, 'rules.yml');
+    writeFileSync(
+      rules,
+      [
+        'groups:',
+        '  - name: native',
+        '    rules:',
+        '      - record: endpoint:trakt_api_duration_seconds:rate1m',
+        '        expr: sum by (endpoint) (rate(trakt_api_duration_seconds[1m]))',
+        '',
+      ].join('\n'),
+    );
     // An export every 3 s, each making fresh API calls (no cache): the histograms keep growing.
     demo = spawn(
       process.execPath,
@@ -74,13 +87,21 @@ describe.skipIf(prometheus === undefined)('the demo with native histograms, scra
           ...SEED_ENV,
           MONITORING_PROMETHEUS_NATIVE_HISTOGRAMS: 'true',
           MONITORING_PROMETHEUS_COLLECT_INTERVAL: '1s',
+          MONITORING_ALERTS_RULES_FILE: rules,
+          MONITORING_ALERTS_EVALUATION_INTERVAL: '1s',
         },
       },
     );
     server = await startPrometheus(prometheus!, {
       dir,
-      targets: [`127.0.0.1:${metricsPort}`],
-      job: 'exporter-demo',
+      config: [
+        'global: {scrape_interval: 1s, evaluation_interval: 1s}',
+        `rule_files: ['${rules}']`,
+        'scrape_configs:',
+        '  - job_name: exporter-demo',
+        `    static_configs: [{targets: ['127.0.0.1:${metricsPort}']}]`,
+        '',
+      ].join('\n'),
       flags: ['--enable-feature=native-histograms'],
     });
     const theirs = server.url;
@@ -116,14 +137,28 @@ describe.skipIf(prometheus === undefined)('the demo with native histograms, scra
           (await byEndpoint(theirs, all, at)).get(''),
           (await byEndpoint(ours, all, at)).get(''),
         ];
-        last = JSON.stringify({ theirP95: [...theirP95], ourP95: [...ourP95], theirAll, ourAll });
+        // What each engine's rule recorded: a native histogram in both, with the same percentile within a bucket.
+        const recorded = 'endpoint:trakt_api_duration_seconds:rate1m{endpoint="history"}';
+        const [theirRecorded, ourRecorded] = [
+          (await byEndpoint(theirs, recorded, at)).get('history'),
+          (await byEndpoint(ours, recorded, at)).get('history'),
+        ];
+        const fromRule = `histogram_quantile(0.95, ${recorded})`;
+        const [theirRule, ourRule] = [
+          (await byEndpoint(theirs, fromRule, at)).get('history'),
+          (await byEndpoint(ours, fromRule, at)).get('history'),
+        ];
+        last = JSON.stringify({ theirP95: [...theirP95], ourP95: [...ourP95], theirAll, ourAll, theirRule, ourRule });
         const close = (a: unknown, b: unknown): boolean =>
           typeof a === 'number' && typeof b === 'number' && a / b < RESOLUTION && b / a < RESOLUTION;
         return (
           theirLatest.size === 4 &&
           JSON.stringify([...theirLatest].sort()) === JSON.stringify([...ourLatest].sort()) &&
           close(theirP95.get('history'), ourP95.get('history')) &&
-          close(theirAll, ourAll)
+          close(theirAll, ourAll) &&
+          typeof theirRecorded === 'object' &&
+          typeof ourRecorded === 'object' &&
+          close(theirRule, ourRule)
         );
       },
       { what: 'both engines to agree between two exports', timeoutMs: 30_000, intervalMs: 300 },
