@@ -140,46 +140,51 @@ describe('protobuf exposition', () => {
 });
 
 describe('native histograms in config', () => {
-  test('[monitoring.prometheus] native_histograms makes the API and HTTP histograms native, with the keys given', async () => {
+  /** A started monitor with these `[monitoring.prometheus]` keys; its HTTP middleware has served one request. */
+  async function servedOnce(prometheus: Record<string, unknown>) {
     const monitor = await createMonitor({
-      config: {
-        metrics_port: 0,
-        health_port: 0,
-        host: '127.0.0.1',
-        prometheus: {
-          namespace: 'trakt',
-          default_metrics: false,
-          native_histograms: true,
-          bucket_factor: 2,
-          zero_threshold: 0.001,
-        },
-      },
+      config: { metrics_port: 0, health_port: 0, host: '127.0.0.1', prometheus },
       plugins: [metricsPlugin()],
       logger: silentLogger,
     }).start();
-    try {
-      const metrics = monitor.service('metrics');
-      const app = express();
-      app.use(metrics.httpMiddleware());
-      app.get('/x', (_req, res) => void res.end('ok'));
-      await using server = await listenLoopback(app);
-      await fetch(new URL('/x', server.url)).then((r) => r.text());
-      monitor.recordApiCall('history', 200, 0.5);
-      monitor.recordApiCall('history', 200, 3000);
-      const families = Object.fromEntries(decodeMetricFamilies(await metrics.encode()).map((f) => [f.name, f]));
-      const api = families['trakt_api_duration_seconds']!.metrics[0]!.histogram!;
-      // 0.0005 s lies within the zero bucket; 3 s in bucket 2 of schema 0: (2, 4].
-      expect(api).toMatchObject({
-        schema: 0,
-        zeroThreshold: 0.001,
-        zeroCount: 1,
-        positiveSpans: [{ offset: 2, length: 1 }],
-      });
-      for (const name of ['http_server_request_duration_seconds', 'http_server_response_size_bytes'])
-        expect(families[name]!.metrics[0]!.histogram!.schema).toBe(0);
-    } finally {
-      await monitor.stop();
-    }
+    const metrics = monitor.service('metrics');
+    const app = express();
+    app.use(metrics.httpMiddleware());
+    app.get('/x', (_req, res) => void res.end('ok'));
+    const server = await listenLoopback(app);
+    await fetch(new URL('/x', server.url)).then((r) => r.text());
+    return {
+      monitor,
+      metrics,
+      async [Symbol.asyncDispose]() {
+        await server[Symbol.asyncDispose]();
+        await monitor.stop();
+      },
+    };
+  }
+
+  test('[monitoring.prometheus] native_histograms makes the API and HTTP histograms native, with the keys given', async () => {
+    await using run = await servedOnce({
+      namespace: 'trakt',
+      default_metrics: false,
+      native_histograms: true,
+      bucket_factor: 2,
+      zero_threshold: 0.001,
+    });
+    const { monitor, metrics } = run;
+    monitor.recordApiCall('history', 200, 0.5);
+    monitor.recordApiCall('history', 200, 3000);
+    const families = Object.fromEntries(decodeMetricFamilies(await metrics.encode()).map((f) => [f.name, f]));
+    const api = families['trakt_api_duration_seconds']!.metrics[0]!.histogram!;
+    // 0.0005 s lies within the zero bucket; 3 s in bucket 2 of schema 0: (2, 4].
+    expect(api).toMatchObject({
+      schema: 0,
+      zeroThreshold: 0.001,
+      zeroCount: 1,
+      positiveSpans: [{ offset: 2, length: 1 }],
+    });
+    for (const name of ['http_server_request_duration_seconds', 'http_server_response_size_bytes'])
+      expect(families[name]!.metrics[0]!.histogram!.schema).toBe(0);
   });
 
   test('a per-metric option overrides the config, and bad options throw with their path', async () => {
@@ -218,37 +223,24 @@ describe('native histograms in config', () => {
   });
 
   test('[monitoring.prometheus] classic_buckets = false: native buckets only, for the API and the HTTP histograms', async () => {
-    const monitor = await createMonitor({
-      config: {
-        metrics_port: 0,
-        health_port: 0,
-        host: '127.0.0.1',
-        prometheus: { namespace: 'trakt', default_metrics: false, native_histograms: true, classic_buckets: false },
-      },
-      plugins: [metricsPlugin()],
-      logger: silentLogger,
-    }).start();
-    try {
-      const metrics = monitor.service('metrics');
-      const app = express();
-      app.use(metrics.httpMiddleware());
-      app.get('/x', (_req, res) => void res.end('ok'));
-      await using server = await listenLoopback(app);
-      await fetch(new URL('/x', server.url)).then((r) => r.text());
-      monitor.recordApiCall('history', 200, 5);
-      const text = await metrics.render();
-      expect(text).toContain('trakt_api_duration_seconds_bucket{le="+Inf",endpoint="history"} 1');
-      expect(text).not.toMatch(/trakt_api_duration_seconds_bucket\{le="0\.005"/);
-      expect(text).not.toMatch(/http_server_request_duration_seconds_bucket\{le="0\.005"/);
-      const families = Object.fromEntries(decodeMetricFamilies(await metrics.encode()).map((f) => [f.name, f]));
-      expect(families['trakt_api_duration_seconds']!.metrics[0]!.histogram).toMatchObject({ buckets: [], schema: 3 });
-      expect(families['http_server_request_duration_seconds']!.metrics[0]!.histogram).toMatchObject({
-        buckets: [],
-        schema: 3,
-      });
-    } finally {
-      await monitor.stop();
-    }
+    await using run = await servedOnce({
+      namespace: 'trakt',
+      default_metrics: false,
+      native_histograms: true,
+      classic_buckets: false,
+    });
+    const { monitor, metrics } = run;
+    monitor.recordApiCall('history', 200, 5);
+    const text = await metrics.render();
+    expect(text).toContain('trakt_api_duration_seconds_bucket{le="+Inf",endpoint="history"} 1');
+    expect(text).not.toMatch(/trakt_api_duration_seconds_bucket\{le="0\.005"/);
+    expect(text).not.toMatch(/http_server_request_duration_seconds_bucket\{le="0\.005"/);
+    const families = Object.fromEntries(decodeMetricFamilies(await metrics.encode()).map((f) => [f.name, f]));
+    expect(families['trakt_api_duration_seconds']!.metrics[0]!.histogram).toMatchObject({ buckets: [], schema: 3 });
+    expect(families['http_server_request_duration_seconds']!.metrics[0]!.histogram).toMatchObject({
+      buckets: [],
+      schema: 3,
+    });
   });
 
   test('bad keys in the TOML file are config errors naming key and line, every one', () => {
