@@ -97,9 +97,11 @@ export function metricsPlugin(options: MetricsPluginOptions = {}): MetricsPlugin
     try {
       const samples = await metrics.snapshot();
       const at = Date.now();
+      // Native histogram samples go to the store and remote write only (metrics:collected carries floats).
       const histograms: NamedSample[] = [];
-      for (const family of metrics.set.families)
-        if (family instanceof HistogramFamily) family.nativeSamples(histograms);
+      if (store !== undefined || writer !== undefined)
+        for (const family of metrics.set.families)
+          if (family instanceof HistogramFamily) family.nativeSamples(histograms);
       if (store === undefined) writer?.enqueue(at, samples, histograms);
       else {
         const exemplars: ExemplarSample[] = [];

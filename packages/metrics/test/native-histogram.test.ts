@@ -1,8 +1,8 @@
+import { nativeBucketUpperBound } from '@obs/promql';
 import { describe, expect, test } from 'vitest';
 import { HistogramFamily } from '../src/internal/families.ts';
 import {
   bucketKey,
-  bucketUpperBound,
   DEFAULT_ZERO_THRESHOLD,
   type NativeHistogramOptions,
   nativeConfig,
@@ -273,7 +273,7 @@ describe('native histograms as client_golang keeps them', () => {
   test('a value on a bucket bound lands in the bucket it bounds, at every schema', () => {
     for (let schema = -4; schema <= 8; schema++) {
       for (const key of [-300, -17, -1, 0, 1, 5, 64, 513]) {
-        const upper = bucketUpperBound(key, schema);
+        const upper = nativeBucketUpperBound(key, schema);
         if (upper === 0 || !Number.isFinite(upper)) continue;
         expect(bucketKey(upper, schema)).toBe(key);
         expect(bucketKey(upper * (1 + 2 ** -50), schema)).toBe(key + 1);

@@ -4,12 +4,11 @@
 // (get(), reset()), so registry.metrics(), getMetricsAsJSON(), cluster aggregation and the Pushgateway
 // see them as prom-client metrics, while /metrics renders them directly, with prom-client's output.
 import type { MetricDescriptor, MetricSample } from '@obs/core';
-import type { NamedSample } from '@obs/promql';
+import { type NamedSample, nativeBucketUpperBound } from '@obs/promql';
 import type { ExemplarSample } from '../store.ts';
 import {
   addToRow,
   bucketKey,
-  bucketUpperBound,
   clearNativeState,
   createNativeState,
   halveResolution,
@@ -496,7 +495,7 @@ export class HistogramFamily extends Family<HistogramSeries> {
     }
     let c = cache.index[key - cache.offset]!;
     if (c === -2) {
-      c = classicIndex(this.buckets, bucketUpperBound(key - 1, schema), bucketUpperBound(key, schema));
+      c = classicIndex(this.buckets, nativeBucketUpperBound(key - 1, schema), nativeBucketUpperBound(key, schema));
       cache.index[key - cache.offset] = c;
     }
     return c >= 0 ? c : this.bucketOf(value);

@@ -186,9 +186,6 @@ export function bucketKey(value: number, schema: number): number {
   return ((key + (1 << shift) - 1) >> shift) + inf;
 }
 
-/** client_golang's getLe: the upper bound of bucket `key` (MaxFloat64 for the last finite bucket). */
-export const bucketUpperBound: (key: number, schema: number) => number = nativeBucketUpperBound;
-
 /** Adds `by` to bucket `key`; returns whether the bucket was empty before. */
 export function addToRow(row: BucketRow, key: number, by: number): boolean {
   const i = key - row.offset;
@@ -239,7 +236,7 @@ export function widenZeroBucket(state: NativeState, config: NativeConfig): boole
   if (state.zeroThreshold >= config.maxZeroThreshold) return false;
   const smallest = Math.min(firstKey(state.positive), firstKey(state.negative));
   if (smallest === Number.POSITIVE_INFINITY) return false;
-  const threshold = bucketUpperBound(smallest, state.schema);
+  const threshold = nativeBucketUpperBound(smallest, state.schema);
   if (threshold > config.maxZeroThreshold) return false;
   state.zeroThreshold = threshold;
   for (const row of [state.positive, state.negative]) {
@@ -365,8 +362,8 @@ export function sumNative(list: readonly NativeSnapshot[]): NativeBuckets {
   // through widens the threshold to its upper bound.
   for (;;) {
     const key = Math.min(firstKey(positive), firstKey(negative));
-    if (key === Number.POSITIVE_INFINITY || bucketUpperBound(key - 1, schema) >= zeroThreshold) break;
-    zeroThreshold = Math.max(zeroThreshold, bucketUpperBound(key, schema));
+    if (key === Number.POSITIVE_INFINITY || nativeBucketUpperBound(key - 1, schema) >= zeroThreshold) break;
+    zeroThreshold = Math.max(zeroThreshold, nativeBucketUpperBound(key, schema));
     for (const row of [positive, negative]) {
       const i = key - row.offset;
       if (i >= 0 && i < row.counts.length) {
