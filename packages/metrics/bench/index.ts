@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import { createMonitor, silentLogger } from '@obs/core';
-import { type BenchCase, runBenchmarks } from '@obs/testing/bench';
+import { type BenchCase, middlewareSides, runBenchmarks } from '@obs/testing/bench';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createMetrics, DEFAULT_BUCKETS, metricsPlugin } from '../src/index.ts';
 import { HistogramFamily } from '../src/internal/families.ts';
@@ -217,41 +217,12 @@ async function middlewareCase(): Promise<BenchCase> {
     baseUrl: '',
     app: { router: { stack: [{ route }] } },
   } as unknown as Parameters<typeof middleware>[0];
-  let sink = 0;
-  const next = (): void => {
-    sink++;
-  };
   const response = () =>
     Object.assign(new EventEmitter(), {
       statusCode: 200,
       getHeader: (name: string) => (name === 'content-length' ? '48' : undefined),
     }) as unknown as Parameters<typeof middleware>[1];
-  return {
-    name: 'httpMiddleware, per request',
-    baseline: {
-      name: 'dispatch only',
-      run(n) {
-        for (let i = 0; i < n; i++) {
-          const res = response();
-          next();
-          res.emit('close');
-        }
-      },
-    },
-    candidate: {
-      name: 'httpMiddleware',
-      run(n) {
-        for (let i = 0; i < n; i++) {
-          const res = response();
-          middleware(req, res, next);
-          res.emit('close');
-        }
-      },
-    },
-    teardown: () => {
-      if (sink < 0) console.log(sink);
-    },
-  };
+  return { name: 'httpMiddleware, per request', ...middlewareSides('httpMiddleware', middleware, req, response) };
 }
 
 await runBenchmarks(

@@ -3,7 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import { createMonitor, type Monitor, silentLogger } from '@obs/core';
-import { type BenchCase, runBenchmarks } from '@obs/testing/bench';
+import { type BenchCase, middlewareSides, runBenchmarks } from '@obs/testing/bench';
 import type { Tracer } from '@opentelemetry/api';
 import { tracingMiddleware, tracingPlugin, withSpan } from '../src/index.ts';
 
@@ -102,35 +102,13 @@ function middlewareCase(rate: number): () => Promise<BenchCase> {
       route: { path: '/users/:id' },
       baseUrl: '',
     } as unknown as Parameters<typeof middleware>[0];
-    const next = (): void => {
-      sink++;
-    };
     const response = () =>
       Object.assign(new EventEmitter(), { statusCode: 200, writableFinished: true }) as unknown as Parameters<
         typeof middleware
       >[1];
     return {
       name: `tracingMiddleware @${rate}, per request`,
-      baseline: {
-        name: 'dispatch only',
-        run(n) {
-          for (let i = 0; i < n; i++) {
-            const res = response();
-            next();
-            res.emit('close');
-          }
-        },
-      },
-      candidate: {
-        name: `middleware @${rate}`,
-        run(n) {
-          for (let i = 0; i < n; i++) {
-            const res = response();
-            middleware(req, res, next);
-            res.emit('close');
-          }
-        },
-      },
+      ...middlewareSides(`middleware @${rate}`, middleware, req, response),
       teardown: () => monitor.stop(),
     };
   };

@@ -26,6 +26,45 @@ export interface BenchCase {
   teardown?(): void | Promise<void>;
 }
 
+/**
+ * The two sides of a middleware's own cost per request, without the HTTP stack around it: `request` and a
+ * fresh `response()` that closes at once, through the middleware (`name`) or through the same dispatch alone.
+ */
+export function middlewareSides<Req, Res extends { emit(event: 'close'): unknown }>(
+  name: string,
+  middleware: (req: Req, res: Res, next: () => void) => void,
+  request: Req,
+  response: () => Res,
+): { baseline: BenchSide; candidate: BenchSide } {
+  let dispatched = 0;
+  const next = (): void => {
+    dispatched++;
+  };
+  return {
+    baseline: {
+      name: 'dispatch only',
+      run(n) {
+        for (let i = 0; i < n; i++) {
+          const res = response();
+          next();
+          res.emit('close');
+        }
+      },
+    },
+    candidate: {
+      name,
+      run(n) {
+        for (let i = 0; i < n; i++) {
+          const res = response();
+          middleware(request, res, next);
+          res.emit('close');
+        }
+        if (dispatched < 0) console.log(dispatched);
+      },
+    },
+  };
+}
+
 /** What one case measured. */
 export interface BenchResult {
   readonly name: string;
