@@ -203,6 +203,20 @@ function timeoutParam(req: Request): number | undefined {
   }
 }
 
+// `lookback_delta` (Prometheus 2.43+): a duration as `step` takes it; zero or less keeps the default. Go truncates
+// the duration to whole milliseconds for the engine.
+function lookbackParam(req: Request): { lookbackMs?: number } {
+  const text = formValue(req, 'lookback_delta');
+  if (text === '') return {};
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (err) {
+    throw new BadData(`error parsing lookback delta duration: ${(err as Error).message}`);
+  }
+  return ms > 0 ? { lookbackMs: Math.trunc(ms) } : {};
+}
+
 function selectorsOf(expr: Expr): Matcher[][] {
   const out: Matcher[][] = [];
   const visit = (node: unknown): void => {
@@ -284,9 +298,14 @@ export function queryApi(options: QueryApiOptions): Router {
     const limit = limitParam(req);
     const time = timeParam(req, 'time', Date.now());
     const timeoutMs = timeoutParam(req);
+    const lookback = lookbackParam(req);
     const text = formValue(req, 'query');
     const query = parseQuery(text);
-    const result = await runner.instant(query, time, { signal, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+    const result = await runner.instant(query, time, {
+      signal,
+      ...lookback,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
     const { data, truncated } = resultJson(result, time, limit);
     const notes = annotationTexts(text, result.annotations);
     if (truncated) notes.warnings.push('results truncated due to limit');
@@ -321,6 +340,7 @@ export function queryApi(options: QueryApiOptions): Router {
         'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
       );
     const timeoutMs = timeoutParam(req);
+    const lookback = lookbackParam(req);
     const text = formValue(req, 'query');
     const query = parseQuery(text);
     if (query.type !== 'scalar' && query.type !== 'vector')
@@ -331,7 +351,7 @@ export function queryApi(options: QueryApiOptions): Router {
     const result = await runner.range(
       query,
       { startMs: start, endMs: end, stepMs: Math.round(step) },
-      { signal, ...(timeoutMs === undefined ? {} : { timeoutMs }) },
+      { signal, ...lookback, ...(timeoutMs === undefined ? {} : { timeoutMs }) },
     );
     const { data, truncated } = resultJson(result, start, limit);
     const notes = annotationTexts(text, result.annotations);

@@ -156,6 +156,38 @@ describe('Prometheus HTTP API v1 on the metrics listener (#16)', () => {
     expect((await api('admin/tsdb/delete_series?match[]=up', { method: 'POST' })).status).toBe(404);
   });
 
+  test('lookback_delta (Prometheus 2.43+): how far back instant selectors look, per query', async () => {
+    const { store, api } = await started();
+    store.ingest(T0, [{ name: 'lone_gauge', labels: {}, value: 7 }], []);
+    const instant = async (lookback?: string): Promise<Json> => {
+      const extra = lookback === undefined ? '' : `&lookback_delta=${encodeURIComponent(lookback)}`;
+      const { status, body } = await api(`query?query=lone_gauge&time=${at(T0 + 120_000)}${extra}`);
+      expect(status).toBe(200);
+      return body.data.result;
+    };
+    // Two minutes after the only sample: the default 5m finds it, 1m does not, 150 (seconds) does.
+    expect(await instant()).toEqual([{ metric: { __name__: 'lone_gauge' }, value: [(T0 + 120_000) / 1000, '7'] }]);
+    expect(await instant('1m')).toEqual([]);
+    expect(await instant('150')).toHaveLength(1);
+    // Zero or less keeps the default, as in Prometheus.
+    expect(await instant('0')).toHaveLength(1);
+    expect(await instant('-60')).toHaveLength(1);
+    const bad = await api('query?query=lone_gauge&lookback_delta=soon');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({
+      errorType: 'bad_data',
+      error: 'error parsing lookback delta duration: cannot parse "soon" to a valid duration',
+    });
+    // A range query: with 2m, only the steps less than 2m after the sample see it (the window is left-open).
+    const range = await api(
+      `query_range?query=lone_gauge&start=${at(T0 + 30_000)}&end=${at(T0 + 210_000)}&step=60&lookback_delta=2m`,
+    );
+    expect(range.body.data.result[0].values).toEqual([
+      [(T0 + 30_000) / 1000, '7'],
+      [(T0 + 90_000) / 1000, '7'],
+    ]);
+  });
+
   test('warnings and infos annotations as Prometheus words them', async () => {
     const { store, api } = await started();
     fill(store, 1, 5);
@@ -530,8 +562,11 @@ describe('query limits (#16)', () => {
     console.log(
       `query_range 1h/15s over 1000 counters took ${took.toFixed(0)} ms; ${latencies.length} requests meanwhile: p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; event-loop delay max ${(delay.max / 1e6).toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms`,
     );
-    expect(latencies.length).toBeGreaterThan(3);
-    // Loose on a shared machine: the point is that requests are answered during the query, not after it.
+    // Loose on a shared machine: the point is that requests are answered during the query, not after it. How many
+    // fit in depends on how fast the machine runs the query (230 ms to 5 s seen), so the event loop's own delay says
+    // it too: evaluated in one piece, the query would hold the loop for all of its time.
+    expect(latencies.length).toBeGreaterThanOrEqual(2);
     expect(p(0.99)).toBeLessThan(Math.max(1_000, took / 2));
+    expect(delay.max / 1e6).toBeLessThan(Math.max(250, took / 2));
   }, 120_000);
 });

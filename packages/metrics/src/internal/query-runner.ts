@@ -34,10 +34,12 @@ export interface QueryLimits {
   readonly sliceMs?: number;
 }
 
-/** Per query: a shorter timeout and the request's abort signal. */
+/** Per query: a shorter timeout, the request's abort signal, and the lookback of instant selectors. */
 export interface RunOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** How far back an instant selector looks for a sample (`lookback_delta`). @default 300000 (5m) */
+  readonly lookbackMs?: number;
 }
 
 /** Runs queries under the limits. */
@@ -170,6 +172,8 @@ export function createQueryRunner(source: SampleSource, limits: QueryLimits): Qu
     else next.resolve();
   };
 
+  const lookbackOf = (options: RunOptions): { lookbackMs?: number } =>
+    options.lookbackMs === undefined ? {} : { lookbackMs: options.lookbackMs };
   const deadlineOf = (options: RunOptions): number =>
     performance.now() + Math.min(limits.timeoutMs, options.timeoutMs ?? Number.POSITIVE_INFINITY);
 
@@ -184,7 +188,7 @@ export function createQueryRunner(source: SampleSource, limits: QueryLimits): Qu
         g.check();
         // Range selectors' data (a rate over an hour of thousands of series) is decoded in turns, as a range
         // query's is; the evaluation itself then runs at once.
-        const evaluation = createInstantEvaluation(g.source, query, timeMs);
+        const evaluation = createInstantEvaluation(g.source, query, timeMs, lookbackOf(options));
         while (!evaluation.prepare(sliceMs)) {
           g.check();
           await nextTurn();
@@ -204,7 +208,7 @@ export function createQueryRunner(source: SampleSource, limits: QueryLimits): Qu
         // Each selector's data is read once for the whole range (@obs/promql's range evaluation), then the steps
         // are evaluated a slice at a time, yielding to the event loop between slices.
         g.budget(limits.maxSamples);
-        const evaluation = createRangeEvaluation(g.source, pinned, { startMs, endMs, stepMs }, {});
+        const evaluation = createRangeEvaluation(g.source, pinned, { startMs, endMs, stepMs }, lookbackOf(options));
         // Selecting (decoding) a large range is cut into turns as well.
         while (!evaluation.prepare(sliceMs)) {
           g.check();
