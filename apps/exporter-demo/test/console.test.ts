@@ -7,6 +7,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { type Demo, file, startDemo } from './demo-process.ts';
+import { listenerUrl } from './listeners.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const shots = join(import.meta.dirname, '../.console-screenshots');
@@ -16,14 +17,6 @@ interface Listed {
   fingerprint: string;
   labels: Record<string, string>;
   status: { state: string };
-}
-
-// The listeners' URLs, from the demo's own startup log (both ports are 0: two servers, so the page reaches
-// the metrics listener through the console's pass-through).
-function listenerUrl(demo: Demo, name: 'metrics' | 'health'): URL {
-  const m = new RegExp(`@obs: ${name} listening on \\S+ \\((http://[^ )]+)`).exec(demo.stderr());
-  if (m === null) throw new Error(`no ${name} listener in the log:\n${demo.stderr()}`);
-  return new URL(m[1]!);
 }
 
 describe.skipIf(!existsSync(CHROMIUM))(
@@ -56,7 +49,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
         MONITORING_PROMETHEUS_NATIVE_HISTOGRAMS: 'true',
       });
       await demo.waitFor('health listening on');
-      health = listenerUrl(demo, 'health');
+      health = listenerUrl(demo.stderr(), 'health');
       rmSync(shots, { recursive: true, force: true });
       mkdirSync(shots, { recursive: true });
       // A fresh profile each run (the --user-data-dir of a persistent context).
@@ -153,7 +146,9 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await page.screenshot({ path: join(shots, 'alerts-silenced.png') });
       // In /api/v1/alerts the rule still fires, as Prometheus's does: a silence mutes its notifications
       // (Alertmanager's business, /alerts above), not the rule's evaluation.
-      const ruleSide = (await (await fetch(new URL('/api/v1/alerts', listenerUrl(demo, 'metrics')))).json()) as {
+      const ruleSide = (await (
+        await fetch(new URL('/api/v1/alerts', listenerUrl(demo.stderr(), 'metrics')))
+      ).json()) as {
         data: { alerts: { labels: Record<string, string>; state: string }[] };
       };
       expect(
@@ -161,7 +156,9 @@ describe.skipIf(!existsSync(CHROMIUM))(
       ).toContain('firing');
       // The row links to its rule: the rule's expression, opened in the expression view.
       const ruleLink = page.locator('tr[data-alert="API Error Rate High"] a.rule-link').first();
-      const rules = (await (await fetch(new URL('/api/v1/rules?type=alert', listenerUrl(demo, 'metrics')))).json()) as {
+      const rules = (await (
+        await fetch(new URL('/api/v1/rules?type=alert', listenerUrl(demo.stderr(), 'metrics')))
+      ).json()) as {
         data: { groups: { rules: { name: string; query: string }[] }[] };
       };
       const rule = rules.data.groups.flatMap((g) => g.rules).find((r) => r.name === 'API Error Rate High');
@@ -200,7 +197,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
         await fetch(
           new URL(
             `/api/v1/query?query=${encodeURIComponent('rate(trakt_api_requests_total[1m])')}`,
-            listenerUrl(demo, 'metrics'),
+            listenerUrl(demo.stderr(), 'metrics'),
           ),
         )
       ).json()) as { data: { result: unknown[] } };

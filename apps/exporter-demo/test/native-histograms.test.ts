@@ -5,8 +5,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianTool, freePort, type RunningPrometheus, startPrometheus, waitUntil } from '@obs/testing';
+import { debianTool, type RunningPrometheus, startPrometheus, waitUntil } from '@obs/testing';
 import { afterAll, describe, expect, test } from 'vitest';
+import { listenerUrl, loggedListener } from './listeners.ts';
 import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
@@ -59,10 +60,9 @@ const RESOLUTION = 2 ** (1 / 8);
 
 describe.skipIf(prometheus === undefined)('the demo with native histograms, scraped by Prometheus 2.42', () => {
   test('the same histograms, histogram_quantile(0.95, rate(…[1m])) and a recording rule over them within the bucket resolution', async () => {
-    const metricsPort = await freePort();
-    const ours = `http://127.0.0.1:${metricsPort}`;
+    // Port 0: the demo binds a free port itself and logs it (a port found free beforehand can be taken meanwhile).
     const config = join(dir, 'demo.toml');
-    writeFileSync(config, `[monitoring]\nmetrics_port = ${metricsPort}\nhealth_port = 0\nhost = "127.0.0.1"\n`);
+    writeFileSync(config, '[monitoring]\nmetrics_port = 0\nhealth_port = 0\nhost = "127.0.0.1"\n');
     // One rule file for both engines: a recording rule over the native histogram records a native histogram.
     const rules = join(dir, 'rules.yml');
     writeFileSync(
@@ -81,7 +81,7 @@ describe.skipIf(prometheus === undefined)('the demo with native histograms, scra
       process.execPath,
       [bin, '--config', config, '--interval', '3s', '--cache-ttl', '1ms', '--export-dir', join(dir, 'out')],
       {
-        stdio: ['ignore', 'ignore', 'inherit'],
+        stdio: ['ignore', 'ignore', 'pipe'],
         env: {
           ...process.env,
           ...SEED_ENV,
@@ -92,6 +92,21 @@ describe.skipIf(prometheus === undefined)('the demo with native histograms, scra
         },
       },
     );
+    let log = '';
+    const started = demo;
+    started.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+      process.stderr.write(d); // as before, the demo's log stays in the test output
+    });
+    await waitUntil(() => loggedListener(log, 'metrics') !== undefined, {
+      what: "the demo's metrics listener",
+      timeoutMs: 30_000,
+      gaveUp: () => started.exitCode !== null,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\n${log}`);
+    });
+    const metrics = listenerUrl(log, 'metrics');
+    const ours = metrics.origin;
     server = await startPrometheus(prometheus!, {
       dir,
       config: [
@@ -99,7 +114,7 @@ describe.skipIf(prometheus === undefined)('the demo with native histograms, scra
         `rule_files: ['${rules}']`,
         'scrape_configs:',
         '  - job_name: exporter-demo',
-        `    static_configs: [{targets: ['127.0.0.1:${metricsPort}']}]`,
+        `    static_configs: [{targets: ['${metrics.host}']}]`,
         '',
       ].join('\n'),
       flags: ['--enable-feature=native-histograms'],

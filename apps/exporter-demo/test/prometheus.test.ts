@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debianTool, freePort, type RunningPrometheus, startPrometheus, startTool, waitUntil } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { listenerUrl } from './listeners.ts';
 import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
@@ -26,10 +27,9 @@ async function query(expr: string): Promise<{ metric: Record<string, string>; va
 
 beforeAll(async () => {
   if (prometheus === undefined) return;
-  const metricsPort = await freePort();
-  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  // Port 0: the demo binds a free port itself and logs it (a port found free beforehand can be taken meanwhile).
   const config = join(dir, 'demo.toml');
-  writeFileSync(config, `[monitoring]\nmetrics_port = ${metricsPort}\nhealth_port = 0\nhost = "127.0.0.1"\n`);
+  writeFileSync(config, '[monitoring]\nmetrics_port = 0\nhealth_port = 0\nhost = "127.0.0.1"\n');
   // One export, then a long wait: the values stay put while Prometheus scrapes them.
   demo = spawn(process.execPath, [bin, '--config', config, '--interval', '1h', '--export-dir', join(dir, 'out')], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -38,11 +38,20 @@ beforeAll(async () => {
   demo.stderr?.on('data', (d: Buffer) => {
     demoLog += d.toString();
   });
-  await waitUntil(() => demoLog.includes('export #1 done'), { what: 'the first export', timeoutMs: 30_000 });
+  const started = demo;
+  await waitUntil(() => demoLog.includes('export #1 done'), {
+    what: 'the first export',
+    timeoutMs: 30_000,
+    gaveUp: () => started.exitCode !== null,
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}\n${demoLog}`);
+  });
+  const metrics = listenerUrl(demoLog, 'metrics');
+  metricsUrl = new URL('/metrics', metrics).href;
 
   server = await startPrometheus(prometheus, {
     dir,
-    targets: [`127.0.0.1:${metricsPort}`],
+    targets: [metrics.host],
     job: 'exporter-demo',
     flags: ['--enable-feature=exemplar-storage'],
   });
