@@ -1,3 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
+import { waitUntil } from '@obs/testing';
+
 // The demo's listener URLs, read from its startup log (`@obs: metrics listening on 127.0.0.1:39211 (http://…/)`).
 // A test that starts the demo on port 0 and reads the port here cannot lose it to another process, as a port
 // found free beforehand (freePort) can be taken by a parallel test before the demo binds it.
@@ -13,4 +16,18 @@ export function listenerUrl(log: string, name: 'metrics' | 'health'): URL {
   const url = loggedListener(log, name);
   if (url === undefined) throw new Error(`no ${name} listener in the demo's log:\n${log}`);
   return url;
+}
+
+/** Waits (up to 30 s) until `ready` holds of the demo's log; fails at once, with the log, if the demo exits first. */
+export async function untilLogged(
+  demo: ChildProcess,
+  log: () => string,
+  what: string,
+  ready: (log: string) => boolean,
+): Promise<void> {
+  await waitUntil(() => ready(log()), { what, timeoutMs: 30_000, gaveUp: () => demo.exitCode !== null }).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}\n${log()}`);
+    },
+  );
 }

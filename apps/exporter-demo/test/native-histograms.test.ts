@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debianTool, type RunningPrometheus, startPrometheus, waitUntil } from '@obs/testing';
 import { afterAll, describe, expect, test } from 'vitest';
-import { listenerUrl, loggedListener } from './listeners.ts';
+import { listenerUrl, loggedListener, untilLogged } from './listeners.ts';
 import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
@@ -98,13 +98,12 @@ describe.skipIf(prometheus === undefined)('the demo with native histograms, scra
       log += d.toString();
       process.stderr.write(d); // as before, the demo's log stays in the test output
     });
-    await waitUntil(() => loggedListener(log, 'metrics') !== undefined, {
-      what: "the demo's metrics listener",
-      timeoutMs: 30_000,
-      gaveUp: () => started.exitCode !== null,
-    }).catch((error: Error) => {
-      throw new Error(`${error.message}\n${log}`);
-    });
+    await untilLogged(
+      started,
+      () => log,
+      "the demo's metrics listener",
+      (l) => loggedListener(l, 'metrics') !== undefined,
+    );
     const metrics = listenerUrl(log, 'metrics');
     const ours = metrics.origin;
     server = await startPrometheus(prometheus!, {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debianTool, freePort, type RunningPrometheus, startPrometheus, startTool, waitUntil } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { listenerUrl } from './listeners.ts';
+import { listenerUrl, untilLogged } from './listeners.ts';
 import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
@@ -38,14 +38,12 @@ beforeAll(async () => {
   demo.stderr?.on('data', (d: Buffer) => {
     demoLog += d.toString();
   });
-  const started = demo;
-  await waitUntil(() => demoLog.includes('export #1 done'), {
-    what: 'the first export',
-    timeoutMs: 30_000,
-    gaveUp: () => started.exitCode !== null,
-  }).catch((error: Error) => {
-    throw new Error(`${error.message}\n${demoLog}`);
-  });
+  await untilLogged(
+    demo,
+    () => demoLog,
+    'the first export',
+    (log) => log.includes('export #1 done'),
+  );
   const metrics = listenerUrl(demoLog, 'metrics');
   metricsUrl = new URL('/metrics', metrics).href;
 
