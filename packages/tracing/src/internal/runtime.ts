@@ -280,10 +280,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'>
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-// Flushing gets flush_timeout, but never all of shutdown_timeout: closing and the other plugins need a moment.
+// Flushing gets flush_timeout, but never all of shutdown_timeout: closing and the other plugins need their part,
+// up to a second (half of a short shutdown_timeout). With 500 ms, a loaded machine once needed longer for the rest,
+// and the demo passed its own deadline with a hanging collector (SIGTERM to exit 2,015 ms of 2,000).
 function flushBudget(flushTimeoutMs: number, stopTimeoutMs: number | undefined): number {
   if (stopTimeoutMs === undefined) return flushTimeoutMs;
-  return Math.max(0, Math.min(flushTimeoutMs, stopTimeoutMs - Math.min(500, stopTimeoutMs / 4)));
+  return Math.max(0, Math.min(flushTimeoutMs, stopTimeoutMs - Math.min(1_000, stopTimeoutMs / 2)));
 }
 
 /** @internal Builds the provider (no I/O); `start` opens the exporter and registers the globals. */
