@@ -31,3 +31,11 @@ export async function untilLogged(
     },
   );
 }
+
+/** Stops a demo still running (SIGTERM) and waits for it to exit. */
+export async function stopDemo(demo: ChildProcess | undefined): Promise<void> {
+  if (demo === undefined || demo.exitCode !== null || demo.signalCode !== null) return;
+  const exited = new Promise((resolve) => demo.once('exit', resolve));
+  demo.kill('SIGTERM');
+  await exited;
+}

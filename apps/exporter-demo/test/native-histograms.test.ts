@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debianTool, type RunningPrometheus, startPrometheus, waitUntil } from '@obs/testing';
 import { afterAll, describe, expect, test } from 'vitest';
-import { listenerUrl, loggedListener, untilLogged } from './listeners.ts';
+import { listenerUrl, loggedListener, stopDemo, untilLogged } from './listeners.ts';
 import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
@@ -18,11 +18,7 @@ let server: RunningPrometheus | undefined;
 
 afterAll(async () => {
   await server?.stop();
-  if (demo !== undefined && demo.exitCode === null) {
-    const exited = new Promise((resolve) => demo?.once('exit', resolve));
-    demo.kill('SIGTERM');
-    await exited;
-  }
+  await stopDemo(demo);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debianTool, freePort, type RunningPrometheus, startPrometheus, startTool, waitUntil } from '@obs/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { listenerUrl, untilLogged } from './listeners.ts';
+import { listenerUrl, stopDemo, untilLogged } from './listeners.ts';
 import { SEED_ENV } from './seed-env.ts';
 
 const bin = join(import.meta.dirname, '../dist/main.js');
@@ -58,11 +58,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  if (demo !== undefined && demo.exitCode === null) {
-    const exited = new Promise((resolve) => demo?.once('exit', resolve));
-    demo.kill('SIGTERM');
-    await exited;
-  }
+  await stopDemo(demo);
 });
 
 describe.skipIf(prometheus === undefined)('the real Prometheus scraping the demo', () => {
